@@ -1,0 +1,46 @@
+"""GuardDutyOrg: GuardDuty organization-wide with the security account as delegated admin."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import Field
+
+from .common import ControlSpec, LocalObjectReference, ManagedStatus, Model
+
+
+class AutoEnable(str, Enum):
+    ALL = "ALL"
+    NEW = "NEW"
+    NONE = "NONE"
+
+
+class PublishingFrequency(str, Enum):
+    FIFTEEN_MINUTES = "FIFTEEN_MINUTES"
+    ONE_HOUR = "ONE_HOUR"
+    SIX_HOURS = "SIX_HOURS"
+
+
+class GuardDutyFeatures(Model):
+    s3_data_events: bool = True
+    eks_audit_logs: bool = True
+    ebs_malware_protection: bool = True
+    rds_login_events: bool = True
+    runtime_monitoring: bool = False
+    lambda_network_logs: bool = True
+
+
+class PublishFindings(Model):
+    enabled: bool = False
+    log_archive_ref: LocalObjectReference | None = None
+
+
+class GuardDutyOrgSpec(ControlSpec):
+    auto_enable: AutoEnable = AutoEnable.ALL
+    finding_publishing_frequency: PublishingFrequency = PublishingFrequency.FIFTEEN_MINUTES
+    features: GuardDutyFeatures = Field(default_factory=GuardDutyFeatures)
+    publish_findings_to_log_archive: PublishFindings = Field(default_factory=PublishFindings)
+
+
+class GuardDutyOrgStatus(ManagedStatus):
+    pass

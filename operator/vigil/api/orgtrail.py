@@ -1,0 +1,70 @@
+"""OrgTrail: the organization's CloudTrail trail, delivering to the LogArchive bucket."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import Field
+
+from .common import (S3_BUCKET_ARN_PATTERN, Duration, LocalObjectReference, LogGroupName, LogRetentionDays,
+                     ManagedSpec, ManagedStatus, Model, S3Prefix, StatusModel)
+
+
+class ReadWriteType(str, Enum):
+    ALL = "All"
+    READ_ONLY = "ReadOnly"
+    WRITE_ONLY = "WriteOnly"
+
+
+class ManagementEvents(Model):
+    read_write_type: ReadWriteType = ReadWriteType.ALL
+    exclude_kms_events: bool = False
+
+
+class S3DataEvents(Model):
+    enabled: bool = False
+    read_write_type: ReadWriteType = ReadWriteType.ALL
+    bucket_arns: list[str] = Field(
+        default_factory=list, description="Empty means every bucket.",
+        json_schema_extra={"items": {"type": "string", "pattern": S3_BUCKET_ARN_PATTERN}})
+
+
+class DataEvents(Model):
+    s3: S3DataEvents = Field(default_factory=S3DataEvents)
+
+
+class TrailCloudWatchLogs(Model):
+    enabled: bool = False
+    log_group_name: LogGroupName = "/vigil/cloudtrail"
+    retention_days: LogRetentionDays = 365
+
+
+class Integrity(Model):
+    verify: bool = True
+    lookback: Duration = "24h"
+    interval: Duration = "1h"
+
+
+class OrgTrailSpec(ManagedSpec):
+    log_archive_ref: LocalObjectReference
+    trail_name: str = Field("vigil-org-trail", min_length=3, max_length=128,
+                            pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")
+    s3_key_prefix: S3Prefix = "cloudtrail"
+    management_events: ManagementEvents = Field(default_factory=ManagementEvents)
+    data_events: DataEvents = Field(default_factory=DataEvents)
+    cloud_watch_logs: TrailCloudWatchLogs = Field(default_factory=TrailCloudWatchLogs)
+    integrity: Integrity = Field(default_factory=Integrity)
+
+
+class IntegrityStatus(StatusModel):
+    last_verified_time: str | None = None
+    digests_verified: int = 0
+    log_files_verified: int = 0
+    failures: int = 0
+
+
+class OrgTrailStatus(ManagedStatus):
+    trail_arn: str | None = None
+    is_logging: bool | None = None
+    latest_delivery_time: str | None = None
+    integrity: IntegrityStatus = Field(default_factory=IntegrityStatus)

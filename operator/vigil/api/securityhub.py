@@ -1,0 +1,49 @@
+"""SecurityHubBaseline: Security Hub organization-wide, standards, integrations, one findings view."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import Field
+
+from .common import ControlSpec, ManagedStatus, Model, Region, StatusModel
+
+
+class Standard(str, Enum):
+    FSBP = "aws-foundational-security-best-practices/v/1.0.0"
+    PCI_DSS = "pci-dss/v/3.2.1"
+    CIS_1_2 = "cis-aws-foundations-benchmark/v/1.2.0"
+    CIS_1_4 = "cis-aws-foundations-benchmark/v/1.4.0"
+    NIST_800_53 = "nist-800-53/v/5.0.0"
+
+
+class Integration(str, Enum):
+    GUARDDUTY = "guardduty"
+    CONFIG = "config"
+    ACCESS_ANALYZER = "access-analyzer"
+
+
+class AccessAnalyzer(Model):
+    enabled: bool = True
+    name: str = Field("vigil-org-analyzer", pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,254}$")
+
+
+class SecurityHubBaselineSpec(ControlSpec):
+    auto_enable: bool = True
+    aggregation_region: Region | None = Field(None, description="Empty means the home region.")
+    standards: list[Standard] = Field(default_factory=lambda: [Standard.FSBP, Standard.PCI_DSS, Standard.CIS_1_2])
+    integrations: list[Integration] = Field(
+        default_factory=lambda: [Integration.GUARDDUTY, Integration.CONFIG, Integration.ACCESS_ANALYZER])
+    access_analyzer: AccessAnalyzer = Field(default_factory=AccessAnalyzer)
+
+
+class FindingCounts(StatusModel):
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    informational: int = 0
+
+
+class SecurityHubBaselineStatus(ManagedStatus):
+    findings: FindingCounts = Field(default_factory=FindingCounts)

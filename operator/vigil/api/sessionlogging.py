@@ -1,0 +1,32 @@
+"""SessionLogging: Session Manager transcripts to the LogArchive bucket and encrypted CloudWatch Logs."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .common import (KMS_KEY_ARN_PATTERN, ControlSpec, LocalObjectReference, LogGroupName, LogRetentionDays,
+                     ManagedStatus, Model, S3Prefix, Scope)
+
+
+class SessionCloudWatch(Model):
+    enabled: bool = True
+    log_group_name: LogGroupName = "/vigil/ssm-sessions"
+    retention_days: LogRetentionDays = 365
+
+
+class SessionKms(Model):
+    key_arn: str | None = Field(None, pattern=KMS_KEY_ARN_PATTERN,
+                                description="Empty means a Vigil-managed key per account and region.")
+
+
+class SessionLoggingSpec(ControlSpec):
+    log_archive_ref: LocalObjectReference
+    scope: Scope = Scope.ALL_ACCOUNTS
+    s3_key_prefix: S3Prefix = "ssm-sessions"
+    cloud_watch: SessionCloudWatch = Field(default_factory=SessionCloudWatch)
+    kms: SessionKms = Field(default_factory=SessionKms)
+    idle_session_timeout_minutes: int = Field(20, ge=1, le=60)
+
+
+class SessionLoggingStatus(ManagedStatus):
+    pass
