@@ -1,0 +1,78 @@
+"""The `vigil` command: run the operator, generate CRDs, start the sandbox, show statuses."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _run(args: argparse.Namespace, rest: list[str]) -> int:
+    """Start the operator: kopf with Vigil's handlers, kopf's own flags passed through."""
+    from kopf.cli import main as kopf_main
+
+    kopf_main(args=["run", "--module", "vigil.handlers", *rest], prog_name="vigil run", standalone_mode=True)
+    return 0
+
+
+def _crds(args: argparse.Namespace, rest: list[str]) -> int:
+    from .crdgen import crd_files, write_crds
+
+    directory = Path(args.output)
+    if args.check:
+        stale = [name for name, text in crd_files().items()
+                 if not (directory / name).exists() or (directory / name).read_text() != text]
+        if stale:
+            print(f"stale CRDs in {directory}: {', '.join(stale)}; run `vigil crds`", file=sys.stderr)
+            return 1
+        return 0
+    for path in write_crds(directory):
+        print(path)
+    return 0
+
+
+def _sandbox(args: argparse.Namespace, rest: list[str]) -> int:
+    try:
+        from .sandbox.cli import main as sandbox_main
+    except ImportError as exc:
+        print(f"the sandbox needs the extra: pip install 'vigil[sandbox]' ({exc})", file=sys.stderr)
+        return 2
+    return sandbox_main(rest)
+
+
+def _get(args: argparse.Namespace, rest: list[str]) -> int:
+    from .status_table import print_status
+
+    return print_status(namespace=args.namespace, kinds=args.kinds or None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the operator (kopf flags pass through, e.g. --all-namespaces)",
+                              add_help=False)
+    run.set_defaults(func=_run)
+
+    crds = commands.add_parser("crds", help="generate crds/ from the API models")
+    crds.add_argument("--output", "-o", default="crds")
+    crds.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
+    crds.set_defaults(func=_crds)
+
+    sandbox = commands.add_parser("sandbox", help="start the AWS stand-in (moto) seeded with an organization",
+                                  add_help=False)
+    sandbox.set_defaults(func=_sandbox)
+
+    get = commands.add_parser("get", help="the status of every vigil.dev object, as `kubectl get vigil` shows it")
+    get.add_argument("kinds", nargs="*")
+    get.add_argument("--namespace", "-n", default=None)
+    get.set_defaults(func=_get)
+
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in ("run", "sandbox"):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return int(args.func(args, rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

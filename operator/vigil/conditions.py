@@ -1,0 +1,70 @@
+"""Condition bookkeeping, as metav1.Condition wants it (pure; no I/O).
+
+Conditions are a list keyed by ``type``. ``lastTransitionTime`` moves only when ``status`` moves:
+a reason or message change is news, but not a transition. Every write stamps
+``observedGeneration`` so a reader can tell a stale condition from a fresh one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+READY = "Ready"
+COMPLIANT = "Compliant"
+INTEGRITY_VERIFIED = "IntegrityVerified"
+
+# Reasons, one vocabulary for every kind (status.conditions[].reason and status.failures[].reason).
+RECONCILED = "Reconciled"
+INVALID_SPEC = "InvalidSpec"
+DEPENDENCY_NOT_READY = "DependencyNotReady"
+ACCESS_DENIED = "AccessDenied"
+THROTTLED = "Throttled"
+PARTIAL_FAILURE = "PartialFailure"
+AWS_ERROR = "AWSError"
+IN_SYNC = "InSync"
+DRIFTED = "Drifted"
+DRIFT_CORRECTED = "DriftCorrected"
+NOT_OBSERVED = "NotObserved"
+RECONCILING = "Reconciling"
+
+
+def now_iso(now: datetime | None = None) -> str:
+    """RFC 3339 in UTC with second precision, as Kubernetes writes times."""
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def set_condition(
+    conditions: list[dict[str, Any]],
+    type_: str,
+    status: ConditionStatus,
+    reason: str,
+    message: str,
+    generation: int | None,
+    now: str,
+) -> list[dict[str, Any]]:
+    """Return a new list with the condition of ``type_`` set; the others are kept in order."""
+    previous = next((c for c in conditions if c.get("type") == type_), None)
+    transition = now if previous is None or previous.get("status") != status else previous["lastTransitionTime"]
+    updated = {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+        "lastTransitionTime": transition,
+    }
+    if previous is None:
+        return [*conditions, updated]
+    return [updated if c.get("type") == type_ else c for c in conditions]
+
+
+def get_condition(conditions: list[dict[str, Any]] | None, type_: str) -> dict[str, Any] | None:
+    return next((c for c in conditions or [] if c.get("type") == type_), None)
+
+
+def is_true(conditions: list[dict[str, Any]] | None, type_: str) -> bool:
+    condition = get_condition(conditions, type_)
+    return condition is not None and condition.get("status") == "True"

@@ -1,0 +1,1 @@
+"""Controls: per kind, observe AWS -> plan (pure) -> apply (Enforce only) -> report."""

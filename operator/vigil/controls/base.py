@@ -1,0 +1,196 @@
+"""What every control shares: the reconcile context, per-target runs, and the runtime objects.
+
+A control's ``reconcile(ctx)`` is synchronous (boto3 is) and runs in a worker thread; it observes
+AWS, asks a pure planner for actions, applies them in Enforce, and returns a `Report` that
+`vigil.controls.status` turns into the Kubernetes status.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..api.common import ManagementPolicy
+from ..api.organization import OrganizationSpec
+from ..aws import organizations as aws_organizations
+from ..aws.apply import execute
+from ..aws.errors import TargetError, classify
+from ..aws.fanout import fan_out
+from ..aws.session import AccessPool, AccessSettings, AwsAccess
+from ..planning.actions import Action
+from ..state.organizations import OrganizationInventory
+
+log = logging.getLogger(__name__)
+
+
+class DependencyNotReady(Exception):
+    """A referenced object is missing or not Ready yet; the reconcile waits for it."""
+
+
+class SpecError(ValueError):
+    """The spec cannot be carried out as written (beyond what the schema can check)."""
+
+
+@dataclass(frozen=True)
+class OrganizationView:
+    """An Organization as controls see it: its spec and what AWS says it holds."""
+
+    spec: OrganizationSpec
+    inventory: OrganizationInventory
+
+    @property
+    def management_account_id(self) -> str:
+        return self.spec.accounts.management or self.inventory.management_account_id
+
+    @property
+    def home_region(self) -> str:
+        return self.spec.regions.home
+
+
+@dataclass(frozen=True)
+class LogArchiveView:
+    """What controls need from a Ready LogArchive."""
+
+    bucket: str
+    bucket_arn: str
+    kms_key_arn: str
+    account_id: str
+    region: str
+
+
+@dataclass
+class TargetReport:
+    """One target's reconcile: what differed, what was written, what went wrong."""
+
+    target: str
+    planned: list[Action] = field(default_factory=list)
+    applied: list[Action] = field(default_factory=list)
+    error: TargetError | None = None
+
+    @property
+    def drifted(self) -> list[Action]:
+        """Planned actions that were not (or could not be) applied."""
+        done = {id(a) for a in self.applied}
+        return [a for a in self.planned if id(a) not in done]
+
+    @property
+    def compliant(self) -> bool:
+        return self.error is None and not self.drifted
+
+
+@dataclass
+class Report:
+    targets: list[TargetReport]
+    extra_status: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """Everything one reconcile needs, resolved before it starts."""
+
+    kind: str
+    namespace: str
+    name: str
+    spec: Any
+    mode: ManagementPolicy | str
+    access: AwsAccess
+    organization: OrganizationView
+    concurrency: int = 16
+    log_archive: LogArchiveView | None = None
+
+    @property
+    def enforce(self) -> bool:
+        return ManagementPolicy(self.mode) is ManagementPolicy.ENFORCE
+
+    @property
+    def owner(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class TargetRun:
+    """Accumulates one target's plan and writes. ``converge(actions)`` applies in Enforce only:
+    Audit never writes, whatever the plan says."""
+
+    def __init__(self, ctx: Context, target: str) -> None:
+        self.ctx = ctx
+        self.report = TargetReport(target)
+
+    def converge(self, actions: Sequence[Action]) -> bool:
+        """Record and (in Enforce) apply; True when anything was written."""
+        self.report.planned.extend(actions)
+        if not self.ctx.enforce:
+            return False
+        for action in actions:
+            log.info("%s %s: %s", self.ctx.kind, self.ctx.owner, action.describe())
+            execute(self.ctx.access, action)
+            self.report.applied.append(action)
+        return bool(actions)
+
+
+def run_targets(ctx: Context, work: Sequence[tuple[str, Callable[[TargetRun], None]]]) -> list[TargetReport]:
+    """Run each target's function concurrently (bounded); an error is kept with what was done so far."""
+
+    def wrap(target: str, fn: Callable[[TargetRun], None]) -> Callable[[], TargetReport]:
+        def call() -> TargetReport:
+            run = TargetRun(ctx, target)
+            try:
+                fn(run)
+            except (ClientError, BotoCoreError, TargetError) as exc:
+                run.report.error = classify(exc)
+            return run.report
+        return call
+
+    outcomes = fan_out([(t, wrap(t, fn)) for t, fn in work], ctx.concurrency)
+    return [o.value if o.value is not None else TargetReport(o.target, error=o.error) for o in outcomes]
+
+
+class OrganizationDirectory:
+    """The organizations' inventories, shared by every control in the process.
+
+    The Organization reconcile refreshes an entry; controls read it, and discover it themselves
+    only when it is missing or older than ``max_age`` (after a restart, say), so a steady-state
+    control resync costs no Organizations call at all.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, OrganizationInventory]] = {}
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+
+    def put(self, key: tuple[str, str], inventory: OrganizationInventory) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic(), inventory)
+
+    def get(self, key: tuple[str, str], spec: OrganizationSpec, access: AwsAccess,
+            max_age: float) -> OrganizationInventory:
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # one discovery per organization at a time, however many controls ask
+            with self._lock:
+                entry = self._entries.get(key)
+            if entry is not None and time.monotonic() - entry[0] < max_age:
+                return entry[1]
+            inventory = aws_organizations.discover(access, with_ou_paths=bool(spec.workloads.organizational_units))
+            self.put(key, inventory)
+            return inventory
+
+
+@dataclass
+class Runtime:
+    """Process-wide objects: shared AWS access, the organization directory, limits."""
+
+    concurrency: int = 16
+    access_pool: AccessPool = field(default_factory=AccessPool)
+    directory: OrganizationDirectory = field(default_factory=OrganizationDirectory)
+
+    def access_for(self, spec: OrganizationSpec, external_id: str | None = None) -> AwsAccess:
+        return self.access_pool.get(AccessSettings(
+            role_name=spec.access.role_name, external_id=external_id,
+            session_duration_seconds=spec.access.session_duration_seconds,
+            concurrency=self.concurrency, home_region=spec.regions.home))

@@ -1,0 +1,57 @@
+"""LogArchive: the central log bucket and its key, in the log-archive account's home region."""
+
+from __future__ import annotations
+
+from ..api.logarchive import LogArchiveSpec
+from ..aws import logarchive as aws_logarchive
+from ..aws.errors import TargetError
+from ..state.documents import OWNER_TAG
+from ..planning.logarchive import LogArchiveTarget, plan_bucket, plan_key
+from .base import Context, Report, TargetRun, run_targets
+
+KEY_NOT_FOUND = "KeyNotFound"
+
+
+def reconcile(ctx: Context) -> Report:
+    spec: LogArchiveSpec = ctx.spec
+    org = ctx.organization
+    target = LogArchiveTarget(org.spec.accounts.log_archive, org.home_region, org.inventory.organization_id,
+                              ctx.owner)
+    found: dict[str, str | None] = {}
+
+    def converge(run: TargetRun) -> None:
+        a, r = target.account_id, target.region
+        if spec.kms.create:
+            key = aws_logarchive.observe_key(ctx.access, a, r, spec.kms.alias)
+            if run.converge(plan_key(spec, target, key)) and not key.exists:
+                key = aws_logarchive.observe_key(ctx.access, a, r, spec.kms.alias)
+            key_arn = key.arn
+        else:
+            key_arn = aws_logarchive.describe_key_arn(ctx.access, a, r, spec.kms.key_arn or "")
+            if key_arn is None:
+                raise TargetError(KEY_NOT_FOUND, f"kms.keyArn {spec.kms.key_arn} does not exist", recoverable=False)
+        found["key"] = key_arn
+        # In Audit a missing key has no ARN yet; the bucket is then compared against its alias.
+        bucket = aws_logarchive.observe_bucket(ctx.access, a, r, spec.bucket_name)
+        run.converge(plan_bucket(spec, target, key_arn or spec.kms.alias, bucket))
+
+    reports = run_targets(ctx, [(target.label(spec.bucket_name), converge)])
+    return Report(reports, extra_status={
+        "bucketArn": f"arn:aws:s3:::{spec.bucket_name}",
+        "kmsKeyArn": found.get("key"),
+        "accountId": target.account_id,
+        "region": target.region,
+    })
+
+
+def delete(ctx: Context) -> list[str]:
+    """deletionPolicy: Delete. Removes the bucket only if Vigil created it and it holds nothing:
+    S3 refuses to delete a bucket with objects, and Vigil never deletes objects. The key is kept:
+    without it the archived logs could not be read."""
+    spec: LogArchiveSpec = ctx.spec
+    a, r = ctx.organization.spec.accounts.log_archive, ctx.organization.home_region
+    tags = aws_logarchive.bucket_tags(ctx.access, a, r, spec.bucket_name)
+    if tags.get(OWNER_TAG) != ctx.owner:
+        return [f"bucket {spec.bucket_name} was not created by this LogArchive; left in place"]
+    outcome = aws_logarchive.delete_empty_bucket(ctx.access, a, r, spec.bucket_name)
+    return [outcome, f"KMS key {spec.kms.alias} kept so archived logs stay readable"]

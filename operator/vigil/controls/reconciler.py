@@ -1,0 +1,182 @@
+"""One reconcile of one object, from its raw spec to its new status: validate the spec, resolve
+the objects it references, run the kind's control, summarize.
+
+Synchronous and free of kopf, so the operator runs it in a worker thread and the workstation
+commands (audit, plan, apply) run it as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ValidationError
+
+from .. import conditions as c
+from .. import metrics
+from ..api import KINDS
+from ..api.common import ManagementPolicy, parse_duration
+from ..api.organization import OrganizationSpec
+from ..aws.errors import TargetError, classify
+from ..planning.organization import SelectionError
+from . import logarchive, organization, orgtrail
+from .base import Context, DependencyNotReady, LogArchiveView, OrganizationView, Report, Runtime, SpecError
+from .status import Event, blocked, summarize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Control:
+    reconcile: Callable[[Context], Report]
+    delete: Callable[[Context], list[str]] | None = None
+    extra_conditions: Callable[[Any], list[tuple[str, str, str, str]]] | None = None
+
+
+# Kinds with a control. The others are accepted and reported as not reconciled yet.
+CONTROLS: dict[str, Control] = {
+    "LogArchive": Control(logarchive.reconcile, logarchive.delete),
+    "OrgTrail": Control(orgtrail.reconcile, orgtrail.delete, orgtrail.extra_conditions),
+}
+
+NOT_SUPPORTED = "NotSupportedYet"
+
+
+class Lookup(Protocol):
+    """Where referenced objects come from: the operator's kopf indexes, or manifests on disk."""
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The referenced object's {"spec": ..., "status": ...}, or None."""
+
+
+@dataclass
+class Outcome:
+    status: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    report: Report | None = None
+
+
+def validation_message(exc: ValidationError) -> str:
+    """"spec.accounts.logArchive: String should match pattern '^[0-9]{12}$'", one line per error."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(p) for p in ("spec", *error["loc"]))
+        lines.append(f"{path}: {error['msg']}")
+    return "; ".join(lines)
+
+
+def parse_spec(kind: str, raw: dict[str, Any]) -> BaseModel:
+    return KINDS[kind].spec.model_validate(raw)
+
+
+def reconcile_object(kind: str, namespace: str, name: str, generation: int | None, raw_spec: dict[str, Any],
+                     previous: dict[str, Any], lookup: Lookup, runtime: Runtime,
+                     now: Callable[[], str] = c.now_iso) -> Outcome:
+    started = time.monotonic()
+    outcome = _reconcile(kind, namespace, name, generation, raw_spec, previous, lookup, runtime, now)
+    ready = c.get_condition(outcome.status.get("conditions"), c.READY) or {}
+    metrics.RECONCILE_SECONDS.labels(kind, ready.get("reason", "Unknown")).observe(time.monotonic() - started)
+    return outcome
+
+
+def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw_spec: dict[str, Any],
+               previous: dict[str, Any], lookup: Lookup, runtime: Runtime, now: Callable[[], str]) -> Outcome:
+    def stop(reason: str, message: str) -> Outcome:
+        return Outcome(*blocked(previous, generation, reason, message, now()))
+
+    try:
+        spec = parse_spec(kind, raw_spec)
+    except ValidationError as exc:
+        return stop(c.INVALID_SPEC, validation_message(exc))
+    try:
+        if kind == "Organization":
+            assert isinstance(spec, OrganizationSpec)
+            report = organization.reconcile(namespace, name, spec, runtime)
+            enforce = True
+        else:
+            control = CONTROLS.get(kind)
+            if control is None:
+                return stop(NOT_SUPPORTED, f"this version of Vigil does not reconcile {kind} yet")
+            ctx = resolve(kind, namespace, name, spec, lookup, runtime)
+            report = control.reconcile(ctx)
+            enforce = ctx.enforce
+    except DependencyNotReady as exc:
+        return stop(c.DEPENDENCY_NOT_READY, str(exc))
+    except (SpecError, SelectionError) as exc:
+        return stop(c.INVALID_SPEC, str(exc))
+    except (ClientError, BotoCoreError, TargetError) as exc:
+        error = classify(exc)
+        return stop(error.reason, error.message)
+
+    status, events = summarize(report, previous, generation, enforce, now())
+    control = CONTROLS.get(kind)
+    if control is not None and control.extra_conditions is not None:
+        for type_, state, reason, message in control.extra_conditions(spec):
+            status["conditions"] = c.set_condition(status["conditions"], type_, state, reason, message,  # type: ignore[arg-type]
+                                                   generation, now())
+    _count(kind, report, enforce, status["driftCorrections"] - int(previous.get("driftCorrections") or 0))
+    return Outcome(status, events, report)
+
+
+def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, runtime: Runtime) -> Context:
+    """The Context of a control kind: its Organization (Ready) and LogArchive (Ready, if referenced)."""
+    org_name = spec.organization_ref.name
+    org = _ready(lookup, "Organization", namespace, org_name)
+    org_spec = OrganizationSpec.model_validate(org["spec"])
+    access = runtime.access_for(org_spec)
+    max_age = parse_duration(org_spec.resync_interval).total_seconds()
+    inventory = runtime.directory.get((namespace, org_name), org_spec, access, max_age)
+    ctx = Context(kind, namespace, name, spec, spec.management_policy, access,
+                  OrganizationView(org_spec, inventory), runtime.concurrency)
+    archive_ref = getattr(spec, "log_archive_ref", None)
+    if archive_ref is not None:
+        archive = _ready(lookup, "LogArchive", namespace, archive_ref.name)
+        status = archive.get("status") or {}
+        if not status.get("kmsKeyArn") or not status.get("bucketArn"):
+            raise DependencyNotReady(f"LogArchive {archive_ref.name} has no bucket or key yet")
+        ctx.log_archive = LogArchiveView(bucket=archive["spec"]["bucketName"], bucket_arn=status["bucketArn"],
+                                         kms_key_arn=status["kmsKeyArn"], account_id=status.get("accountId", ""),
+                                         region=status.get("region", ""))
+    return ctx
+
+
+def _ready(lookup: Lookup, kind: str, namespace: str, name: str) -> dict[str, Any]:
+    found = lookup.get(kind, namespace, name)
+    if found is None:
+        raise DependencyNotReady(f"{kind} {namespace}/{name} does not exist")
+    ready = c.get_condition((found.get("status") or {}).get("conditions"), c.READY)
+    if ready is None or ready.get("status") != "True":
+        why = f": {ready.get('reason')}: {ready.get('message')}" if ready else ""
+        raise DependencyNotReady(f"{kind} {name} is not Ready{why}")
+    return found
+
+
+def delete_object(kind: str, namespace: str, name: str, raw_spec: dict[str, Any], lookup: Lookup,
+                  runtime: Runtime) -> list[str]:
+    """What deletionPolicy says to do when the custom resource goes. Returns notes for an Event."""
+    try:
+        spec = parse_spec(kind, raw_spec)
+    except ValidationError:
+        return ["spec is invalid: nothing in AWS was touched"]
+    policy = getattr(spec, "deletion_policy", "Retain")
+    if policy == "Retain":
+        return ["deletionPolicy Retain: AWS resources left in place"]
+    if getattr(spec, "management_policy", None) == ManagementPolicy.AUDIT.value:
+        return ["managementPolicy Audit never writes: AWS resources left in place"]
+    control = CONTROLS.get(kind)
+    if control is None or control.delete is None:
+        return [f"{kind} creates nothing to delete"]
+    ctx = resolve(kind, namespace, name, spec, lookup, runtime)
+    return control.delete(ctx)
+
+
+def _count(kind: str, report: Report, enforce: bool, corrections: int) -> None:
+    if corrections:
+        metrics.DRIFT_CORRECTIONS.labels(kind).inc(corrections)
+    drifted = sum(1 for t in report.targets if t.planned)
+    if drifted:
+        metrics.DRIFT_DETECTED.labels(kind, "Enforce" if enforce else "Audit").inc(drifted)

@@ -1,0 +1,117 @@
+"""From a reconcile's report (or the reason it could not run) to the Kubernetes status and Events.
+
+Pure: the previous status and the clock come in as arguments, so every rule here (when Ready
+flips, what counts as a drift correction, which Events fire) is unit-tested without a cluster.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .. import conditions as c
+from ..api.common import MAX_FAILURES
+from .base import Report, TargetReport
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+def _counts(total: int, compliant: int, failed: int) -> dict[str, Any]:
+    return {"total": total, "compliant": compliant, "failed": failed, "summary": f"{compliant}/{total}"}
+
+
+def summarize(report: Report, previous: dict[str, Any], generation: int | None, enforce: bool,
+              now: str) -> tuple[dict[str, Any], list[Event]]:
+    """The new status and the Events to post, after a reconcile that ran."""
+    targets = report.targets
+    errors = [t for t in targets if t.error is not None]
+    drifted = [t for t in targets if t.error is None and t.drifted]
+    compliant = [t for t in targets if t.compliant]
+    was_compliant = c.is_true(previous.get("conditions"), c.COMPLIANT)
+    # Writes to a baseline that once held are undoing someone's change: that is drift. Writes
+    # that build the baseline for the first time (or adopt a resource) are not.
+    corrections = [a for t in targets for a in t.applied if not a.creates] if was_compliant else []
+
+    conditions = list(previous.get("conditions") or [])
+    if errors:
+        reasons = Counter(t.error.reason for t in errors if t.error)
+        reason = reasons.most_common(1)[0][0] if len(reasons) == 1 and len(errors) == len(targets) else c.PARTIAL_FAILURE
+        first = errors[0]
+        message = f"{len(errors)} of {len(targets)} targets failed; {first.target}: {first.error}"
+        conditions = c.set_condition(conditions, c.READY, "False", reason, message, generation, now)
+    else:
+        conditions = c.set_condition(conditions, c.READY, "True", c.RECONCILED,
+                                     f"{len(targets)} targets reconciled", generation, now)
+
+    if drifted:
+        first = drifted[0]
+        message = f"{len(drifted)} of {len(targets)} targets differ; {first.target}: {_changes(first)}"
+        conditions = c.set_condition(conditions, c.COMPLIANT, "False", c.DRIFTED, message, generation, now)
+    elif errors:
+        conditions = c.set_condition(conditions, c.COMPLIANT, "False", c.NOT_OBSERVED,
+                                     f"{len(errors)} of {len(targets)} targets could not be checked",
+                                     generation, now)
+    else:
+        message = f"{len(targets)} targets match the spec"
+        reason = c.DRIFT_CORRECTED if corrections else c.IN_SYNC
+        if corrections:
+            message += f"; corrected {len(corrections)} settings changed outside Vigil"
+        conditions = c.set_condition(conditions, c.COMPLIANT, "True", reason, message, generation, now)
+
+    failures = [{"target": t.target, "reason": t.error.reason, "message": t.error.message}
+                for t in errors if t.error] + \
+               [{"target": t.target, "reason": c.DRIFTED, "message": _changes(t)} for t in drifted]
+    status = {
+        **report.extra_status,
+        "observedGeneration": generation,
+        "conditions": conditions,
+        "targets": _counts(len(targets), len(compliant), len(errors)),
+        "failures": failures[:MAX_FAILURES],
+        "lastReconcileTime": now,
+        "driftCorrections": int(previous.get("driftCorrections") or 0) + len(corrections),
+    }
+    return status, _events(previous, status, targets, corrections, enforce)
+
+
+def blocked(previous: dict[str, Any], generation: int | None, reason: str, message: str,
+            now: str) -> tuple[dict[str, Any], list[Event]]:
+    """The status when the reconcile could not start (InvalidSpec, DependencyNotReady)."""
+    conditions = c.set_condition(list(previous.get("conditions") or []), c.READY, "False", reason, message,
+                                 generation, now)
+    if c.get_condition(conditions, c.COMPLIANT) is None or reason == c.INVALID_SPEC:
+        conditions = c.set_condition(conditions, c.COMPLIANT, "Unknown", reason,
+                                     "not checked: " + message, generation, now)
+    status = {"observedGeneration": generation, "conditions": conditions, "lastReconcileTime": now,
+              "targets": previous.get("targets") or _counts(0, 0, 0), "failures": previous.get("failures") or []}
+    was = c.get_condition(previous.get("conditions"), c.READY)
+    fresh = was is None or was.get("reason") != reason or was.get("message") != message
+    return status, [Event("Warning", reason, message)] if fresh else []
+
+
+def _events(previous: dict[str, Any], status: dict[str, Any], targets: list[TargetReport],
+            corrections: list[Any], enforce: bool) -> list[Event]:
+    events: list[Event] = []
+    known = {(f.get("target"), f.get("reason")) for f in previous.get("failures") or []}
+    for failure in status["failures"]:
+        if (failure["target"], failure["reason"]) not in known:
+            events.append(Event("Warning", failure["reason"], f"{failure['target']}: {failure['message']}"))
+    corrected = {id(a) for a in corrections}
+    for t in targets:
+        fixed = [a for a in t.applied if id(a) in corrected]
+        if fixed:
+            events.append(Event("Warning", c.DRIFT_CORRECTED,
+                                f"{t.target}: " + "; ".join(a.describe() for a in fixed)))
+    if c.is_true(status["conditions"], c.READY) and not c.is_true(previous.get("conditions"), c.READY):
+        mode = "enforcing" if enforce else "auditing"
+        events.append(Event("Normal", c.READY, f"{mode} {status['targets']['total']} targets"))
+    return events
+
+
+def _changes(t: TargetReport) -> str:
+    return "; ".join(str(ch) for a in t.drifted for ch in a.changes) or "differs"

@@ -1,0 +1,135 @@
+"""kopf registration, and nothing else: every handler hands off to ``vigil.controls.reconciler``.
+
+kopf's handlers are edge-triggered (create, update, resume); AWS drifts without telling anyone,
+so a timer per object re-checks it every ``spec.resyncInterval``. A per-object lock keeps a timer
+tick and a spec change from reconciling the same object at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from typing import Any
+
+import kopf
+
+from . import conditions as c
+from . import server
+from .api import GROUP, KINDS, VERSION
+from .api.common import parse_duration
+from .controls.base import Runtime
+from .controls.reconciler import delete_object, reconcile_object
+from .settings import VigilSettings
+
+log = logging.getLogger(__name__)
+SETTINGS = VigilSettings.from_env()
+# Kinds whose objects others reference: kept in kopf indexes, so a reference resolves in memory.
+REFERENCED = {"Organization": "organizations", "LogArchive": "logarchives"}
+# Ready reasons worth retrying sooner than a full resync.
+TRANSIENT = {c.DEPENDENCY_NOT_READY, c.THROTTLED, c.PARTIAL_FAILURE, c.AWS_ERROR}
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    # Keep kopf's bookkeeping in annotations: the CRDs' status schemas hold only Vigil's fields.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration")
+    settings.posting.loggers = False  # post only the Events Vigil means to post, not kopf's log lines
+    settings.execution.max_workers = max(4, SETTINGS.concurrency)
+    memo.runtime = Runtime(concurrency=SETTINGS.concurrency)
+    memo.http = await server.start(SETTINGS.metrics_port)
+
+
+@kopf.on.cleanup()
+async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+    if getattr(memo, "http", None) is not None:
+        await memo.http.cleanup()
+
+
+class IndexLookup:
+    """Referenced objects, read from kopf's in-memory indexes."""
+
+    def __init__(self, indexes: dict[str, Any]) -> None:
+        self._indexes = indexes
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        store = self._indexes[f"{REFERENCED[kind]}_by_name"].get((namespace, name))
+        return next(iter(store), None) if store is not None else None
+
+
+def _index(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict[Any, Any]:
+    return {(namespace, name): {"spec": copy.deepcopy(dict(spec)), "status": copy.deepcopy(dict(status))}}
+
+
+for _kind, _plural in REFERENCED.items():
+    kopf.index(GROUP, VERSION, _plural, id=f"{_plural}_by_name")(_index)
+
+
+async def _reconcile(kind: str, body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, force: bool,
+                     **kwargs: Any) -> None:
+    lock: asyncio.Lock = memo.setdefault("lock", asyncio.Lock())
+    async with lock:
+        meta = body.get("metadata", {})
+        generation = meta.get("generation")
+        status = copy.deepcopy(dict(body.get("status") or {}))
+        if not force and not _due(memo, generation, body.get("spec") or {}, status):
+            return
+        outcome = await asyncio.to_thread(
+            reconcile_object, kind, meta.get("namespace", ""), meta.get("name", ""), generation,
+            copy.deepcopy(dict(body.get("spec") or {})), status, IndexLookup(kwargs), memo.runtime)
+        memo["last"] = (generation, time.monotonic(), _ready_reason(outcome.status))
+        patch.status.update(outcome.status)
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+
+
+def _due(memo: kopf.Memo, generation: int | None, spec: dict[str, Any], status: dict[str, Any]) -> bool:
+    last = memo.get("last")
+    if last is None:
+        return True
+    last_generation, at, reason = last
+    if last_generation != generation:
+        return True
+    try:
+        period = parse_duration(spec.get("resyncInterval", "5m")).total_seconds()
+    except ValueError:
+        period = 300.0
+    if reason in TRANSIENT:
+        period = min(period, SETTINGS.retry_seconds)
+    return time.monotonic() - at >= period
+
+
+def _ready_reason(status: dict[str, Any]) -> str | None:
+    ready = c.get_condition(status.get("conditions"), c.READY)
+    return ready.get("reason") if ready else None
+
+
+def _register(kind: str, plural: str) -> None:
+    async def on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
+        await _reconcile(kind, body, patch, memo, force=True, **kwargs)
+
+    async def on_tick(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
+        await _reconcile(kind, body, patch, memo, force=False, **kwargs)
+
+    async def on_delete(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+        meta = body.get("metadata", {})
+        async with memo.setdefault("lock", asyncio.Lock()):
+            notes = await asyncio.to_thread(delete_object, kind, meta.get("namespace", ""), meta.get("name", ""),
+                                            copy.deepcopy(dict(body.get("spec") or {})), IndexLookup(kwargs),
+                                            memo.runtime)
+        kopf.event(body, type="Normal", reason="Deleted", message="; ".join(notes)[:1024])
+
+    resource = (GROUP, VERSION, plural)
+    kopf.on.create(*resource, id="reconcile")(on_change)
+    kopf.on.update(*resource, id="reconcile", field="spec")(on_change)
+    kopf.on.resume(*resource, id="reconcile")(on_change)
+    kopf.timer(*resource, id="resync", interval=SETTINGS.tick_seconds, initial_delay=SETTINGS.tick_seconds)(on_tick)
+    # Delete errors are retried a few times, then the finalizer goes: a stuck CR helps no one.
+    kopf.on.delete(*resource, id="release", retries=5, backoff=10)(on_delete)
+
+
+for _info in KINDS.values():
+    _register(_info.kind, _info.plural)

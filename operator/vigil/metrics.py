@@ -1,0 +1,18 @@
+"""Prometheus metrics. One registry, written by the aws layer and the controls, served by
+``vigil.server``."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+AWS_CALLS = Counter("vigil_aws_calls", "AWS API calls made", ["service", "operation", "outcome"],
+                    registry=REGISTRY)
+RECONCILE_SECONDS = Histogram("vigil_reconcile_duration_seconds", "Time to reconcile one object",
+                              ["kind", "outcome"], registry=REGISTRY,
+                              buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
+DRIFT_CORRECTIONS = Counter("vigil_drift_corrections", "Writes made to undo out-of-band change",
+                            ["kind"], registry=REGISTRY)
+DRIFT_DETECTED = Counter("vigil_drift_detected", "Targets found differing from the spec", ["kind", "mode"],
+                         registry=REGISTRY)

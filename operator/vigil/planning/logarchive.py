@@ -1,0 +1,145 @@
+"""LogArchive: the bucket and its key, desired vs observed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..api.logarchive import LogArchiveSpec
+from ..state.documents import OWNER_TAG
+from ..state.logarchive import (LIFECYCLE_RULE_ID, BucketEncryption, BucketSettings, BucketState, KeySettings, KeyState, LifecycleRule,
+                                PublicAccessBlock)
+from . import policies
+from .actions import Action, Change, diff
+
+
+
+@dataclass(frozen=True)
+class LogArchiveTarget:
+    account_id: str
+    region: str
+    organization_id: str
+    owner: str  # "namespace/name" of the LogArchive, written as a tag on what Vigil creates
+
+    def label(self, what: str) -> str:
+        return f"{self.account_id}/{self.region}/{what}"
+
+
+def desired_key_settings(target: LogArchiveTarget) -> KeySettings:
+    policy = policies.log_archive_key_policy(target.account_id, target.organization_id)
+    return KeySettings(policy=policies.canonical(policy), rotation_enabled=True)
+
+
+def plan_key(spec: LogArchiveSpec, target: LogArchiveTarget, observed: KeyState) -> list[Action]:
+    """The Vigil-managed key. A key the user brings (kms.keyArn) is theirs: used, never changed."""
+    if not spec.kms.create:
+        return []
+    label = target.label(spec.kms.alias)
+    desired = desired_key_settings(target)
+    if not observed.exists:
+        return [Action(label, target.account_id, target.region, "kms", "CreateKeyWithAlias", creates=True, params={
+            "AliasName": spec.kms.alias,
+            "Description": f"Vigil log archive key ({target.owner})",
+            "Policy": policies.to_json(policies.log_archive_key_policy(target.account_id, target.organization_id)),
+            "Tags": [{"TagKey": OWNER_TAG, "TagValue": target.owner}],
+        }, changes=(Change("key", None, spec.kms.alias),))]
+    actions = []
+    for change in diff(desired, observed.settings):
+        if change.path == "policy":
+            actions.append(Action(label, target.account_id, target.region, "kms", "PutKeyPolicy", changes=(change,),
+                                  params={"KeyId": observed.key_id, "PolicyName": "default", "Policy": policies.to_json(
+                                      policies.log_archive_key_policy(target.account_id, target.organization_id))}))
+        elif change.path == "rotation_enabled":
+            actions.append(Action(label, target.account_id, target.region, "kms", "EnableKeyRotation",
+                                  changes=(change,), params={"KeyId": observed.key_id}))
+    return actions
+
+
+def desired_lifecycle(spec: LogArchiveSpec) -> LifecycleRule | None:
+    r = spec.retention
+    if r is None or (r.expire_after_days is None and r.transition_to_glacier_after_days is None):
+        return None
+    return LifecycleRule(expire_after_days=r.expire_after_days,
+                         transition_to_glacier_after_days=r.transition_to_glacier_after_days)
+
+
+def desired_bucket_settings(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str) -> BucketSettings:
+    return BucketSettings(
+        encryption=BucketEncryption(sse_algorithm="aws:kms", kms_key_id=key_arn, bucket_key_enabled=True),
+        versioning="Enabled",
+        public_access_block=PublicAccessBlock(block_public_acls=True, ignore_public_acls=True,
+                                              block_public_policy=True, restrict_public_buckets=True),
+        policy=policies.canonical(policies.log_archive_bucket_policy(spec.bucket_name, target.organization_id)),
+        lifecycle=desired_lifecycle(spec),
+    )
+
+
+def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, observed: BucketState) -> list[Action]:
+    bucket = spec.bucket_name
+    label = target.label(bucket)
+    desired = desired_bucket_settings(spec, target, key_arn)
+    actions: list[Action] = []
+    creating = not observed.exists
+    if creating:
+        create: dict[str, Any] = {"Bucket": bucket}
+        if target.region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
+            create["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+        if spec.object_lock is not None:  # Object Lock is chosen at creation, for good
+            create["ObjectLockEnabledForBucket"] = True
+        actions.append(Action(label, target.account_id, target.region, "s3", "CreateBucket", create, creates=True,
+                              changes=(Change("bucket", None, bucket),)))
+        actions.append(_action(target, label, "PutBucketTagging", creating, (), {
+            "Bucket": bucket, "Tagging": {"TagSet": [{"Key": OWNER_TAG, "Value": target.owner}]}}))
+    current = BucketSettings() if creating else observed.settings
+    changes = diff(desired.model_copy(update={"lifecycle": None}), current)
+    by_root: dict[str, list[Change]] = {}
+    for change in changes:
+        by_root.setdefault(change.path.split(".", 1)[0], []).append(change)
+    # Order matters on a new bucket: block public access before a policy naming "*" principals.
+    for root, operation, params in [
+        ("public_access_block", "PutPublicAccessBlock", {"PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True}}),
+        ("versioning", "PutBucketVersioning", {"VersioningConfiguration": {"Status": "Enabled"}}),
+        ("encryption", "PutBucketEncryption", {"ServerSideEncryptionConfiguration": {"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+            "BucketKeyEnabled": True}]}}),
+        ("policy", "PutBucketPolicy", {"Policy": policies.to_json(
+            policies.log_archive_bucket_policy(bucket, target.organization_id))}),
+    ]:
+        if root in by_root:
+            actions.append(_action(target, label, operation, creating, tuple(by_root[root]),
+                                   {"Bucket": bucket, **params}))
+    if creating and spec.object_lock is not None:
+        actions.append(_action(target, label, "PutObjectLockConfiguration", True,
+                               (Change("object_lock", None, spec.object_lock.model_dump()),), {
+            "Bucket": bucket, "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {
+                "DefaultRetention": {"Mode": spec.object_lock.mode, "Days": spec.object_lock.days}}}}))
+    actions.extend(_plan_lifecycle(target, label, bucket, desired.lifecycle, current.lifecycle,
+                                   observed.other_lifecycle_rules, creating))
+    return actions
+
+
+def _plan_lifecycle(target: LogArchiveTarget, label: str, bucket: str, want: LifecycleRule | None,
+                    have: LifecycleRule | None, others: tuple[dict[str, Any], ...], creating: bool) -> list[Action]:
+    """Vigil owns one lifecycle rule, by id; the bucket's other rules are carried over untouched."""
+    if want == have:
+        return []
+    change = (Change("lifecycle", have.model_dump() if have else None, want.model_dump() if want else None),)
+    rules = list(others)
+    if want is not None:
+        rule: dict[str, Any] = {"ID": LIFECYCLE_RULE_ID, "Status": "Enabled", "Filter": {"Prefix": ""}}
+        if want.transition_to_glacier_after_days is not None:
+            rule["Transitions"] = [{"Days": want.transition_to_glacier_after_days, "StorageClass": "GLACIER"}]
+        if want.expire_after_days is not None:
+            rule["Expiration"] = {"Days": want.expire_after_days}
+        rules.append(rule)
+    if not rules:
+        return [_action(target, label, "DeleteBucketLifecycle", creating, change, {"Bucket": bucket})]
+    return [_action(target, label, "PutBucketLifecycleConfiguration", creating, change,
+                    {"Bucket": bucket, "LifecycleConfiguration": {"Rules": rules}})]
+
+
+def _action(target: LogArchiveTarget, label: str, operation: str, creating: bool, changes: tuple[Change, ...],
+            params: dict[str, Any]) -> Action:
+    return Action(label, target.account_id, target.region, "s3", operation, params, changes, creates=creating)

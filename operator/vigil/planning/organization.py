@@ -1,0 +1,67 @@
+"""Which accounts a spec means: core accounts, workloads, and a control's scope (pure)."""
+
+from __future__ import annotations
+
+from ..api.common import Scope
+from ..api.organization import OrganizationSpec
+from ..state.organizations import OrganizationInventory
+
+
+class SelectionError(ValueError):
+    """The spec names something the organization does not have."""
+
+
+def core_account_ids(spec: OrganizationSpec, inventory: OrganizationInventory) -> set[str]:
+    a = spec.accounts
+    return {i for i in (a.management or inventory.management_account_id, a.log_archive, a.security,
+                        a.shared_network) if i}
+
+
+def missing_core_accounts(spec: OrganizationSpec, inventory: OrganizationInventory) -> list[str]:
+    """Core accounts the spec names that are not ACTIVE members of the organization."""
+    active = set(inventory.active_ids)
+    named = {"management": spec.accounts.management, "logArchive": spec.accounts.log_archive,
+             "security": spec.accounts.security, "sharedNetwork": spec.accounts.shared_network}
+    return [f"accounts.{role} {account}" for role, account in named.items() if account and account not in active]
+
+
+def workload_account_ids(spec: OrganizationSpec, inventory: OrganizationInventory) -> list[str]:
+    w = spec.workloads
+    core = core_account_ids(spec, inventory)
+    active = [a for a in inventory.accounts if a.status == "ACTIVE"]
+    if w.all:
+        chosen = [a.id for a in active if a.id not in core]
+    else:
+        ous = set(w.organizational_units)
+        wanted = set(w.account_ids)
+        chosen = [a.id for a in active if a.id in wanted or ous.intersection(a.ou_path)]
+    excluded = set(w.exclude_account_ids)
+    return sorted(i for i in chosen if i not in excluded)
+
+
+def scope_account_ids(scope: Scope | str, account_ids: list[str], spec: OrganizationSpec,
+                      inventory: OrganizationInventory) -> list[str]:
+    """The accounts a control kind covers, for its ``scope``."""
+    scope = Scope(scope)
+    if scope is Scope.SHARED_NETWORK:
+        if not spec.accounts.shared_network:
+            raise SelectionError("scope SharedNetwork needs accounts.sharedNetwork in the Organization")
+        return [spec.accounts.shared_network]
+    if scope is Scope.WORKLOADS:
+        return workload_account_ids(spec, inventory)
+    if scope is Scope.ALL_ACCOUNTS:
+        return sorted(inventory.active_ids)
+    unknown = sorted(set(account_ids) - set(inventory.active_ids))
+    if unknown:
+        raise SelectionError(f"accountIds not ACTIVE in the organization: {', '.join(unknown)}")
+    return sorted(set(account_ids))
+
+
+def target_regions(requested: list[str], governed: list[str]) -> list[str]:
+    """A control's regions: its own list, which must stay within the governed regions."""
+    if not requested:
+        return list(governed)
+    outside = [r for r in requested if r not in governed]
+    if outside:
+        raise SelectionError(f"regions {', '.join(outside)} are not governed by the Organization")
+    return list(dict.fromkeys(requested))

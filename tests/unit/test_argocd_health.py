@@ -1,0 +1,142 @@
+"""Argo CD health for the vigil.dev kinds: deploy/argocd/health.lua and the argocd-cm patch made from it.
+
+Covers: the Lua run (with lupa, as Argo CD runs it: `obj` global, returns {status, message})
+against sample objects for Healthy, Degraded (failed reconcile, drift) and Progressing (no status,
+stale generation, waiting reasons); and that argocd-cm-patch.yaml matches generate.py's output,
+carrying that same Lua for all nine kinds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+lupa = pytest.importorskip("lupa", reason="lupa runs the Lua health checks")
+
+ARGOCD = Path(__file__).resolve().parents[2] / "deploy" / "argocd"
+HEALTH_LUA = (ARGOCD / "health.lua").read_text()
+KINDS = ["Organization", "LogArchive", "OrgTrail", "FlowLogPolicy", "GuardDutyOrg", "ConfigBaseline",
+         "LogSubscriptionPolicy", "SecurityHubBaseline", "SessionLogging"]
+KEY = "resource.customizations.health.vigil.dev_{}"
+
+
+def assess(obj: dict[str, Any], lua_source: str = HEALTH_LUA) -> dict[str, str]:
+    """Run a health script the way Argo CD does: `obj` set as a global, the script returns a table."""
+    lua = lupa.LuaRuntime()
+    lua.globals().obj = lua.table_from(obj, recursive=True)
+    result = lua.execute(lua_source)
+    return {"status": result["status"], "message": result["message"]}
+
+
+def condition(type_: str, status: str, reason: str, message: str = "", generation: int = 3) -> dict[str, Any]:
+    return {"type": type_, "status": status, "reason": reason, "message": message,
+            "observedGeneration": generation, "lastTransitionTime": "2026-11-27T10:00:00Z"}
+
+
+def resource(*conditions: dict[str, Any], generation: int = 3, observed: int | None = 3,
+             kind: str = "FlowLogPolicy") -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "vigil.dev/v1alpha1", "kind": kind,
+                           "metadata": {"name": "baseline", "namespace": "vigil-system", "generation": generation},
+                           "spec": {"organizationRef": {"name": "acme"}}}
+    if conditions or observed is not None:
+        obj["status"] = {"observedGeneration": observed, "conditions": list(conditions),
+                         "targets": {"total": 40, "compliant": 38, "failed": 0}}
+    return obj
+
+
+READY = condition("Ready", "True", "Reconciled")
+COMPLIANT = condition("Compliant", "True", "InSync", "40 of 40 targets compliant")
+
+
+# --- the Lua -------------------------------------------------------------------------------------
+
+def test_ready_and_compliant_at_the_current_generation_is_healthy() -> None:
+    assert assess(resource(READY, COMPLIANT)) == {"status": "Healthy", "message": "40 of 40 targets compliant"}
+
+
+@pytest.mark.parametrize("reason", ["InvalidSpec", "AccessDenied", "PartialFailure"])
+def test_a_failed_reconcile_is_degraded_with_the_condition_message(reason: str) -> None:
+    message = "regions: eu-west-9 is not a governed region"
+    health = assess(resource(condition("Ready", "False", reason, message), COMPLIANT))
+    assert health == {"status": "Degraded", "message": message}
+
+
+def test_a_failure_without_a_message_names_its_reason() -> None:
+    health = assess(resource(condition("Ready", "False", "AccessDenied"), COMPLIANT))
+    assert health == {"status": "Degraded", "message": "AccessDenied"}
+
+
+@pytest.mark.parametrize("status", [None, {}, {"conditions": []}])
+def test_no_status_yet_is_progressing(status: dict | None) -> None:
+    obj = resource(observed=None)
+    if status is not None:
+        obj["status"] = status
+    assert assess(obj)["status"] == "Progressing"
+
+
+def test_a_generation_the_operator_has_not_observed_is_progressing() -> None:
+    # The conditions still say Healthy, but they describe generation 3 and the spec is at 4.
+    health = assess(resource(READY, COMPLIANT, generation=4, observed=3))
+    assert health == {"status": "Progressing", "message": "Waiting for the operator to observe generation 4"}
+
+
+def test_a_missing_observed_generation_is_progressing() -> None:
+    assert assess(resource(READY, COMPLIANT, observed=None))["status"] == "Progressing"
+
+
+def test_ready_but_not_compliant_is_degraded_as_drift() -> None:
+    drifted = condition("Compliant", "False", "Drifted", "2 of 40 targets differ")
+    assert assess(resource(READY, drifted)) == {"status": "Degraded", "message": "Drifted: 2 of 40 targets differ"}
+
+
+@pytest.mark.parametrize("reason", ["DependencyNotReady", "Throttled"])
+def test_waiting_on_something_that_clears_by_itself_is_progressing(reason: str) -> None:
+    message = "LogArchive central is not Ready"
+    health = assess(resource(condition("Ready", "False", reason, message), COMPLIANT))
+    assert health == {"status": "Progressing", "message": message}
+
+
+def test_ready_unknown_is_progressing() -> None:
+    ready = condition("Ready", "Unknown", "Reconciling", "first reconcile under way")
+    assert assess(resource(ready, COMPLIANT)) == {"status": "Progressing", "message": "first reconcile under way"}
+
+
+@pytest.mark.parametrize("compliant", [None, condition("Compliant", "Unknown", "NotObserved")])
+def test_ready_with_compliance_not_yet_known_is_progressing(compliant: dict | None) -> None:
+    conditions = [READY] + ([compliant] if compliant else [])
+    assert assess(resource(*conditions))["status"] == "Progressing"
+
+
+# --- the generated argocd-cm patch ---------------------------------------------------------------
+
+def load_generator() -> Any:
+    spec = importlib.util.spec_from_file_location("argocd_generate", ARGOCD / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_patch_is_up_to_date_with_generate_py() -> None:
+    generator = load_generator()
+    wanted = generator.render(HEALTH_LUA, generator.vigil_kinds())
+    assert (ARGOCD / "argocd-cm-patch.yaml").read_text() == wanted, "run: python deploy/argocd/generate.py"
+
+
+def test_patch_carries_the_same_lua_for_all_nine_kinds() -> None:
+    patch = yaml.safe_load((ARGOCD / "argocd-cm-patch.yaml").read_text())
+    assert (patch["kind"], patch["metadata"]["name"]) == ("ConfigMap", "argocd-cm")
+    assert set(patch["data"]) == {KEY.format(kind) for kind in KINDS}
+    assert all(lua == HEALTH_LUA for lua in patch["data"].values())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_patched_lua_runs_for_each_kind(kind: str) -> None:
+    lua = yaml.safe_load((ARGOCD / "argocd-cm-patch.yaml").read_text())["data"][KEY.format(kind)]
+    assert assess(resource(READY, COMPLIANT, kind=kind), lua)["status"] == "Healthy"
+    drifted = condition("Compliant", "False", "Drifted", "1 of 2 targets differ")
+    assert assess(resource(READY, drifted, kind=kind), lua)["status"] == "Degraded"
