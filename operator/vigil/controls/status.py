@@ -22,6 +22,10 @@ class Event:
     message: str
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _counts(total: int, compliant: int, failed: int) -> dict[str, Any]:
     return {"total": total, "compliant": compliant, "failed": failed, "summary": f"{compliant}/{total}"}
 
@@ -43,25 +47,25 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
         reasons = Counter(t.error.reason for t in errors if t.error)
         reason = reasons.most_common(1)[0][0] if len(reasons) == 1 and len(errors) == len(targets) else c.PARTIAL_FAILURE
         first = errors[0]
-        message = f"{len(errors)} of {len(targets)} targets failed; {first.target}: {first.error}"
+        message = f"{len(errors)} of {_n(len(targets), 'target')} failed; {first.target}: {first.error}"
         conditions = c.set_condition(conditions, c.READY, "False", reason, message, generation, now)
     else:
         conditions = c.set_condition(conditions, c.READY, "True", c.RECONCILED,
-                                     f"{len(targets)} targets reconciled", generation, now)
+                                     f"{_n(len(targets), 'target')} reconciled", generation, now)
 
     if drifted:
         first = drifted[0]
-        message = f"{len(drifted)} of {len(targets)} targets differ; {first.target}: {_changes(first)}"
+        message = f"{len(drifted)} of {_n(len(targets), 'target')} differ; {first.target}: {_changes(first)}"
         conditions = c.set_condition(conditions, c.COMPLIANT, "False", c.DRIFTED, message, generation, now)
     elif errors:
         conditions = c.set_condition(conditions, c.COMPLIANT, "False", c.NOT_OBSERVED,
-                                     f"{len(errors)} of {len(targets)} targets could not be checked",
+                                     f"{len(errors)} of {_n(len(targets), 'target')} could not be checked",
                                      generation, now)
     else:
-        message = f"{len(targets)} targets match the spec"
+        message = f"{_n(len(targets), 'target')} match the spec" if len(targets) != 1 else "1 target matches the spec"
         reason = c.DRIFT_CORRECTED if corrections else c.IN_SYNC
         if corrections:
-            message += f"; corrected {len(corrections)} settings changed outside Vigil"
+            message += f"; corrected {_n(len(corrections), 'setting')} changed outside Vigil"
         conditions = c.set_condition(conditions, c.COMPLIANT, "True", reason, message, generation, now)
 
     failures = [{"target": t.target, "reason": t.error.reason, "message": t.error.message}
@@ -109,7 +113,7 @@ def _events(previous: dict[str, Any], status: dict[str, Any], targets: list[Targ
                                 f"{t.target}: " + "; ".join(a.describe() for a in fixed)))
     if c.is_true(status["conditions"], c.READY) and not c.is_true(previous.get("conditions"), c.READY):
         mode = "enforcing" if enforce else "auditing"
-        events.append(Event("Normal", c.READY, f"{mode} {status['targets']['total']} targets"))
+        events.append(Event("Normal", c.READY, f"{mode} {_n(status['targets']['total'], 'target')}"))
     return events
 
 
