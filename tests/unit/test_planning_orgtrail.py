@@ -83,3 +83,10 @@ def test_log_group_created_with_retention_and_retention_drift_corrected():
     drift = plan_log_group(spec, TARGET, LogGroupState(exists=True, arn="a", retention_days=7))
     assert [(a.operation, a.params["retentionInDays"], a.creates) for a in drift] == [("PutRetentionPolicy", 365, False)]
     assert plan_log_group(SPEC, TARGET, LogGroupState(exists=False)) == [], "disabled: nothing to manage"
+
+
+def test_cloudtrail_trusted_access_is_enabled_once():
+    from vigil.planning.orgtrail import plan_trusted_access
+    assert [a.params for a in plan_trusted_access(TARGET, {"config.amazonaws.com"})] == [
+        {"ServicePrincipal": "cloudtrail.amazonaws.com"}]
+    assert plan_trusted_access(TARGET, {"cloudtrail.amazonaws.com"}) == []

@@ -40,3 +40,11 @@ def _walk(org: Any) -> list[Account]:
         for page in org.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent):
             stack.extend((ou["Id"], (*path, ou["Id"])) for ou in page["OrganizationalUnits"])
     return accounts
+
+
+def trusted_services(access: AwsAccess) -> set[str]:
+    """Service principals with trusted access to the organization (CloudTrail needs it for an
+    organization trail, GuardDuty and Config for their organization features)."""
+    org = access.client("organizations", access.base_account_id(), access.settings.home_region)
+    return {s["ServicePrincipal"] for page in org.get_paginator("list_aws_service_access_for_organization").paginate()
+            for s in page["EnabledServicePrincipals"]}

@@ -8,9 +8,10 @@ from ..api.orgtrail import OrgTrailSpec
 from ..aws import cloudtrail as aws_cloudtrail
 from ..aws import iam as aws_iam
 from ..aws import logs as aws_logs
+from ..aws import organizations as aws_organizations
 from ..conditions import INTEGRITY_VERIFIED
 from ..planning.orgtrail import (CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY, TrailTarget, plan_log_group, plan_role,
-                                 plan_trail)
+                                 plan_trail, plan_trusted_access)
 from ..state.cloudtrail import TrailState
 from ..state.documents import OWNER_TAG
 from .base import Context, DependencyNotReady, Report, TargetRun, run_targets
@@ -36,6 +37,7 @@ def reconcile(ctx: Context) -> Report:
             role = aws_iam.observe_role(ctx.access, a, CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY)
             run.converge(plan_role(spec, target, group_arn, role))
             role_arn = role.arn or f"arn:aws:iam::{a}:role/{CLOUDWATCH_ROLE_NAME}"
+        run.converge(plan_trusted_access(target, aws_organizations.trusted_services(ctx.access)))
         trail = aws_cloudtrail.observe_trail(ctx.access, a, r, spec.trail_name)
         seen["trail"] = trail
         if run.converge(plan_trail(spec, target, trail, group_arn, role_arn)):

@@ -1,0 +1,270 @@
+"""The whole test bed as real processes: the AWS sandbox, the Kubernetes API emulator, and the
+operator (`vigil run`), wired together by environment variables exactly as on a real cluster.
+
+Used by `make demo` and the end-to-end tests; each process logs to a file in ``workdir``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..api import GROUP, KINDS, VERSION
+from ..crdgen import write_crds
+from .awsserver import CallLog
+
+PLURALS = {info.kind: info.plural for info in KINDS.values()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, timeout: float, process: subprocess.Popen[Any], log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}; see {log}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s; see {log}")
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    namespaces: tuple[str, ...] = ("baseline",)
+    workloads: int = 3
+    operator_env: dict[str, str] = field(default_factory=dict)
+    aws_endpoint: str = ""
+    organization: dict[str, Any] = field(default_factory=dict)
+    kube_url: str = ""
+    kubeconfig: Path = Path()
+    metrics_url: str = ""
+    _processes: dict[str, subprocess.Popen[Any]] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, operator: bool = True) -> "Stack":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_aws()
+            self._start_kube()
+            if operator:
+                self.start_operator()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[Any]:
+        log = (self.workdir / f"{name}.log").open("w")
+        process = subprocess.Popen(args, stdout=subprocess.PIPE if name == "aws" else log, stderr=log,
+                                   env={**os.environ, **(env or {})}, text=True)
+        self._processes[name] = process
+        return process
+
+    def _start_aws(self) -> None:
+        process = self._spawn("aws", [sys.executable, "-m", "vigil.sandbox", "--port", "0", "--json",
+                                      "--workloads", str(self.workloads)])
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the AWS sandbox did not start; see {self.workdir / 'aws.log'}")
+        info = json.loads(line)
+        self.aws_endpoint = info.pop("endpoint")
+        self.organization = info
+
+    def _start_kube(self) -> None:
+        crds = self.workdir / "crds"
+        write_crds(crds)  # always the models' current CRDs
+        port = free_port()
+        self.kubeconfig = self.workdir / "kubeconfig"
+        args = [sys.executable, "-m", "vigil.sandbox.kube", "--port", str(port), "--crds", str(crds),
+                "--kubeconfig", str(self.kubeconfig), "--log-level", "WARNING"]
+        for namespace in ("default", *self.namespaces):
+            args += ["--namespace", namespace]
+        process = self._spawn("kube", args)
+        self.kube_url = f"http://127.0.0.1:{port}"
+        _wait_http(f"{self.kube_url}/version", 20, process, self.workdir / "kube.log")
+        deadline = time.monotonic() + 10
+        while not self.kubeconfig.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def aws_env(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "ca-central-1",
+                "AWS_EC2_METADATA_DISABLED": "true"}
+
+    def start_operator(self) -> subprocess.Popen[Any]:
+        port = free_port()
+        self.metrics_url = f"http://127.0.0.1:{port}"
+        env = {**self.aws_env(), "KUBECONFIG": str(self.kubeconfig), "VIGIL_METRICS_PORT": str(port),
+               "VIGIL_TICK_SECONDS": "1", "VIGIL_RETRY_SECONDS": "2", **self.operator_env}
+        process = self._spawn("operator", [sys.executable, "-m", "vigil", "run", "--standalone",
+                                           "--all-namespaces", "--verbose"], env)
+        _wait_http(f"{self.metrics_url}/healthz", 30, process, self.workdir / "operator.log")
+        return process
+
+    @property
+    def operator_pid(self) -> int | None:
+        process = self._processes.get("operator")
+        return process.pid if process else None
+
+    def stop_operator(self) -> None:
+        self._stop("operator")
+
+    def _stop(self, name: str) -> None:
+        process = self._processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        for name in ("operator", "kube", "aws"):
+            self._stop(name)
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+    # --- Kubernetes --------------------------------------------------------------------------
+
+    def kube(self) -> Any:
+        from kubernetes import client
+
+        if "api" not in self._clients:
+            self._clients["api"] = client.ApiClient(_configuration(str(self.kubeconfig)))
+        return self._clients["api"]
+
+    def custom(self) -> Any:
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.kube())
+
+    def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create the object, or merge-patch its spec if it exists (enough for these tests)."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        kind, meta = manifest["kind"], manifest["metadata"]
+        if kind == "Namespace":
+            try:
+                return client.CoreV1Api(self.kube()).create_namespace(manifest).to_dict()
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                return {}
+        api, plural, ns = self.custom(), PLURALS[kind], meta.get("namespace", "default")
+        try:
+            return api.create_namespaced_custom_object(GROUP, VERSION, ns, plural, manifest)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        return api.patch_namespaced_custom_object(GROUP, VERSION, ns, plural, meta["name"],
+                                                  {"spec": manifest["spec"]})
+
+    def apply_files(self, paths: Iterable[Path]) -> list[dict[str, Any]]:
+        return [self.apply(doc) for path in paths for doc in yaml.safe_load_all(path.read_text()) if doc
+                and doc.get("kind") != "Kustomization"]
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        return self.custom().get_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name)
+
+    def patch_spec(self, kind: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return self.custom().patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name,
+                                                            {"spec": spec})
+
+    def delete(self, kind: str, namespace: str, name: str) -> None:
+        self.custom().delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name)
+
+    def exists(self, kind: str, namespace: str, name: str) -> bool:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.get(kind, namespace, name)
+            return True
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+    def events(self, namespace: str, name: str | None = None) -> list[dict[str, Any]]:
+        from kubernetes import client
+
+        items = client.CoreV1Api(self.kube()).list_namespaced_event(namespace).to_dict()["items"]
+        return [e for e in items if name is None or (e.get("involved_object") or {}).get("name") == name]
+
+    def wait(self, kind: str, namespace: str, name: str, predicate: Callable[[dict[str, Any]], bool],
+             timeout: float = 60, what: str = "the condition") -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        obj: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            obj = self.get(kind, namespace, name)
+            if predicate(obj):
+                return obj
+            time.sleep(0.25)
+        raise TimeoutError(f"{kind} {namespace}/{name}: {what} not met in {timeout}s; last status: "
+                           f"{json.dumps(obj.get('status'), indent=1)}\noperator log: {self.workdir / 'operator.log'}")
+
+    # --- AWS ---------------------------------------------------------------------------------
+
+    def calls(self) -> CallLog:
+        return CallLog(self.aws_endpoint)
+
+    def aws(self, service: str, account_id: str | None = None, region: str = "ca-central-1") -> Any:
+        """A boto3 client in the management account, or in ``account_id`` through its role."""
+        import boto3
+
+        session = boto3.Session(**{k.lower(): v for k, v in self.aws_env().items()
+                                   if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
+        if account_id and account_id != self.organization.get("management_account_id"):
+            sts = session.client("sts", region_name=region, endpoint_url=self.aws_endpoint)
+            creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+                                    RoleSessionName="vigil-test")["Credentials"]
+            session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                                    aws_secret_access_key=creds["SecretAccessKey"],
+                                    aws_session_token=creds["SessionToken"])
+        return session.client(service, region_name=region, endpoint_url=self.aws_endpoint)
+
+
+def _configuration(path: str) -> Any:
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=path, client_configuration=configuration, persist_config=False)
+    return configuration
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == type_), {})
+
+
+def is_ready_and_compliant(obj: dict[str, Any]) -> bool:
+    meta, status = obj.get("metadata", {}), obj.get("status") or {}
+    return (condition(obj, "Ready").get("status") == "True" and condition(obj, "Compliant").get("status") == "True"
+            and status.get("observedGeneration") == meta.get("generation"))
