@@ -1,0 +1,45 @@
+"""Fixtures for end-to-end tests: the real `vigil run` process against the Kubernetes API emulator
+and the AWS sandbox, each a process of its own (vigil.sandbox.stack)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from vigil.sandbox.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+# Resync this often in tests, so "corrected within one resync" is seconds, not minutes.
+RESYNC = "3s"
+
+
+def example(kind: str, namespace: str = "baseline", **spec: Any) -> dict[str, Any]:
+    """The example manifest of ``kind``, in ``namespace``, with fast resyncs and ``spec`` merged in."""
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == kind:
+                doc = copy.deepcopy(doc)
+                doc["metadata"]["namespace"] = namespace
+                doc["spec"]["resyncInterval"] = RESYNC
+                doc["spec"].update(spec)
+                return doc
+    raise LookupError(kind)
+
+
+@pytest.fixture(scope="session")
+def manifest():
+    """``manifest(kind, namespace, **spec)``: an example manifest, ready for a test to apply."""
+    return example
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A fresh sandbox, emulator and operator per test module: modules never see each other's AWS."""
+    with Stack(tmp_path_factory.mktemp("stack"), namespaces=("baseline", "audit", "lifecycle")) as running:
+        yield running

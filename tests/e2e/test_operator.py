@@ -1,0 +1,117 @@
+"""The operator end to end on the baseline's first three kinds: apply -> Ready and Compliant with
+the right AWS state; spec changes followed; out-of-band drift corrected within one resync and
+counted; a steady-state resync writes nothing; delete with Retain leaves AWS alone."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
+
+pytestmark = pytest.mark.e2e
+NS = "baseline"
+RESYNC_SECONDS = 3  # conftest.RESYNC
+TRAIL = "vigil-org-trail"
+BUCKET = "acme-log-archive"
+LOG_ARCHIVE = "222222222222"
+
+
+@pytest.fixture(scope="module")
+def baseline(stack: Stack, manifest) -> Stack:
+    for kind in ("Organization", "LogArchive", "OrgTrail"):
+        stack.apply(manifest(kind, NS))
+    for kind, name in (("Organization", "acme"), ("LogArchive", "central"), ("OrgTrail", "org-trail")):
+        stack.wait(kind, NS, name, is_ready_and_compliant, timeout=60, what="Ready and Compliant")
+    return stack
+
+
+def test_apply_makes_aws_match(baseline: Stack):
+    org = baseline.get("Organization", NS, "acme")["status"]
+    assert org["organizationId"] == baseline.organization["organization_id"]
+    assert org["accounts"]["reachable"] == org["accounts"]["total"] == 7
+
+    archive = baseline.get("LogArchive", NS, "central")["status"]
+    s3 = baseline.aws("s3", LOG_ARCHIVE)
+    rule = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms",
+                                                          "KMSMasterKeyID": archive["kmsKeyArn"]}
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    assert all(s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"].values())
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    assert "VigilDenyInsecureTransport" in {s["Sid"] for s in policy["Statement"]}
+    assert s3.get_object_lock_configuration(Bucket=BUCKET)["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+
+    ct = baseline.aws("cloudtrail")
+    trail = ct.describe_trails(trailNameList=[TRAIL])["trailList"][0]
+    assert trail["IsOrganizationTrail"] and trail["IsMultiRegionTrail"] and trail["LogFileValidationEnabled"]
+    assert trail["S3BucketName"] == BUCKET and trail["KmsKeyId"] == archive["kmsKeyArn"]
+    assert ct.get_trail_status(Name=TRAIL)["IsLogging"] is True
+    status = baseline.get("OrgTrail", NS, "org-trail")["status"]
+    assert status["trailArn"] == trail["TrailARN"] and status["isLogging"] is True
+    assert condition(baseline.get("OrgTrail", NS, "org-trail"), "IntegrityVerified")["status"] == "Unknown"
+    assert any(e["reason"] == "Ready" and e["type"] == "Normal" for e in baseline.events(NS, "org-trail"))
+
+
+def test_steady_state_resync_writes_nothing(baseline: Stack):
+    calls = baseline.calls()
+    before = baseline.get("OrgTrail", NS, "org-trail")["status"]["lastReconcileTime"]
+    calls.reset()
+    time.sleep(2 * RESYNC_SECONDS + 2)
+    after = baseline.get("OrgTrail", NS, "org-trail")["status"]["lastReconcileTime"]
+    assert after != before, "no resync happened in the window"
+    recorded = calls.calls()
+    assert [c for c in recorded if c.write] == []
+    assert recorded, "a resync reads AWS"
+
+
+def test_spec_change_is_followed(baseline: Stack):
+    baseline.patch_spec("OrgTrail", NS, "org-trail", {"managementEvents": {"readWriteType": "WriteOnly"}})
+    baseline.wait("OrgTrail", NS, "org-trail", lambda o: o["metadata"]["generation"] == 2 and is_ready_and_compliant(o),
+                  timeout=30, what="generation 2 reconciled")
+    selectors = baseline.aws("cloudtrail").get_event_selectors(TrailName=TRAIL)["EventSelectors"]
+    assert [s["ReadWriteType"] for s in selectors] == ["WriteOnly"]
+
+
+def test_out_of_band_drift_is_corrected_within_one_resync(baseline: Stack):
+    before = baseline.get("OrgTrail", NS, "org-trail")["status"]["driftCorrections"]
+    archive_before = baseline.get("LogArchive", NS, "central")["status"]["driftCorrections"]
+    ct, s3 = baseline.aws("cloudtrail"), baseline.aws("s3", LOG_ARCHIVE)
+    ct.stop_logging(Name=TRAIL)
+    ct.update_trail(Name=TRAIL, EnableLogFileValidation=False)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    s3.delete_public_access_block(Bucket=BUCKET)
+    drifted_at = time.monotonic()
+
+    window = RESYNC_SECONDS + 8  # one resync period, a timer tick, and the reconcile itself
+    trail = baseline.wait("OrgTrail", NS, "org-trail", lambda o: o["status"]["driftCorrections"] >= before + 2,
+                          timeout=window, what="trail drift corrected")
+    archive = baseline.wait("LogArchive", NS, "central",
+                            lambda o: o["status"]["driftCorrections"] >= archive_before + 2,
+                            timeout=window, what="bucket drift corrected")
+    assert time.monotonic() - drifted_at < window
+    assert ct.get_trail_status(Name=TRAIL)["IsLogging"] is True
+    assert ct.describe_trails(trailNameList=[TRAIL])["trailList"][0]["LogFileValidationEnabled"] is True
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    assert all(s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"].values())
+    assert condition(trail, "Compliant")["status"] == "True" and condition(archive, "Compliant")["status"] == "True"
+    warnings = [e for e in baseline.events(NS, "org-trail") if e["reason"] == "DriftCorrected"]
+    assert warnings and warnings[0]["type"] == "Warning"
+    assert "StartLogging" in " ".join(e["message"] for e in warnings)
+
+
+def test_delete_with_retain_leaves_trail_and_bucket(baseline: Stack):
+    baseline.delete("OrgTrail", NS, "org-trail")
+    baseline.delete("LogArchive", NS, "central")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (baseline.exists("OrgTrail", NS, "org-trail")
+                                           or baseline.exists("LogArchive", NS, "central")):
+        time.sleep(0.25)
+    assert not baseline.exists("OrgTrail", NS, "org-trail"), "the finalizer was released"
+    assert not baseline.exists("LogArchive", NS, "central")
+    ct = baseline.aws("cloudtrail")
+    assert ct.get_trail_status(Name=TRAIL)["IsLogging"] is True
+    assert baseline.aws("s3", LOG_ARCHIVE).head_bucket(Bucket=BUCKET)
+    assert any("Retain" in e["message"] for e in baseline.events(NS, "org-trail") if e["reason"] == "Deleted")
