@@ -65,7 +65,8 @@ def validation_message(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         path = ".".join(str(p) for p in ("spec", *error["loc"]))
-        lines.append(f"{path}: {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own checks
+        lines.append(f"{path}: {message}")
     return "; ".join(lines)
 
 

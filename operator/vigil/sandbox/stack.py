@@ -228,7 +228,8 @@ class Stack:
             if predicate(obj):
                 return obj
             time.sleep(0.25)
-        raise TimeoutError(f"{kind} {namespace}/{name}: {what} not met in {timeout}s; last status: "
+        raise TimeoutError(f"{kind} {namespace}/{name}: {what} not met in {timeout}s; generation "
+                           f"{obj.get('metadata', {}).get('generation')}, spec {json.dumps(obj.get('spec'))}; status: "
                            f"{json.dumps(obj.get('status'), indent=1)}\noperator log: {self.workdir / 'operator.log'}")
 
     # --- AWS ---------------------------------------------------------------------------------

@@ -1,0 +1,423 @@
+"""The moto server, run in-process, behind a recorder of every AWS call it answers.
+
+Tests ask which AWS operations Vigil called, in which account and region, and which of them
+could have changed something. The recorder answers with botocore operation names
+("PutBucketEncryption", not "PUT /bucket?encryption"), so assertions read like the SDK calls.
+
+The record is served on the same port under CALLS_PATH, a path no AWS service uses:
+GET returns the calls as a JSON list (``?since=<index>`` for the newer ones), DELETE clears it.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import re
+import threading
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl
+
+import botocore.session
+from botocore.exceptions import UnknownServiceError
+from botocore.model import OperationModel, ServiceModel
+from moto.iam.models import get_account_id_from
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+CALLS_PATH = "/_vigil/calls"
+UNKNOWN_OPERATION = "Unknown"
+
+READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet")
+AUTH_OPERATIONS = frozenset(
+    {"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "GetCallerIdentity"}
+)
+
+
+def is_write(operation: str) -> bool:
+    """Whether an operation may change AWS state: reads and authentication do not.
+
+    An operation the recorder could not name counts as a write, so that "Vigil wrote nothing"
+    can never pass by accident.
+    """
+    return not (operation.startswith(READ_PREFIXES) or operation in AUTH_OPERATIONS)
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    """One AWS request the sandbox answered."""
+
+    index: int
+    account: str
+    service: str  # botocore's service name, as in boto3.client(service)
+    operation: str  # botocore's operation name
+    region: str
+    write: bool
+    status: int  # HTTP status of the answer
+
+
+class CallRecorder:
+    """The calls answered since the last reset, in the order they completed."""
+
+    def __init__(self) -> None:
+        self._calls: list[AwsCall] = []
+        self._lock = threading.Lock()
+
+    def record(self, account: str, service: str, operation: str, region: str, status: int) -> None:
+        with self._lock:
+            call = AwsCall(
+                len(self._calls), account, service, operation, region, is_write(operation), status
+            )
+            self._calls.append(call)
+
+    def calls(self, since: int = 0) -> list[AwsCall]:
+        with self._lock:
+            return self._calls[since:]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls = []
+
+
+# --- Naming the operation of a request -------------------------------------------------------
+
+# Signing names (the service in a SigV4 credential scope) that are not botocore service names.
+SERVICE_BY_SIGNING_NAME = {
+    "access-analyzer": "accessanalyzer",
+    "email": "ses",
+    "execute-api": "apigateway",
+    "monitoring": "cloudwatch",
+    "states": "stepfunctions",
+}
+
+_SIGV4_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)$")
+_LABEL = re.compile(r"\{([^}]+)\}")
+
+
+@dataclass(frozen=True)
+class _RestRoute:
+    """One operation of a REST protocol service, as its request URI and required inputs."""
+
+    operation: str
+    method: str
+    path: re.Pattern[str]
+    query: tuple[tuple[str, str | None], ...]  # key, and its value when the URI fixes it
+    headers: tuple[str, ...]  # lower-case names of required header inputs
+    rank: tuple[int, int, int]
+
+    def matches(
+        self, method: str, path: str, query: Mapping[str, list[str]], headers: Mapping[str, str]
+    ) -> bool:
+        return (
+            method == self.method
+            and self.path.match(path) is not None
+            and all(
+                key in query and (value is None or value in query[key])
+                for key, value in self.query
+            )
+            and all(name in headers for name in self.headers)
+        )
+
+
+@functools.cache
+def _botocore_session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+@functools.cache
+def service_model(service: str) -> ServiceModel | None:
+    """botocore's model of a service, or None for a name botocore does not know."""
+    try:
+        return _botocore_session().get_service_model(service)
+    except UnknownServiceError:
+        return None
+
+
+def _rest_route(operation: OperationModel) -> _RestRoute:
+    path_template, _, query_template = operation.http["requestUri"].partition("?")
+    fixed_query = parse_qsl(query_template, keep_blank_values=True)
+    query = [(key, value or None) for key, value in fixed_query]
+    headers = []
+    shape = operation.input_shape
+    for name in shape.required_members if shape else ():
+        location = shape.members[name].serialization.get("location")
+        wire_name = shape.members[name].serialization.get("name", name)
+        if location == "querystring":
+            query.append((wire_name, None))
+        elif location == "header":
+            headers.append(wire_name.lower())
+
+    pattern, literal_chars, position = "^", 0, 0
+    for label in _LABEL.finditer(path_template):
+        literal = path_template[position : label.start()]
+        pattern += re.escape(literal) + (".+" if label.group(1).endswith("+") else "[^/]+")
+        literal_chars += len(literal)
+        position = label.end()
+    pattern += re.escape(path_template[position:]).rstrip("/") + "/?$"
+    literal_chars += len(path_template[position:])
+
+    # The most constrained route wins: "?encryption" beats plain "/{Bucket}", and a literal
+    # path beats a label. Deprecated twins (PutBucketLifecycle) lose to their successors.
+    rank = (len(query) + len(headers), literal_chars, 0 if operation.deprecated else 1)
+    return _RestRoute(
+        operation.name,
+        operation.http["method"],
+        re.compile(pattern),
+        tuple(query),
+        tuple(headers),
+        rank,
+    )
+
+
+@functools.cache
+def _rest_routes(service: str) -> tuple[_RestRoute, ...]:
+    model = service_model(service)
+    if model is None:
+        return ()
+    routes = (_rest_route(model.operation_model(name)) for name in model.operation_names)
+    return tuple(sorted(routes, key=lambda route: route.rank, reverse=True))
+
+
+def _s3_bucket_in_host(host: str) -> str | None:
+    """The bucket of a virtual-hosted-style S3 request (bucket.s3.region.amazonaws.com)."""
+    hostname = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    try:
+        ip_address(hostname.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    for marker in (".s3.", ".s3-"):
+        bucket, found, _ = hostname.partition(marker)
+        if found and bucket:
+            return bucket
+    if hostname.endswith(".localhost"):
+        return hostname.removesuffix(".localhost")
+    return None
+
+
+def operation_for(
+    service: str,
+    method: str,
+    host: str,
+    path: str,
+    params: Mapping[str, list[str]],
+    headers: Mapping[str, str],
+) -> str:
+    """The botocore operation a request calls.
+
+    ``params`` holds the query string and, for query-protocol services, the form body;
+    ``headers`` has lower-case names.
+    """
+    target = headers.get("x-amz-target")
+    if target:  # JSON protocols
+        return target.rsplit(".", 1)[-1]
+    if params.get("Action"):  # query and EC2 protocols
+        return params["Action"][0]
+    rpc_v2 = _RPC_V2_PATH.match(path)
+    if rpc_v2:  # smithy RPC v2 (CloudWatch)
+        return rpc_v2.group(1)
+    if service == "s3":
+        bucket = _s3_bucket_in_host(host)
+        if bucket:
+            path = f"/{bucket}{path}"
+    for route in _rest_routes(service):
+        if route.matches(method, path, params, headers):
+            return route.operation
+    return UNKNOWN_OPERATION
+
+
+@dataclass(frozen=True)
+class _AwsRequest:
+    account: str
+    service: str
+    operation: str
+    region: str
+
+
+def _credential_scope(
+    environ: dict[str, Any], query: Mapping[str, list[str]]
+) -> tuple[str, ...] | None:
+    """(access key, region, signing name) from a SigV4 header or a presigned URL."""
+    signed = _SIGV4_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if signed:
+        return signed.groups()
+    presigned = query.get("X-Amz-Credential", [""])[0].split("/")
+    if len(presigned) == 5:
+        return presigned[0], presigned[2], presigned[3]
+    return None
+
+
+def _account_for(access_key: str, headers: Mapping[str, str]) -> str:
+    """The account moto acts in for a request, decided the way moto's BaseResponse does."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if "x-moto-account-id" in headers:
+        return headers["x-moto-account-id"]
+    return get_account_id_from(access_key)
+
+
+def _form_body(environ: dict[str, Any]) -> str:
+    """A url-encoded body, read without consuming it for moto."""
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return ""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if not length:
+        return ""
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body.decode("utf-8")
+
+
+def _identify(environ: dict[str, Any]) -> _AwsRequest | None:
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    scope = _credential_scope(environ, query)
+    if scope is None:
+        return None  # not an AWS SDK request (moto's own API, a browser)
+    access_key, region, signing_name = scope
+    service = SERVICE_BY_SIGNING_NAME.get(signing_name, signing_name)
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    params = {**query}
+    if "Action" not in params and "x-amz-target" not in headers:
+        params.update(parse_qs(_form_body(environ), keep_blank_values=True))
+    operation = operation_for(
+        service,
+        environ["REQUEST_METHOD"],
+        environ.get("HTTP_HOST", ""),
+        environ.get("PATH_INFO", "/"),
+        params,
+        headers,
+    )
+    return _AwsRequest(_account_for(access_key, headers), service, operation, region)
+
+
+# --- The WSGI layer and the server -----------------------------------------------------------
+
+
+class RecordingApp:
+    """WSGI middleware: records each AWS request moto answers, and serves the record."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], recorder: CallRecorder) -> None:
+        self._app = app
+        self._recorder = recorder
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == CALLS_PATH:
+            return self._serve_record(environ, start_response)
+        request = _identify(environ)
+        if request is None:
+            return self._app(environ, start_response)
+
+        statuses: list[int] = []
+
+        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            statuses.append(int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self._app(environ, recording_start_response)
+        finally:
+            # An exception escaping moto becomes a 500 from the server, so record it as one.
+            status = statuses[-1] if statuses else 500
+            self._recorder.record(
+                request.account, request.service, request.operation, request.region, status
+            )
+
+    def _serve_record(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        method = environ["REQUEST_METHOD"]
+        if method == "DELETE":
+            self._recorder.reset()
+            start_response("204 No Content", [])
+            return []
+        if method != "GET":
+            start_response("405 Method Not Allowed", [("Allow", "GET, DELETE")])
+            return []
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        since = int(query.get("since", ["0"])[0])
+        body = json.dumps([asdict(call) for call in self._recorder.calls(since)]).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        start_response("200 OK", headers)
+        return [body]
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # One access-log line per AWS call drowns test output; the recorder keeps them instead.
+        # Errors still go through log_error.
+        pass
+
+
+@dataclass
+class AwsServer:
+    """A running moto server with its call recorder."""
+
+    host: str
+    port: int
+    recorder: CallRecorder
+    _server: BaseWSGIServer
+    _thread: threading.Thread
+
+    @property
+    def endpoint(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def reset_aws_state() -> None:
+    """Forget every account, resource and id moto holds in this process."""
+    moto_api_backend.reset()
+
+
+def start_aws_server(host: str = "127.0.0.1", port: int = 0) -> AwsServer:
+    """Serve moto on host:port (0 picks a free port) in a background thread of this process.
+
+    Moto's state lives in this process, so code here (gaps, seeding, tests) can reach it.
+    """
+    recorder = CallRecorder()
+    app = RecordingApp(DomainDispatcherApplication(create_backend_app), recorder)
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="vigil-aws-sandbox", daemon=True)
+    thread.start()
+    return AwsServer(host, server.server_port, recorder, server, thread)
+
+
+class CallLog:
+    """The sandbox's call record, read over HTTP: usable from any process."""
+
+    def __init__(self, endpoint: str) -> None:
+        self._url = endpoint.rstrip("/") + CALLS_PATH
+        # The sandbox is local: a proxy from the environment must not see these requests.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def reset(self) -> None:
+        self._opener.open(urllib.request.Request(self._url, method="DELETE")).close()
+
+    def calls(self, since: int = 0) -> list[AwsCall]:
+        with self._opener.open(f"{self._url}?since={since}") as response:
+            return [AwsCall(**call) for call in json.load(response)]
+
+    def writes(self, since: int = 0) -> list[AwsCall]:
+        return [call for call in self.calls(since) if call.write]

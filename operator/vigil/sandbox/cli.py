@@ -1,0 +1,98 @@
+"""``vigil sandbox``: the AWS stand-in, seeded, on a local port until stopped.
+
+``start_sandbox()`` is the same thing for tests, in their own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+
+from vigil.sandbox.awsserver import reset_aws_state, start_aws_server
+from vigil.sandbox.gaps import apply_gaps, clear_public_keys, remove_gaps
+from vigil.sandbox.seed import (
+    DEFAULT_REGIONS,
+    DEFAULT_WORKLOADS,
+    SandboxOrganization,
+    seed_organization,
+)
+
+
+def start_sandbox(
+    port: int = 0,
+    workloads: int = DEFAULT_WORKLOADS,
+    regions: Sequence[str] = DEFAULT_REGIONS,
+    host: str = "127.0.0.1",
+) -> tuple[str, SandboxOrganization, Callable[[], None]]:
+    """Start moto with the gaps, seed the organization; return (endpoint, organization, stop).
+
+    Moto's state is per process, and this starts it afresh: one sandbox per process at a time.
+    The call record starts empty, after the seeding.
+    """
+    reset_aws_state()
+    clear_public_keys()
+    server = start_aws_server(host, port)
+    apply_gaps()
+
+    def stop() -> None:
+        server.stop()
+        remove_gaps()
+
+    try:
+        organization = seed_organization(server.endpoint, workloads, regions)
+    except BaseException:
+        stop()
+        raise
+    server.recorder.reset()
+    return server.endpoint, organization, stop
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vigil sandbox",
+        description="Serve a moto-based AWS stand-in with a seeded organization until stopped.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000, help="0 picks a free port")
+    parser.add_argument(
+        "--workloads", type=int, default=DEFAULT_WORKLOADS, help="how many workload accounts"
+    )
+    parser.add_argument(
+        "--regions",
+        default=",".join(DEFAULT_REGIONS),
+        help="governed regions, comma-separated; the first is the home region",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the endpoint and organization as one JSON line"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    regions = [region.strip() for region in args.regions.split(",") if region.strip()]
+    endpoint, organization, stop = start_sandbox(args.port, args.workloads, regions, args.host)
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    if args.json:  # one line, for a parent process to read
+        print(json.dumps({"endpoint": endpoint, **asdict(organization)}), flush=True)
+    else:
+        print(
+            f"AWS sandbox on {endpoint}\n"
+            f"  export AWS_ENDPOINT_URL={endpoint}\n"
+            "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
+            f"  export AWS_DEFAULT_REGION={regions[0]}\n"
+            f"calls made: {endpoint}/_vigil/calls\n"
+            f"{organization.summary()}",
+            flush=True,
+        )
+    stopping.wait()
+    stop()
+    return 0
