@@ -9,12 +9,12 @@ from vigil.state.organizations import Account, OrganizationInventory
 
 INV = OrganizationInventory("o-1", "111111111111", (
     Account("111111111111", "mgmt", "ACTIVE"),
-    Account("222222222222", "logs", "ACTIVE", ("ou-sec-aaaaaaaa",)),
-    Account("333333333333", "sec", "ACTIVE", ("ou-sec-aaaaaaaa",)),
-    Account("444444444444", "net", "ACTIVE", ("ou-inf-bbbbbbbb",)),
-    Account("555555555555", "w1", "ACTIVE", ("ou-wkl-cccccccc",)),
-    Account("666666666666", "w2", "ACTIVE", ("ou-wkl-cccccccc", "ou-wkl-dddddddd")),
-    Account("777777777777", "gone", "SUSPENDED", ("ou-wkl-cccccccc",)),
+    Account("222222222222", "logs", "ACTIVE", ("ou-secu-aaaaaaaa",)),
+    Account("333333333333", "sec", "ACTIVE", ("ou-secu-aaaaaaaa",)),
+    Account("444444444444", "net", "ACTIVE", ("ou-infr-bbbbbbbb",)),
+    Account("555555555555", "w1", "ACTIVE", ("ou-wkld-cccccccc",)),
+    Account("666666666666", "w2", "ACTIVE", ("ou-wkld-cccccccc", "ou-wkld-dddddddd")),
+    Account("777777777777", "gone", "SUSPENDED", ("ou-wkld-cccccccc",)),
 ))
 
 
@@ -30,7 +30,7 @@ def test_all_workloads_are_active_non_core_accounts():
 
 
 def test_workloads_by_ou_are_recursive_and_exclusions_apply():
-    s = spec(all=False, organizationalUnits=["ou-wkl-cccccccc"], excludeAccountIds=["555555555555"])
+    s = spec(all=False, organizationalUnits=["ou-wkld-cccccccc"], excludeAccountIds=["555555555555"])
     assert workload_account_ids(s, INV) == ["666666666666"]
 
 

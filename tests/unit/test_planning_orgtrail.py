@@ -53,12 +53,12 @@ def test_stopped_logging_is_restarted():
 def test_event_selectors_follow_the_spec():
     spec = OrgTrailSpec.model_validate({**SPEC.model_dump(by_alias=True), "managementEvents": {
         "readWriteType": "WriteOnly", "excludeKmsEvents": True},
-        "dataEvents": {"s3": {"enabled": True, "bucketArns": ["arn:aws:s3:::b1"]}}})
+        "dataEvents": {"s3": {"enabled": True, "bucketArns": ["arn:aws:s3:::b01"]}}})
     actions = plan_trail(spec, TARGET, healthy())
     assert [a.operation for a in actions] == ["PutEventSelectors"]
     mgmt, data = actions[0].params["EventSelectors"]
     assert mgmt["ReadWriteType"] == "WriteOnly" and mgmt["ExcludeManagementEventSources"] == ["kms.amazonaws.com"]
-    assert data["DataResources"] == [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::b1/"]}]
+    assert data["DataResources"] == [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::b01/"]}]
 
 
 def test_selectors_compare_with_aws_defaults_filled_in():

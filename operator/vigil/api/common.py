@@ -42,6 +42,8 @@ S3Prefix = Annotated[
     str, Field(pattern=S3_PREFIX_PATTERN, max_length=200, description="Key prefix without a trailing slash.")
 ]
 LogGroupName = Annotated[str, Field(pattern=LOG_GROUP_NAME_PATTERN)]
+OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN)]
+S3BucketArn = Annotated[str, Field(pattern=S3_BUCKET_ARN_PATTERN)]
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from .common import (IAM_ROLE_NAME_PATTERN, OU_ID_PATTERN, AccountId, DeletionPolicy, Duration,
+from .common import (IAM_ROLE_NAME_PATTERN, AccountId, OrganizationalUnitId, DeletionPolicy, Duration,
                      ManagedStatus, ManagementPolicy, Model, Region, SecretKeySelector, StatusModel)
 
 
@@ -18,8 +18,7 @@ class CoreAccounts(Model):
 class WorkloadSelection(Model):
     all: bool = Field(True, description="Every ACTIVE account except the core ones.")
     account_ids: list[AccountId] = Field(default_factory=list)
-    organizational_units: list[str] = Field(
-        default_factory=list, json_schema_extra={"items": {"type": "string", "pattern": OU_ID_PATTERN}})
+    organizational_units: list[OrganizationalUnitId] = Field(default_factory=list, description="Recursively.")
     exclude_account_ids: list[AccountId] = Field(default_factory=list)
 
     @model_validator(mode="after")

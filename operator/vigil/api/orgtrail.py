@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import Field
 
-from .common import (S3_BUCKET_ARN_PATTERN, Duration, LocalObjectReference, LogGroupName, LogRetentionDays,
+from .common import (Duration, S3BucketArn, LocalObjectReference, LogGroupName, LogRetentionDays,
                      ManagedSpec, ManagedStatus, Model, S3Prefix, StatusModel)
 
 
@@ -24,9 +24,7 @@ class ManagementEvents(Model):
 class S3DataEvents(Model):
     enabled: bool = False
     read_write_type: ReadWriteType = ReadWriteType.ALL
-    bucket_arns: list[str] = Field(
-        default_factory=list, description="Empty means every bucket.",
-        json_schema_extra={"items": {"type": "string", "pattern": S3_BUCKET_ARN_PATTERN}})
+    bucket_arns: list[S3BucketArn] = Field(default_factory=list, description="Empty means every bucket.")
 
 
 class DataEvents(Model):
