@@ -7,8 +7,15 @@ import sys
 from pathlib import Path
 
 
+# kopf imports these clients whenever they are installed (for typing and to piggyback on their
+# login); the operator never uses them, and the kubernetes client alone would be most of its memory.
+UNUSED_IN_THE_OPERATOR = ("kubernetes", "kubernetes_asyncio", "pykube")
+
+
 def _run(args: argparse.Namespace, rest: list[str]) -> int:
     """Start the operator: kopf with Vigil's handlers, kopf's own flags passed through."""
+    for name in UNUSED_IN_THE_OPERATOR:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None makes `import` fail fast
     from kopf.cli import main as kopf_main
 
     kopf_main(args=["run", "--module", "vigil.handlers", *rest], prog_name="vigil run", standalone_mode=True)

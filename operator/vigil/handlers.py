@@ -39,6 +39,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         prefix=GROUP, key="last-handled-configuration")
     settings.posting.loggers = False  # post only the Events Vigil means to post, not kopf's log lines
     settings.execution.max_workers = max(4, SETTINGS.concurrency)
+    # kopf's --verbose is for the operator's own story; botocore's wire dumps drown it.
+    for noisy in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
     memo.runtime = Runtime(concurrency=SETTINGS.concurrency)
     memo.http = await server.start(SETTINGS.metrics_port)
 

@@ -115,3 +115,15 @@ def test_delete_with_retain_leaves_trail_and_bucket(baseline: Stack):
     assert ct.get_trail_status(Name=TRAIL)["IsLogging"] is True
     assert baseline.aws("s3", LOG_ARCHIVE).head_bucket(Bucket=BUCKET)
     assert any("Retain" in e["message"] for e in baseline.events(NS, "org-trail") if e["reason"] == "Deleted")
+
+
+def test_metrics_and_liveness_are_served(baseline: Stack):
+    import urllib.request
+
+    with urllib.request.urlopen(f"{baseline.metrics_url}/healthz") as response:
+        assert response.status == 200
+    with urllib.request.urlopen(f"{baseline.metrics_url}/metrics") as response:
+        text = response.read().decode()
+    assert 'vigil_aws_calls_total{operation="DescribeTrails",outcome="ok",service="cloudtrail"}' in text
+    assert 'vigil_reconcile_duration_seconds_count{kind="OrgTrail",outcome="Reconciled"}' in text
+    assert 'vigil_drift_corrections_total{kind="OrgTrail"}' in text

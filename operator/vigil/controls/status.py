@@ -110,7 +110,7 @@ def _events(previous: dict[str, Any], status: dict[str, Any], targets: list[Targ
         fixed = [a for a in t.applied if id(a) in corrected]
         if fixed:
             events.append(Event("Warning", c.DRIFT_CORRECTED,
-                                f"{t.target}: " + "; ".join(a.describe() for a in fixed)))
+                                f"{t.target}: " + "; ".join(a.summary() for a in fixed)))
     if c.is_true(status["conditions"], c.READY) and not c.is_true(previous.get("conditions"), c.READY):
         mode = "enforcing" if enforce else "auditing"
         events.append(Event("Normal", c.READY, f"{mode} {_n(status['targets']['total'], 'target')}"))

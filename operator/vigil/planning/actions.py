@@ -36,9 +36,13 @@ class Action:
     # False when it corrects something that was there and differed: that is drift.
     creates: bool = False
 
-    def describe(self) -> str:
+    def summary(self) -> str:
+        """The operation and what it changes, e.g. "StartLogging (is_logging: False -> True)"."""
         detail = "; ".join(str(c) for c in self.changes)
-        return f"{self.operation} {self.target}" + (f" ({detail})" if detail else "")
+        return self.operation + (f" ({detail})" if detail else "")
+
+    def describe(self) -> str:
+        return f"{self.target}: {self.summary()}"
 
 
 def diff(desired: BaseModel, observed: BaseModel, prefix: str = "") -> list[Change]:
