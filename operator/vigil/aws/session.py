@@ -84,6 +84,8 @@ class AwsAccess:
             session = self._base._session  # the operator's own account needs no role
         else:
             session = botocore.session.Session()
+            # One loader for every account: service models are parsed once, not once per account.
+            session.register_component("data_loader", self._base._session.get_component("data_loader"))
             # botocore refreshes these 15 minutes before expiry, so no call races the expiry.
             session._credentials = RefreshableCredentials.create_from_metadata(
                 metadata=self._assume(account_id), method="sts-assume-role",
