@@ -21,6 +21,7 @@ from .api import GROUP, KINDS, VERSION
 from .api.common import parse_duration
 from .controls.base import Runtime
 from .controls.reconciler import delete_object, reconcile_object
+from .memory import release_free_memory
 from .settings import VigilSettings
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ async def _reconcile(kind: str, body: kopf.Body, patch: kopf.Patch, memo: kopf.M
         outcome = await asyncio.to_thread(
             reconcile_object, kind, meta.get("namespace", ""), meta.get("name", ""), generation,
             copy.deepcopy(dict(body.get("spec") or {})), status, IndexLookup(kwargs), memo.runtime)
+        release_free_memory()
         memo["last"] = (generation, time.monotonic(), _ready_reason(outcome.status))
         patch.status.update(outcome.status)
         for event in outcome.events:

@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
 from .. import metrics
+from .models import TrimmingLoader
 
 # Clients are a few hundred KiB each; for 500 accounts x regions x services an unbounded cache
 # would dominate the operator's memory. Least recently used clients are rebuilt on demand.
@@ -40,6 +41,7 @@ class AwsAccess:
     def __init__(self, settings: AccessSettings, base: boto3.Session | None = None) -> None:
         self.settings = settings
         self._base = base or boto3.Session()
+        self._base._session.register_component("data_loader", TrimmingLoader())
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": 8},  # adaptive: client-side rate limiting
             max_pool_connections=max(10, settings.concurrency),
