@@ -72,3 +72,23 @@ def test_blocked_keeps_ready_false_with_reason_and_compliant_unknown():
     assert status["observedGeneration"] == 4 and [e.reason for e in events] == ["InvalidSpec"]
     _, again = blocked(status, 4, "InvalidSpec", "spec.x: bad", "T2")
     assert again == []
+
+
+def test_group_failures_are_kept_per_target():
+    """A group (account x region) reports its targets one by one; one target's AWS error does not
+    stop the next, and a group that cannot be observed at all is one failed target."""
+    from botocore.exceptions import ClientError
+
+    from vigil.controls.base import Context, run_groups
+
+    def denied(_):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DescribeVpcs")
+
+    def group(g):
+        g.target("a/r/vpc-1", denied)
+        g.target("a/r/vpc-2", lambda run: None)
+
+    ctx = Context("FlowLogPolicy", "ns", "n", spec=None, mode="Audit", access=None, organization=None)
+    reports = run_groups(ctx, [("a/r", group), ("b/r", lambda g: denied(None))])
+    assert [(r.target, r.error.reason if r.error else None) for r in reports] == [
+        ("a/r/vpc-1", "AccessDenied"), ("a/r/vpc-2", None), ("b/r", "AccessDenied")]

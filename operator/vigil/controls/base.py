@@ -133,20 +133,52 @@ class TargetRun:
         return bool(actions)
 
 
-def run_targets(ctx: Context, work: Sequence[tuple[str, Callable[[TargetRun], None]]]) -> list[TargetReport]:
-    """Run each target's function concurrently (bounded); an error is kept with what was done so far."""
+def _attempt(ctx: Context, target: str, fn: Callable[[TargetRun], None]) -> TargetReport:
+    """Run one target; an AWS error is kept in its report with what was done before it."""
+    run = TargetRun(ctx, target)
+    try:
+        fn(run)
+    except (ClientError, BotoCoreError, TargetError) as exc:
+        run.report.error = classify(exc)
+    return run.report
 
-    def wrap(target: str, fn: Callable[[TargetRun], None]) -> Callable[[], TargetReport]:
-        def call() -> TargetReport:
-            run = TargetRun(ctx, target)
+
+class GroupRun:
+    """One unit of work (say, an account x region) that reports several targets (its VPCs, its
+    log groups): observed together, one call for all, then planned and applied target by target."""
+
+    def __init__(self, ctx: Context, label: str) -> None:
+        self.ctx = ctx
+        self.label = label
+        self.reports: list[TargetReport] = []
+
+    def target(self, label: str, fn: Callable[[TargetRun], None]) -> None:
+        """Reconcile one target of the group; its failure never stops the group's other targets."""
+        self.reports.append(_attempt(self.ctx, label, fn))
+
+
+def run_groups(ctx: Context, work: Sequence[tuple[str, Callable[[GroupRun], None]]]) -> list[TargetReport]:
+    """Run the groups concurrently (bounded). A group that fails before reporting any target (it
+    could not even be observed) counts as one failed target named after the group."""
+
+    def wrap(label: str, fn: Callable[[GroupRun], None]) -> Callable[[], list[TargetReport]]:
+        def call() -> list[TargetReport]:
+            group = GroupRun(ctx, label)
             try:
-                fn(run)
+                fn(group)
             except (ClientError, BotoCoreError, TargetError) as exc:
-                run.report.error = classify(exc)
-            return run.report
+                group.reports.append(TargetReport(label, error=classify(exc)))
+            return group.reports
         return call
 
-    outcomes = fan_out([(t, wrap(t, fn)) for t, fn in work], ctx.concurrency)
+    outcomes = fan_out([(label, wrap(label, fn)) for label, fn in work], ctx.concurrency)
+    return [report for o in outcomes
+            for report in (o.value if o.value is not None else [TargetReport(o.target, error=o.error)])]
+
+
+def run_targets(ctx: Context, work: Sequence[tuple[str, Callable[[TargetRun], None]]]) -> list[TargetReport]:
+    """Run each target concurrently (bounded); an error is kept with what was done so far."""
+    outcomes = fan_out([(t, (lambda t=t, fn=fn: _attempt(ctx, t, fn))) for t, fn in work], ctx.concurrency)
     return [o.value if o.value is not None else TargetReport(o.target, error=o.error) for o in outcomes]
 
 
