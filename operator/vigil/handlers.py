@@ -22,6 +22,7 @@ from .api.common import parse_duration
 from .controls.base import Runtime
 from .controls.reconciler import delete_object, reconcile_object
 from .memory import release_free_memory
+from .secrets import SecretReader
 from .settings import VigilSettings
 
 log = logging.getLogger(__name__)
@@ -53,15 +54,27 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
         await memo.http.cleanup()
 
 
+SECRETS = SecretReader()
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    return SECRETS.login(**kwargs)
+
+
 class IndexLookup:
-    """Referenced objects, read from kopf's in-memory indexes."""
+    """Referenced objects, read from kopf's in-memory indexes; Secrets, read on demand."""
 
     def __init__(self, indexes: dict[str, Any]) -> None:
         self._indexes = indexes
+        self._loop = asyncio.get_running_loop()  # created in a handler; used from worker threads
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         store = self._indexes[f"{REFERENCED[kind]}_by_name"].get((namespace, name))
         return next(iter(store), None) if store is not None else None
+
+    def secret(self, namespace: str, name: str, key: str) -> str:
+        return SECRETS.value_from_thread(self._loop, namespace, name, key)
 
 
 def _index(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict[Any, Any]:

@@ -91,3 +91,21 @@ def test_delete_policy_removes_what_vigil_created_but_no_log_data(stack: Stack, 
     assert s3.get_object(Bucket="acme-log-archive", Key="cloudtrail/evidence.json.gz")["Body"].read() == b"log data"
     notes = " ".join(e["message"] for e in stack.events("lifecycle", "central") if e["reason"] == "Deleted")
     assert "kept" in notes
+
+
+def test_external_id_comes_from_the_named_secret(stack: Stack, manifest):
+    import base64
+
+    from kubernetes import client
+
+    stack.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "access"}})
+    org = manifest("Organization", "access")
+    org["spec"]["access"]["externalIdSecretRef"] = {"name": "vigil-external-id", "key": "externalId"}
+    stack.apply(org)
+    waiting = stack.wait("Organization", "access", "acme", lambda o: reason(o) == "DependencyNotReady",
+                         timeout=20, what="DependencyNotReady for the missing Secret")
+    assert "Secret access/vigil-external-id does not exist" in condition(waiting, "Ready")["message"]
+    client.CoreV1Api(stack.kube()).create_namespaced_secret("access", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "vigil-external-id"},
+        "data": {"externalId": base64.b64encode(b"acme-2026").decode()}})
+    stack.wait("Organization", "access", "acme", is_ready_and_compliant, timeout=20, what="Ready once the Secret exists")

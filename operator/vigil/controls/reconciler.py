@@ -52,6 +52,9 @@ class Lookup(Protocol):
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """The referenced object's {"spec": ..., "status": ...}, or None."""
 
+    def secret(self, namespace: str, name: str, key: str) -> str:
+        """One key of a Secret; LookupError when the Secret or the key is missing."""
+
 
 @dataclass
 class Outcome:
@@ -96,7 +99,7 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
     try:
         if kind == "Organization":
             assert isinstance(spec, OrganizationSpec)
-            report = organization.reconcile(namespace, name, spec, runtime)
+            report = organization.reconcile(namespace, name, spec, runtime, external_id(lookup, namespace, spec))
             enforce = True
         else:
             control = CONTROLS.get(kind)
@@ -128,7 +131,7 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
     org_name = spec.organization_ref.name
     org = _ready(lookup, "Organization", namespace, org_name)
     org_spec = OrganizationSpec.model_validate(org["spec"])
-    access = runtime.access_for(org_spec)
+    access = runtime.access_for(org_spec, external_id(lookup, namespace, org_spec))
     max_age = parse_duration(org_spec.resync_interval).total_seconds()
     inventory = runtime.directory.get((namespace, org_name), org_spec, access, max_age)
     ctx = Context(kind, namespace, name, spec, spec.management_policy, access,
@@ -143,6 +146,17 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
                                          kms_key_arn=status["kmsKeyArn"], account_id=status.get("accountId", ""),
                                          region=status.get("region", ""))
     return ctx
+
+
+def external_id(lookup: Lookup, namespace: str, spec: OrganizationSpec) -> str | None:
+    """The external id for AssumeRole, from the Secret the Organization names (if any)."""
+    ref = spec.access.external_id_secret_ref
+    if ref is None:
+        return None
+    try:
+        return lookup.secret(namespace, ref.name, ref.key)
+    except LookupError as exc:
+        raise DependencyNotReady(f"access.externalIdSecretRef: {exc}") from exc
 
 
 def _ready(lookup: Lookup, kind: str, namespace: str, name: str) -> dict[str, Any]:
