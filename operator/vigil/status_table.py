@@ -1,7 +1,8 @@
 """`vigil get`: the printer columns of every vigil.dev object, as `kubectl get vigil` shows them.
 
-kubectl asks the API server to render the columns; this renders them client-side from the same
-CRD definitions, so it also works where server-side tables are unavailable (the emulator).
+kubectl asks the API server to render the columns (a cluster and the sandbox's emulator both
+serve them); this renders them client-side from the same CRD definitions, so `vigil get` shows
+them where kubectl is not installed.
 """
 
 from __future__ import annotations
