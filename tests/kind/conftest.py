@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from vigil.api import GROUP, VERSION
-from vigil.sandbox.stack import PLURALS, free_port
+from vigil.sandbox.stack import PLURALS, free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -122,20 +122,6 @@ def _stop(process: subprocess.Popen[Any]) -> None:
             process.wait()
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[Any], log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the operator exited with {process.returncode}; see {log}:\n"
-                               f"{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout}s; see {log}")
-
-
 def _vigil_objects(kube: Any, namespace: str) -> list[tuple[str, dict[str, Any]]]:
     from kubernetes import client
 
@@ -216,7 +202,7 @@ def operator(kubeconfig: Path, kube: Any, namespace: str, sandbox: str, workdir:
         process = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--standalone", "--namespace", namespace,
                                     "--verbose"], stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}/healthz", process, log)
+        wait_http(f"http://127.0.0.1:{port}/healthz", 30, process, log)
         yield
         custom = client.CustomObjectsApi(kube)
         for plural, obj in _vigil_objects(kube, namespace):

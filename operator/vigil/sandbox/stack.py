@@ -33,7 +33,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_http(url: str, timeout: float, process: subprocess.Popen[Any], log: Path) -> None:
+def wait_http(url: str, timeout: float, process: subprocess.Popen[Any], log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -103,7 +103,7 @@ class Stack:
             args += ["--namespace", namespace]
         process = self._spawn("kube", args)
         self.kube_url = f"http://127.0.0.1:{port}"
-        _wait_http(f"{self.kube_url}/version", 20, process, self.workdir / "kube.log")
+        wait_http(f"{self.kube_url}/version", 20, process, self.workdir / "kube.log")
         deadline = time.monotonic() + 10
         while not self.kubeconfig.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -120,7 +120,7 @@ class Stack:
                "VIGIL_TICK_SECONDS": "1", "VIGIL_RETRY_SECONDS": "2", **self.operator_env}
         process = self._spawn("operator", [sys.executable, "-m", "vigil", "run", "--standalone",
                                            "--all-namespaces", "--verbose"], env)
-        _wait_http(f"{self.metrics_url}/healthz", 30, process, self.workdir / "operator.log")
+        wait_http(f"{self.metrics_url}/healthz", 30, process, self.workdir / "operator.log")
         return process
 
     @property
