@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -53,6 +54,14 @@ def _get(args: argparse.Namespace, rest: list[str]) -> int:
     return print_status(namespace=args.namespace, kinds=args.kinds or None)
 
 
+def _workstation(name: str) -> Callable[[argparse.Namespace, list[str]], int]:
+    def run(args: argparse.Namespace, rest: list[str]) -> int:
+        from .workstation import commands
+
+        return int(getattr(commands, name)(args))
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     get.add_argument("kinds", nargs="*")
     get.add_argument("--namespace", "-n", default=None)
     get.set_defaults(func=_get)
+
+    for name, text in (("audit", "report where AWS stands against manifests, read only"),
+                       ("plan", "the AWS writes Enforce would make (exit 2 when there are some)"),
+                       ("apply", "one reconcile pass from manifests, then the resulting status")):
+        from .workstation.commands import add_arguments
+
+        command = commands.add_parser(name, help=text, description=text)
+        add_arguments(command, outputs=name != "plan")
+        command.set_defaults(func=_workstation(name))
 
     args, rest = parser.parse_known_args(argv)
     if rest and args.command not in ("run", "sandbox"):

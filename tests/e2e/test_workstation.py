@@ -1,0 +1,89 @@
+"""`vigil audit`, `plan` and `apply` from manifests, as a workstation or CI job runs them: against a
+freshly seeded sandbox, plan lists the changes and exits 2, apply makes them, then plan exits 0 and
+audit reports everything compliant; drift shows in all three; JUnit parses; bad manifests are
+refused naming the file and field, before any AWS call."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from vigil.sandbox.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory):
+    stack = Stack(tmp_path_factory.mktemp("workstation")).start(operator=False)
+    yield stack
+    stack.stop()
+
+
+def vigil(sandbox: Stack, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vigil", *args], capture_output=True, text=True, input=stdin,
+                          env={**os.environ, **sandbox.aws_env()}, cwd=ROOT, timeout=120)
+
+
+def test_plan_apply_plan_audit_on_a_fresh_organization(sandbox: Stack):
+    first = vigil(sandbox, "plan", "-f", "examples/")
+    assert first.returncode == 2, first.stderr
+    assert "+ CreateTrail vigil-org-trail" in first.stdout and "+ CreateBucket acme-log-archive" in first.stdout
+    assert "222222222222 / ca-central-1" in first.stdout
+    assert sandbox.aws("cloudtrail").describe_trails()["trailList"] == [], "plan wrote nothing"
+
+    junit = ET.fromstring(vigil(sandbox, "audit", "-f", "examples/", "-o", "junit").stdout)
+    assert sum(int(s.get("failures")) for s in junit.iter("testsuite")) >= 2
+
+    applied = vigil(sandbox, "apply", "-f", "examples/")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "OrgTrail       baseline/org-trail   Enforce   True    True" in applied.stdout
+
+    again = vigil(sandbox, "plan", "-f", "examples/")
+    assert again.returncode == 0 and "Plan: 0 changes" in again.stdout
+    audit = vigil(sandbox, "audit", "-f", "examples/", "-o", "junit")
+    assert audit.returncode == 0
+    suites = list(ET.fromstring(audit.stdout).iter("testsuite"))
+    assert len(suites) == 3 and all(s.get("failures") == "0" for s in suites)
+
+
+def test_drift_shows_in_plan_and_audit(sandbox: Stack):
+    assert vigil(sandbox, "apply", "-f", "examples/").returncode == 0
+    sandbox.aws("cloudtrail").stop_logging(Name="vigil-org-trail")
+    plan = vigil(sandbox, "plan", "-f", "examples/")
+    assert plan.returncode == 2 and "~ StartLogging vigil-org-trail" in plan.stdout
+    assert "is_logging: False -> True" in plan.stdout
+    audit = vigil(sandbox, "audit", "-f", "examples/", "-o", "json")
+    assert audit.returncode == 1
+    trail = next(o for o in json.loads(audit.stdout) if o["kind"] == "OrgTrail")
+    assert trail["status"]["failures"][0]["reason"] == "Drifted"
+    assert sandbox.aws("cloudtrail").get_trail_status(Name="vigil-org-trail")["IsLogging"] is False, \
+        "audit and plan never write"
+    assert vigil(sandbox, "apply", "-f", "examples/").returncode == 0
+    assert sandbox.aws("cloudtrail").get_trail_status(Name="vigil-org-trail")["IsLogging"] is True
+
+
+def test_manifests_from_standard_input(sandbox: Stack):
+    text = "\n---\n".join(p.read_text() for p in sorted((ROOT / "examples").glob("*.yaml")))
+    result = vigil(sandbox, "audit", "-f", "-", stdin=text)
+    assert result.returncode == 0 and "baseline/org-trail" in result.stdout
+
+
+def test_bad_manifest_is_refused_naming_file_and_field_and_nothing_reaches_aws(sandbox: Stack, tmp_path: Path):
+    bad = tmp_path / "trail.yaml"
+    bad.write_text((ROOT / "examples" / "orgtrail.yaml").read_text().replace("readWriteType: All",
+                                                                               "readWriteType: Everything"))
+    calls = sandbox.calls()
+    calls.reset()
+    result = vigil(sandbox, "plan", "-f", "examples/organization.yaml", "-f", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}: OrgTrail org-trail: spec.managementEvents.readWriteType" in result.stderr
+    assert "nothing was sent to AWS" in result.stderr
+    assert calls.calls() == []
