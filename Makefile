@@ -26,7 +26,7 @@ unit: install
 demo: install
 	$(BIN)/python -m vigil.sandbox.demo
 
-## Figures, not assertions: calls per steady-state resync, operator memory.
+## Figures, not assertions: calls per steady-state resync, operator memory, integrity verification rate.
 bench: install
 	$(BIN)/python -m vigil.sandbox.bench
 

@@ -62,6 +62,12 @@ def _workstation(name: str) -> Callable[[argparse.Namespace, list[str]], int]:
     return run
 
 
+def _verify_trail(args: argparse.Namespace, rest: list[str]) -> int:
+    from .workstation.verify_trail import run
+
+    return run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         command = commands.add_parser(name, help=text, description=text)
         add_arguments(command, outputs=name != "plan")
         command.set_defaults(func=_workstation(name))
+
+    verify = commands.add_parser("verify-trail", help="verify a trail's digests and log files (exit 1 on a finding)",
+                                 description="Verify a CloudTrail trail's digest chains and log files over a window.")
+    from .workstation.verify_trail import add_arguments as verify_arguments
+
+    verify_arguments(verify)
+    verify.set_defaults(func=_verify_trail)
 
     args, rest = parser.parse_known_args(argv)
     if rest and args.command not in ("run", "sandbox"):

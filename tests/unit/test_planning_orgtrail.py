@@ -86,7 +86,11 @@ def test_log_group_created_with_retention_and_retention_drift_corrected():
 
 
 def test_cloudtrail_trusted_access_is_enabled_once():
-    from vigil.planning.orgtrail import plan_trusted_access
-    assert [a.params for a in plan_trusted_access(TARGET, {"config.amazonaws.com"})] == [
-        {"ServicePrincipal": "cloudtrail.amazonaws.com"}]
-    assert plan_trusted_access(TARGET, {"cloudtrail.amazonaws.com"}) == []
+    from vigil.planning.organization import plan_trusted_access
+    from vigil.planning.orgtrail import CLOUDTRAIL_PRINCIPAL
+
+    def plan(trusted):
+        return plan_trusted_access(CLOUDTRAIL_PRINCIPAL, trusted, TARGET.label("organizations"), TARGET.account_id,
+                                   TARGET.region)
+    assert [a.params for a in plan({"config.amazonaws.com"})] == [{"ServicePrincipal": "cloudtrail.amazonaws.com"}]
+    assert plan({"cloudtrail.amazonaws.com"}) == []

@@ -33,7 +33,9 @@ KINDS: dict[str, KindInfo] = {k.kind: k for k in [
     KindInfo(kind="LogSubscriptionPolicy", plural="logsubscriptionpolicies", short_names=["vlogsub"],
              spec=LogSubscriptionPolicySpec, status=LogSubscriptionPolicyStatus),
     KindInfo(kind="SecurityHubBaseline", plural="securityhubbaselines", short_names=["vsechub"],
-             spec=SecurityHubBaselineSpec, status=SecurityHubBaselineStatus),
+             spec=SecurityHubBaselineSpec, status=SecurityHubBaselineStatus,
+             extra_columns=[{"name": "Critical", "type": "integer", "jsonPath": ".status.findings.critical"},
+                            {"name": "High", "type": "integer", "jsonPath": ".status.findings.high"}]),
     KindInfo(kind="SessionLogging", plural="sessionloggings", short_names=["vssm"],
              spec=SessionLoggingSpec, status=SessionLoggingStatus),
 ]}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .common import ControlSpec, LocalObjectReference, ManagedStatus, Model, Scope, StatusModel
+from .common import AccountId, ControlSpec, LocalObjectReference, ManagedStatus, Model, Scope, StatusModel
 
 
 class GlobalResourceTypes(str, Enum):
@@ -46,11 +46,25 @@ class ConformancePack(Model):
 class ConfigBaselineSpec(ControlSpec):
     log_archive_ref: LocalObjectReference
     scope: Scope = Scope.ALL_ACCOUNTS
+    account_ids: list[AccountId] = Field(default_factory=list, description="With scope: Accounts.")
     recorder: Recorder = Field(default_factory=Recorder)
     delivery_frequency: DeliveryFrequency = DeliveryFrequency.TWENTY_FOUR_HOURS
     aggregator: Aggregator = Field(default_factory=Aggregator)
     rules: list[ConfigRule] = Field(default_factory=list)
     conformance_packs: list[ConformancePack] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ConfigBaselineSpec":
+        if (self.scope == Scope.ACCOUNTS.value) != bool(self.account_ids):
+            raise ValueError("accountIds is required with scope: Accounts, and only then")
+        # AWS refuses a recording group with neither allSupported nor resource types.
+        if not self.recorder.all_supported:
+            raise ValueError("recorder.allSupported: false needs resource types, which this version does not take")
+        for what, names in (("rules", [r.name for r in self.rules]),
+                            ("conformancePacks", [p.name for p in self.conformance_packs])):
+            if len(set(names)) != len(names):
+                raise ValueError(f"{what}: names must be unique")
+        return self
 
 
 class ComplianceSummary(StatusModel):

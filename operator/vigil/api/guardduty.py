@@ -41,6 +41,13 @@ class GuardDutyOrgSpec(ControlSpec):
     features: GuardDutyFeatures = Field(default_factory=GuardDutyFeatures)
     publish_findings_to_log_archive: PublishFindings = Field(default_factory=PublishFindings)
 
+    @property
+    def log_archive_ref(self) -> LocalObjectReference | None:
+        """The LogArchive this object depends on (as the other kinds' field of that name): only
+        while findings are exported to it."""
+        publish = self.publish_findings_to_log_archive
+        return publish.log_archive_ref if publish.enabled else None
+
 
 class GuardDutyOrgStatus(ManagedStatus):
     pass

@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import Field
 
-from .common import ControlSpec, ManagedStatus, Model, Region, StatusModel
+from .common import REGION_PATTERN, ControlSpec, ManagedStatus, Model, StatusModel
 
 
 class Standard(str, Enum):
@@ -30,7 +30,10 @@ class AccessAnalyzer(Model):
 
 class SecurityHubBaselineSpec(ControlSpec):
     auto_enable: bool = True
-    aggregation_region: Region | None = Field(None, description="Empty means the home region.")
+    # "" as the contract writes it, so the field can be shown and set back to the default.
+    aggregation_region: str = Field("", pattern=f"^$|{REGION_PATTERN}",
+                                    description="Where the cross-region finding aggregator lives. Empty means the "
+                                                "home region.")
     standards: list[Standard] = Field(default_factory=lambda: [Standard.FSBP, Standard.PCI_DSS, Standard.CIS_1_2])
     integrations: list[Integration] = Field(
         default_factory=lambda: [Integration.GUARDDUTY, Integration.CONFIG, Integration.ACCESS_ANALYZER])

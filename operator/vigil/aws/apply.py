@@ -8,6 +8,7 @@ from typing import Any
 from botocore import xform_name
 
 from ..planning.actions import Action
+from . import ec2, guardduty, securityhub, ssm
 from .session import AwsAccess
 
 
@@ -20,14 +21,26 @@ def _create_key_with_alias(client: Any, params: dict[str, Any]) -> None:
     client.enable_key_rotation(KeyId=key["KeyId"])
 
 
-_COMPOSITES: dict[str, Callable[[Any, dict[str, Any]], None]] = {
-    "CreateKeyWithAlias": _create_key_with_alias,
+# Operations that take more than one call, or whose failures come back inside a successful answer,
+# by (service, operation): two services may share an operation name (CreateMembers).
+_COMPOSITES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
+    ("kms", "CreateKeyWithAlias"): _create_key_with_alias,
+    # Flow log writes report failure per resource in the answer; these raise it instead.
+    ("ec2", "CreateFlowLogs"): ec2.create_flow_logs,
+    ("ec2", "DeleteFlowLogs"): ec2.delete_flow_logs,
+    # So do GuardDuty's and Security Hub's member writes.
+    ("guardduty", "CreateMembers"): guardduty.create_members,
+    ("guardduty", "StartMonitoringMembers"): guardduty.start_monitoring_members,
+    ("securityhub", "CreateMembers"): securityhub.create_members,
+    ("securityhub", "BatchEnableStandards"): securityhub.batch_enable_standards,
+    # A new version of the Session Manager preferences is in effect only once it is the default.
+    ("ssm", "UpdateSessionPreferences"): ssm.update_session_preferences,
 }
 
 
 def execute(access: AwsAccess, action: Action) -> None:
     client = access.client(action.service, action.account_id, action.region)
-    composite = _COMPOSITES.get(action.operation)
+    composite = _COMPOSITES.get((action.service, action.operation))
     if composite is not None:
         composite(client, action.params)
     else:

@@ -15,6 +15,7 @@ def observe_trail(access: AwsAccess, account_id: str, region: str, name: str) ->
     status = ct.get_trail_status(Name=trail["TrailARN"])
     selectors = ct.get_event_selectors(TrailName=trail["TrailARN"]).get("EventSelectors", [])
     delivery = status.get("LatestDeliveryTime")
+    started = status.get("StartLoggingTime")
     return TrailState(
         exists=True, arn=trail["TrailARN"], home_region=trail.get("HomeRegion"),
         settings=TrailSettings(
@@ -30,6 +31,7 @@ def observe_trail(access: AwsAccess, account_id: str, region: str, name: str) ->
         ),
         is_logging=bool(status.get("IsLogging")),
         latest_delivery_time=delivery.isoformat() if delivery else None,
+        start_logging_time=started.isoformat() if started else None,
         event_selectors=selectors,
     )
 

@@ -19,7 +19,7 @@ def discover(access: AwsAccess, *, with_ou_paths: bool) -> OrganizationInventory
     if with_ou_paths:
         accounts = _walk(org)
     else:
-        accounts = [Account(a["Id"], a.get("Name", ""), a.get("Status", "ACTIVE"))
+        accounts = [Account(a["Id"], a.get("Name", ""), a.get("Status", "ACTIVE"), email=a.get("Email", ""))
                     for page in org.get_paginator("list_accounts").paginate() for a in page["Accounts"]]
     return OrganizationInventory(
         organization_id=description["Id"],
@@ -35,7 +35,7 @@ def _walk(org: Any) -> list[Account]:
     while stack:
         parent, path = stack.pop()
         for page in org.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
-            accounts.extend(Account(a["Id"], a.get("Name", ""), a.get("Status", "ACTIVE"), path)
+            accounts.extend(Account(a["Id"], a.get("Name", ""), a.get("Status", "ACTIVE"), path, a.get("Email", ""))
                             for a in page["Accounts"])
         for page in org.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent):
             stack.extend((ou["Id"], (*path, ou["Id"])) for ou in page["OrganizationalUnits"])

@@ -88,6 +88,11 @@ class TargetReport:
 class Report:
     targets: list[TargetReport]
     extra_status: dict[str, Any] = field(default_factory=dict)
+    # Conditions the control judged from AWS besides Ready and Compliant: (type, status, reason, message).
+    conditions: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # What the control found wrong that is no target's error or drift (integrity findings, say):
+    # {"target", "reason", "message"}, listed in status.failures after the targets' own.
+    findings: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -103,6 +108,8 @@ class Context:
     organization: OrganizationView
     concurrency: int = 16
     log_archive: LogArchiveView | None = None
+    # The object's status before this reconcile, for controls that remember across resyncs.
+    previous_status: dict[str, Any] = field(default_factory=dict)
 
     @property
     def enforce(self) -> bool:

@@ -9,11 +9,12 @@ from ..aws import cloudtrail as aws_cloudtrail
 from ..aws import iam as aws_iam
 from ..aws import logs as aws_logs
 from ..aws import organizations as aws_organizations
-from ..conditions import INTEGRITY_VERIFIED
-from ..planning.orgtrail import (CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY, TrailTarget, plan_log_group, plan_role,
-                                 plan_trail, plan_trusted_access)
+from ..planning.organization import plan_trusted_access
+from ..planning.orgtrail import (CLOUDTRAIL_PRINCIPAL, CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY, TrailTarget,
+                                 plan_log_group, plan_role, plan_trail)
 from ..state.cloudtrail import TrailState
 from ..state.documents import OWNER_TAG
+from . import integrity
 from .base import Context, DependencyNotReady, Report, TargetRun, run_targets
 
 
@@ -37,7 +38,8 @@ def reconcile(ctx: Context) -> Report:
             role = aws_iam.observe_role(ctx.access, a, CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY)
             run.converge(plan_role(spec, target, group_arn, role))
             role_arn = role.arn or f"arn:aws:iam::{a}:role/{CLOUDWATCH_ROLE_NAME}"
-        run.converge(plan_trusted_access(target, aws_organizations.trusted_services(ctx.access)))
+        run.converge(plan_trusted_access(CLOUDTRAIL_PRINCIPAL, aws_organizations.trusted_services(ctx.access),
+                                         target.label("organizations"), a, r))
         trail = aws_cloudtrail.observe_trail(ctx.access, a, r, spec.trail_name)
         seen["trail"] = trail
         if run.converge(plan_trail(spec, target, trail, group_arn, role_arn)):
@@ -49,15 +51,10 @@ def reconcile(ctx: Context) -> Report:
     if trail is not None and trail.exists:
         extra = {"trailArn": trail.arn, "isLogging": trail.is_logging,
                  "latestDeliveryTime": trail.latest_delivery_time}
-    return Report(reports, extra_status=extra)
-
-
-def extra_conditions(spec: OrgTrailSpec) -> list[tuple[str, str, str, str]]:
-    """IntegrityVerified is reported from the first reconcile, as Unknown until a digest check ran."""
-    if not spec.integrity.verify:
-        return [(INTEGRITY_VERIFIED, "Unknown", "Disabled", "integrity.verify is false")]
-    return [(INTEGRITY_VERIFIED, "Unknown", "NotYetVerified",
-             "digest chain verification is not part of this release yet")]
+    # Read only, so Audit verifies as Enforce does.
+    checked = integrity.verify(ctx, spec, trail)
+    extra["integrity"] = checked.status
+    return Report(reports, extra_status=extra, conditions=checked.conditions, findings=checked.findings)
 
 
 def delete(ctx: Context) -> list[str]:

@@ -23,7 +23,8 @@ from ..api.common import ManagementPolicy, parse_duration
 from ..api.organization import OrganizationSpec
 from ..aws.errors import TargetError, classify
 from ..planning.organization import SelectionError
-from . import logarchive, organization, orgtrail
+from . import (config, flowlogs, guardduty, logarchive, logsubscription, organization, orgtrail, securityhub,
+               sessionlogging)
 from .base import Context, DependencyNotReady, LogArchiveView, OrganizationView, Report, Runtime, SpecError
 from .status import Event, blocked, summarize
 
@@ -40,7 +41,13 @@ class Control:
 # Kinds with a control. The others are accepted and reported as not reconciled yet.
 CONTROLS: dict[str, Control] = {
     "LogArchive": Control(logarchive.reconcile, logarchive.delete),
-    "OrgTrail": Control(orgtrail.reconcile, orgtrail.delete, orgtrail.extra_conditions),
+    "OrgTrail": Control(orgtrail.reconcile, orgtrail.delete),
+    "FlowLogPolicy": Control(flowlogs.reconcile, flowlogs.delete),
+    "GuardDutyOrg": Control(guardduty.reconcile, guardduty.delete),
+    "ConfigBaseline": Control(config.reconcile, config.delete),
+    "SecurityHubBaseline": Control(securityhub.reconcile, securityhub.delete),
+    "SessionLogging": Control(sessionlogging.reconcile, sessionlogging.delete),
+    "LogSubscriptionPolicy": Control(logsubscription.reconcile, logsubscription.delete),
 }
 
 NOT_SUPPORTED = "NotSupportedYet"
@@ -106,6 +113,7 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
             if control is None:
                 return stop(NOT_SUPPORTED, f"this version of Vigil does not reconcile {kind} yet")
             ctx = resolve(kind, namespace, name, spec, lookup, runtime)
+            ctx.previous_status = previous
             report = control.reconcile(ctx)
             enforce = ctx.enforce
     except DependencyNotReady as exc:
@@ -122,6 +130,9 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
         for type_, state, reason, message in control.extra_conditions(spec):
             status["conditions"] = c.set_condition(status["conditions"], type_, state, reason, message,  # type: ignore[arg-type]
                                                    generation, now())
+    for type_, state, reason, message in report.conditions:
+        status["conditions"] = c.set_condition(status["conditions"], type_, state, reason, message,  # type: ignore[arg-type]
+                                               generation, now())
     _count(kind, report, enforce, status["driftCorrections"] - int(previous.get("driftCorrections") or 0))
     return Outcome(status, events, report)
 

@@ -70,7 +70,8 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
 
     failures = [{"target": t.target, "reason": t.error.reason, "message": t.error.message}
                 for t in errors if t.error] + \
-               [{"target": t.target, "reason": c.DRIFTED, "message": _changes(t)} for t in drifted]
+               [{"target": t.target, "reason": c.DRIFTED, "message": _changes(t)} for t in drifted] + \
+               [dict(f) for f in report.findings]
     status = {
         **report.extra_status,
         "observedGeneration": generation,

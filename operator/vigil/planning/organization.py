@@ -1,10 +1,12 @@
-"""Which accounts a spec means: core accounts, workloads, and a control's scope (pure)."""
+"""Which accounts a spec means: core accounts, workloads, and a control's scope; and what the
+organization itself must allow for a service's organization-wide features (pure)."""
 
 from __future__ import annotations
 
 from ..api.common import Scope
 from ..api.organization import OrganizationSpec
 from ..state.organizations import OrganizationInventory
+from .actions import Action, Change
 
 
 class SelectionError(ValueError):
@@ -65,3 +67,14 @@ def target_regions(requested: list[str], governed: list[str]) -> list[str]:
     if outside:
         raise SelectionError(f"regions {', '.join(outside)} are not governed by the Organization")
     return list(dict.fromkeys(requested))
+
+
+def plan_trusted_access(service_principal: str, trusted: set[str], target: str, management_account_id: str,
+                        region: str) -> list[Action]:
+    """A service's organization-wide features (an organization trail, GuardDuty's delegated
+    administrator) need its trusted access in AWS Organizations, enabled from the management account."""
+    if service_principal in trusted:
+        return []
+    return [Action(target, management_account_id, region, "organizations", "EnableAWSServiceAccess",
+                   {"ServicePrincipal": service_principal},
+                   (Change("trusted_access", sorted(trusted), service_principal),))]

@@ -92,16 +92,7 @@ def canonical_event_selectors(selectors: list[dict[str, Any]] | None) -> Any:
     return sorted(filled, key=lambda d: json.dumps(d, sort_keys=True))
 
 
-CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
-
-
-def plan_trusted_access(target: TrailTarget, trusted: set[str]) -> list[Action]:
-    """An organization trail needs CloudTrail's trusted access in AWS Organizations."""
-    if CLOUDTRAIL_PRINCIPAL in trusted:
-        return []
-    return [Action(target.label("organizations"), target.account_id, target.region, "organizations",
-                   "EnableAWSServiceAccess", {"ServicePrincipal": CLOUDTRAIL_PRINCIPAL},
-                   (Change("trusted_access", sorted(trusted), CLOUDTRAIL_PRINCIPAL),))]
+CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"  # needs trusted access for an organization trail
 
 
 def plan_trail(spec: OrgTrailSpec, target: TrailTarget, observed: TrailState, log_group_arn: str = "",

@@ -10,6 +10,9 @@ from ..state.documents import canonical
 __all__ = ["canonical", "to_json"]
 
 LOG_DELIVERY_SERVICES = ("cloudtrail.amazonaws.com", "config.amazonaws.com", "delivery.logs.amazonaws.com")
+# GuardDuty exports findings without the bucket-owner-full-control ACL the others send, and checks
+# the bucket's location first: it gets a statement of its own.
+FINDINGS_SERVICES = ("guardduty.amazonaws.com",)
 
 
 def to_json(policy: dict[str, Any]) -> str:
@@ -28,13 +31,15 @@ def log_archive_bucket_policy(bucket: str, organization_id: str) -> dict[str, An
             {"Sid": "VigilDenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
              "Resource": [bucket_arn, objects], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
             {"Sid": "VigilDeliveryAclCheck", "Effect": "Allow",
-             "Principal": {"Service": list(LOG_DELIVERY_SERVICES)},
-             "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": bucket_arn,
+             "Principal": {"Service": [*LOG_DELIVERY_SERVICES, *FINDINGS_SERVICES]},
+             "Action": ["s3:GetBucketAcl", "s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn,
              "Condition": {"StringEquals": from_org}},
             {"Sid": "VigilDeliveryWrite", "Effect": "Allow",
              "Principal": {"Service": list(LOG_DELIVERY_SERVICES)},
              "Action": "s3:PutObject", "Resource": objects,
              "Condition": {"StringEquals": {**from_org, "s3:x-amz-acl": "bucket-owner-full-control"}}},
+            {"Sid": "VigilFindingsWrite", "Effect": "Allow", "Principal": {"Service": list(FINDINGS_SERVICES)},
+             "Action": "s3:PutObject", "Resource": objects, "Condition": {"StringEquals": from_org}},
             {"Sid": "VigilOrganizationWrite", "Effect": "Allow", "Principal": {"AWS": "*"},
              "Action": "s3:PutObject", "Resource": objects,
              "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization_id,
@@ -52,7 +57,7 @@ def log_archive_key_policy(account_id: str, organization_id: str) -> dict[str, A
             {"Sid": "VigilAccountAdministers", "Effect": "Allow",
              "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*", "Resource": "*"},
             {"Sid": "VigilDeliveryEncrypt", "Effect": "Allow",
-             "Principal": {"Service": [*LOG_DELIVERY_SERVICES, "logs.amazonaws.com"]},
+             "Principal": {"Service": [*LOG_DELIVERY_SERVICES, *FINDINGS_SERVICES, "logs.amazonaws.com"]},
              "Action": ["kms:GenerateDataKey*", "kms:Encrypt", "kms:DescribeKey"], "Resource": "*",
              "Condition": {"StringEquals": {"aws:SourceOrgID": organization_id}}},
             {"Sid": "VigilOrganizationUse", "Effect": "Allow", "Principal": {"AWS": "*"},

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
 from vigil.sandbox.awsserver import reset_aws_state, start_aws_server
+from vigil.sandbox.digests import SANDBOX_TRAIL_BUCKET, seed_trail
 from vigil.sandbox.gaps import apply_gaps, clear_public_keys, remove_gaps
 from vigil.sandbox.seed import (
     DEFAULT_REGIONS,
@@ -44,6 +45,7 @@ def start_sandbox(
 
     try:
         organization = seed_organization(server.endpoint, workloads, regions)
+        seed_trail(organization)
     except BaseException:
         stop()
         raise
@@ -90,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
             f"  export AWS_DEFAULT_REGION={regions[0]}\n"
             f"calls made: {endpoint}/_vigil/calls\n"
-            f"{organization.summary()}",
+            f"{organization.summary()}\n"
+            f"signed CloudTrail digests of the last hours: vigil verify-trail --bucket {SANDBOX_TRAIL_BUCKET} "
+            f"--prefix cloudtrail --trail vigil-org-trail --home-region {regions[0]} "
+            f"--organization-id {organization.organization_id} --regions {','.join(regions)}",
             flush=True,
         )
     stopping.wait()

@@ -96,6 +96,90 @@ def show_evidence(stack: Stack, objects: dict[tuple[str, str, str], dict[str, An
     say(f"  {'encrypted with':<20} {described.get('KmsKeyId')}")
 
 
+def show_controls(stack: Stack, objects: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+    """Evidence for the organization-wide controls, read from AWS in the accounts they govern."""
+    org = stack.organization
+    regions, security = org["regions"], org["security"]
+    by_kind = {k: o for (k, _, _), o in objects.items()}
+    if "FlowLogPolicy" in by_kind:
+        policy = by_kind["FlowLogPolicy"]
+        account = org["shared_network"]
+        covered = total = 0
+        for region in regions:
+            ec2 = stack.aws("ec2", account, region)
+            vpcs = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
+            logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": vpcs}])["FlowLogs"] if vpcs else []
+            ours = {f["ResourceId"] for f in logs if f.get("TrafficType") == policy["spec"].get("trafficType", "ALL")
+                    and f.get("LogDestinationType") == "s3"
+                    and f.get("LogDestination", "").startswith(by_kind["LogArchive"]["status"]["bucketArn"])}
+            covered, total = covered + len(ours & set(vpcs)), total + len(vpcs)
+        say(f"FlowLogPolicy: {covered}/{total} VPCs of the shared-network account {account} log ALL traffic "
+            f"to the LogArchive bucket")
+    if "GuardDutyOrg" in by_kind:
+        for region in regions:
+            admins = stack.aws("guardduty", org["management"], region).list_organization_admin_accounts()
+            gd = stack.aws("guardduty", security, region)
+            detector = gd.list_detectors()["DetectorIds"][0]
+            auto = gd.describe_organization_configuration(DetectorId=detector).get("AutoEnableOrganizationMembers")
+            members = gd.list_members(DetectorId=detector, OnlyAssociated="true")["Members"]
+            enabled = sum(1 for m in members if m.get("RelationshipStatus") == "Enabled")
+            say(f"GuardDutyOrg {region}: admin {[a['AdminAccountId'] for a in admins['AdminAccounts']]}, "
+                f"detector {gd.get_detector(DetectorId=detector)['Status']}, auto-enable {auto}, "
+                f"{enabled} members enabled")
+    if "ConfigBaseline" in by_kind:
+        recording = total = 0
+        for account in [org["management"], org["log_archive"], security, org["shared_network"], *org["workloads"]]:
+            for region in regions:
+                statuses = stack.aws("config", account, region).describe_configuration_recorder_status()
+                total += 1
+                recording += any(s.get("recording") for s in statuses["ConfigurationRecordersStatus"])
+        aggregators = stack.aws("config", security, regions[0]).describe_configuration_aggregators()
+        compliance = by_kind["ConfigBaseline"]["status"].get("compliance", {})
+        say(f"ConfigBaseline: recorders recording in {recording}/{total} account-regions; aggregator "
+            f"{[a['ConfigurationAggregatorName'] for a in aggregators['ConfigurationAggregators']]} in {security}; "
+            f"compliance {json.dumps(compliance)}")
+    for kind in ("LogSubscriptionPolicy", "SecurityHubBaseline", "SessionLogging"):
+        if kind in by_kind:
+            status = by_kind[kind]["status"]
+            extra = f", findings {json.dumps(status['findings'])}" if "findings" in status else ""
+            say(f"{kind}: {status['targets']['summary']} targets compliant{extra}")
+
+
+def show_integrity(stack: Stack, objects: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+    """A signed digest chain in the LogArchive bucket verifies; one tampered log file is found."""
+    from datetime import datetime, timedelta, timezone
+
+    from .digests import ChainWriter, ClientStore, Signer, sandbox_layout
+
+    (_, ns, name), trail = next((k, o) for k, o in objects.items() if k[0] == "OrgTrail")
+    archive = next(o for (k, _, _), o in objects.items() if k == "LogArchive")
+    layout = sandbox_layout(archive["spec"]["bucketName"], stack.organization["organization_id"],
+                            stack.organization["regions"][0], trail["spec"]["s3KeyPrefix"])
+    writer = ChainWriter(ClientStore(stack.aws("s3", archive["status"]["accountId"])), layout, Signer.from_seed(),
+                         logs_per_hour=1)
+    accounts = (stack.organization["management"], *stack.organization["workloads"][:1])
+    start = datetime.now(timezone.utc) - timedelta(hours=4)
+    keys = writer.write_trail(accounts, stack.organization["regions"], start, 3)
+    say(f"  wrote {sum(map(len, keys.values()))} signed digests and their log files to s3://{layout.bucket}/"
+        f"{layout.account_root('<account>')} (the sandbox's CloudTrail key)")
+    stack.patch_spec("OrgTrail", ns, name, {"integrity": {"verify": True, "lookback": "6h", "interval": DEMO_RESYNC}})
+    fine = stack.wait("OrgTrail", ns, name, lambda o: condition(o, "IntegrityVerified").get("status") == "True",
+                      timeout=60, what="IntegrityVerified=True")
+    say(f"  IntegrityVerified=True: {condition(fine, 'IntegrityVerified')['message']}")
+    say(f"  status.integrity: {json.dumps(fine['status']['integrity'])}")
+    log = writer.log_keys(next(iter(keys.values()))[1])[0]
+    writer.flip_log_byte(log)
+    tampered = time.monotonic()
+    say(f"  someone edits one event in s3://{layout.bucket}/{log}")
+    found = stack.wait("OrgTrail", ns, name, lambda o: condition(o, "IntegrityVerified").get("status") == "False",
+                       timeout=60, what="IntegrityVerified=False")
+    say(f"  IntegrityVerified=False after {time.monotonic() - tampered:.1f}s: "
+        f"{condition(found, 'IntegrityVerified')['message']}")
+    for event in stack.events(ns, name):
+        if event["reason"] == "LogFileModified":
+            say(f"    Event {event['type']} {event['reason']}: {event['message']}")
+
+
 def rss_mib(pid: int | None) -> float | None:
     if pid is None:
         return None
@@ -134,6 +218,7 @@ def main() -> int:
         show_table(stack)
         heading("AWS evidence")
         show_evidence(stack, objects)
+        show_controls(stack, objects)
 
         heading("Drift: someone stops the trail and suspends the bucket's versioning")
         archive = next(o for (k, _, _), o in objects.items() if k == "LogArchive")
@@ -154,6 +239,9 @@ def main() -> int:
                     say(f"    Event {event['type']} {event['reason']}: {event['message']}")
         say(f"  trail logging again: {stack.aws('cloudtrail').get_trail_status(Name=name)['IsLogging']}; "
             f"versioning: {stack.aws('s3', archive['status']['accountId']).get_bucket_versioning(Bucket=bucket)['Status']}")
+
+        heading("Integrity: CloudTrail digests verified, then a log file tampered with")
+        show_integrity(stack, objects)
 
         heading("Operator")
         rss = rss_mib(stack.operator_pid)

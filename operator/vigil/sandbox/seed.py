@@ -38,6 +38,49 @@ OU_IDS = {
 # Per VPC: the suffix of its Name tag, and its other tags. One is env=prod, for selector tests.
 VPCS = (("prod", {"env": "prod"}), ("dev", {"env": "dev"}), ("tools", {}))
 LOG_GROUPS = ("/aws/lambda/orders-api", "/app/web", "/app/worker")
+# A shared-network log group whose two subscription filter slots the network team already uses
+# (both to its SIEM's Kinesis stream): a LogSubscriptionPolicy covering it reports
+# SubscriptionSlotsFull and leaves it alone. Outside the Workloads scope of the example policy.
+FULL_SLOTS_LOG_GROUP = "/network/resolver-query-logs"
+FULL_SLOTS_FILTERS = ("network-siem", "network-threat-detection")
+# The shared-network account's own flow-log bucket; its "tools" VPC in the home region logs to it.
+NETWORK_TEAM_BUCKET = "acme-network-team-flow-logs"
+# GuardDuty as a security team left it before Vigil: administered by the security account in the
+# home region only, every account enrolled there but this workload account.
+GUARDDUTY_UNENROLLED = "777777777777"
+# Security Hub as teams left it before Vigil: on in the security account in every region, with
+# AWS's default standards; and on in this workload account (home region), which also runs NIST.
+SECURITYHUB_SELF_MANAGED = "555555555555"
+SECURITYHUB_SELF_MANAGED_STANDARD = "nist-800-53/v/5.0.0"
+# Findings by (account, region index, severity, record state, workflow status): two of them not
+# active; those of us-east-1 seen from the home region only through an aggregator, the workload's
+# only once the account is enrolled.
+SECURITYHUB_FINDINGS = (
+    (SECURITY_ACCOUNT, 0, "CRITICAL", "ACTIVE", "NEW"),
+    (SECURITY_ACCOUNT, 0, "HIGH", "ACTIVE", "NEW"),
+    (SECURITY_ACCOUNT, 0, "HIGH", "ACTIVE", "NOTIFIED"),
+    (SECURITY_ACCOUNT, 0, "MEDIUM", "ACTIVE", "NEW"),
+    (SECURITY_ACCOUNT, 0, "LOW", "ACTIVE", "NEW"),
+    (SECURITY_ACCOUNT, 0, "INFORMATIONAL", "ACTIVE", "NEW"),
+    (SECURITY_ACCOUNT, 0, "HIGH", "ARCHIVED", "NEW"),
+    (SECURITY_ACCOUNT, 0, "MEDIUM", "ACTIVE", "RESOLVED"),
+    (SECURITY_ACCOUNT, 1, "CRITICAL", "ACTIVE", "NEW"),
+    (SECURITY_ACCOUNT, 1, "HIGH", "ACTIVE", "NEW"),
+    (SECURITYHUB_SELF_MANAGED, 0, "MEDIUM", "ACTIVE", "NEW"),
+    (SECURITYHUB_SELF_MANAGED, 0, "MEDIUM", "ACTIVE", "NEW"),
+)
+# What the security account's aggregated view counts, once every region and account is in it.
+SECURITYHUB_ACTIVE_FINDINGS = {"critical": 2, "high": 3, "medium": 3, "low": 1, "informational": 1}
+# Session Manager preferences an operations team saved in this workload account (home region) before
+# Vigil: sessions run as their user with their shell profile, and are logged nowhere.
+SESSION_PREFERENCES_ACCOUNT = "666666666666"
+SESSION_PREFERENCES = {
+    "schemaVersion": "1.0", "description": "Ops team's Session Manager preferences", "sessionType": "Standard_Stream",
+    "inputs": {"s3BucketName": "", "s3KeyPrefix": "", "s3EncryptionEnabled": True, "cloudWatchLogGroupName": "",
+               "cloudWatchEncryptionEnabled": True, "cloudWatchStreamingEnabled": False, "kmsKeyId": "",
+               "runAsEnabled": True, "runAsDefaultUser": "ops", "idleSessionTimeout": "60",
+               "shellProfile": {"linux": "exec bash -l", "windows": ""}},
+}
 
 
 def workload_account_ids(count: int) -> list[str]:
@@ -161,6 +204,8 @@ def seed_organization(
     for name, account, _ in members:
         if account == SHARED_NETWORK_ACCOUNT or account in workload_ids:
             _seed_network_account(session, endpoint, sandbox, name, account)
+    _seed_guardduty(session, endpoint, sandbox)
+    _seed_security_hub(session, endpoint, sandbox)
     return sandbox
 
 
@@ -188,3 +233,107 @@ def _seed_network_account(
         logs = session.client("logs", endpoint_url=endpoint, region_name=region, **keys)
         for group in LOG_GROUPS:
             logs.create_log_group(logGroupName=group)
+        if account == SHARED_NETWORK_ACCOUNT and region == sandbox.regions[0]:
+            s3 = session.client("s3", endpoint_url=endpoint, region_name=region, **keys)
+            _seed_network_team_flow_log(ec2, s3, region, f"{name}-tools")
+            _seed_full_subscription_slots(session, endpoint, region, keys)
+        if account in sandbox.workloads and region == sandbox.regions[0]:
+            # A volume someone forgot to encrypt: the Config rule ENCRYPTED_VOLUMES finds it.
+            ec2.create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=False)
+        if account == SESSION_PREFERENCES_ACCOUNT and region == sandbox.regions[0]:
+            session.client("ssm", endpoint_url=endpoint, region_name=region, **keys).create_document(
+                Name="SSM-SessionManagerRunShell", DocumentType="Session", DocumentFormat="JSON",
+                Content=json.dumps(SESSION_PREFERENCES, indent=4))
+
+
+def _seed_full_subscription_slots(session: boto3.Session, endpoint: str, region: str, keys: dict[str, Any]) -> None:
+    kinesis = session.client("kinesis", endpoint_url=endpoint, region_name=region, **keys)
+    kinesis.create_stream(StreamName="network-siem", ShardCount=1)
+    stream = kinesis.describe_stream_summary(StreamName="network-siem")["StreamDescriptionSummary"]["StreamARN"]
+    iam = session.client("iam", endpoint_url=endpoint, **keys)
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="network-siem-logs", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="network-siem-logs", PolicyName="to-siem", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kinesis:PutRecord*", "Resource": stream}]}))
+    logs = session.client("logs", endpoint_url=endpoint, region_name=region, **keys)
+    logs.create_log_group(logGroupName=FULL_SLOTS_LOG_GROUP)
+    for name in FULL_SLOTS_FILTERS:
+        logs.put_subscription_filter(logGroupName=FULL_SLOTS_LOG_GROUP, filterName=name, filterPattern="",
+                                     destinationArn=stream, roleArn=role)
+
+
+def _seed_network_team_flow_log(ec2: Any, s3: Any, region: str, vpc_name: str) -> None:
+    """A flow log the network team made before Vigil: accepted traffic only, to their own bucket.
+    Not the baseline's, so a FlowLogPolicy adds its own beside it (or removes it when exclusive)."""
+    s3.create_bucket(Bucket=NETWORK_TEAM_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [vpc_name]}])["Vpcs"][0]["VpcId"]
+    created = ec2.create_flow_logs(
+        ResourceType="VPC", ResourceIds=[vpc], TrafficType="ACCEPT", LogDestinationType="s3",
+        LogDestination=f"arn:aws:s3:::{NETWORK_TEAM_BUCKET}",
+        TagSpecifications=[{"ResourceType": "vpc-flow-log", "Tags": [{"Key": "team", "Value": "network"}]}],
+    )
+    assert not created["Unsuccessful"], created["Unsuccessful"]  # CreateFlowLogs fails in its answer
+
+
+def _seed_guardduty(session: boto3.Session, endpoint: str, sandbox: SandboxOrganization) -> None:
+    region = sandbox.regions[0]
+    pages = session.client("organizations", endpoint_url=endpoint).get_paginator("list_accounts").paginate()
+    accounts = [account for page in pages for account in page["Accounts"]]
+    session.client("guardduty", endpoint_url=endpoint, region_name=region).enable_organization_admin_account(
+        AdminAccountId=sandbox.security
+    )
+    credentials = session.client("sts", endpoint_url=endpoint).assume_role(
+        RoleArn=sandbox.role_arn(sandbox.security), RoleSessionName="vigil-sandbox-seed"
+    )["Credentials"]
+    guardduty = session.client(
+        "guardduty", endpoint_url=endpoint, region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    detector = guardduty.list_detectors()["DetectorIds"][0]  # designating the administrator made it
+    enrolled = [
+        {"AccountId": a["Id"], "Email": a["Email"]}
+        for a in accounts
+        if a["Id"] not in (sandbox.security, GUARDDUTY_UNENROLLED)
+    ]
+    for start in range(0, len(enrolled), 50):  # CreateMembers takes 50 accounts at a time
+        batch = enrolled[start : start + 50]
+        unprocessed = guardduty.create_members(DetectorId=detector, AccountDetails=batch)["UnprocessedAccounts"]
+        assert not unprocessed, unprocessed  # CreateMembers fails in its answer
+
+
+def _seed_security_hub(session: boto3.Session, endpoint: str, sandbox: SandboxOrganization) -> None:
+    """Hubs turned on by their teams, and findings of every severity in them."""
+    keys: dict[str, dict[str, str]] = {}
+    for account in (sandbox.security, SECURITYHUB_SELF_MANAGED):
+        credentials = session.client("sts", endpoint_url=endpoint).assume_role(
+            RoleArn=sandbox.role_arn(account), RoleSessionName="vigil-sandbox-seed"
+        )["Credentials"]
+        keys[account] = {"aws_access_key_id": credentials["AccessKeyId"],
+                         "aws_secret_access_key": credentials["SecretAccessKey"],
+                         "aws_session_token": credentials["SessionToken"]}
+
+    def hub(account: str, region: str) -> Any:
+        return session.client("securityhub", endpoint_url=endpoint, region_name=region, **keys[account])
+
+    home = sandbox.regions[0]
+    for region in sandbox.regions:
+        hub(sandbox.security, region).enable_security_hub()  # with AWS's default standards
+    team = hub(SECURITYHUB_SELF_MANAGED, home)
+    team.enable_security_hub()
+    team.batch_enable_standards(StandardsSubscriptionRequests=[
+        {"StandardsArn": f"arn:aws:securityhub:{home}::standards/{SECURITYHUB_SELF_MANAGED_STANDARD}"}])
+    for n, (account, region_index, severity, record_state, workflow) in enumerate(SECURITYHUB_FINDINGS, 1):
+        region = sandbox.regions[region_index]
+        imported = hub(account, region).batch_import_findings(Findings=[{
+            "SchemaVersion": "2018-10-08", "Id": f"vigil-sandbox/finding-{n}",
+            "ProductArn": f"arn:aws:securityhub:{region}:{account}:product/{account}/default",
+            "GeneratorId": "vigil-sandbox", "AwsAccountId": account, "Types": ["Software and Configuration Checks"],
+            "CreatedAt": "2026-01-01T00:00:00Z", "UpdatedAt": "2026-01-01T00:00:00Z",
+            "Severity": {"Label": severity}, "Title": f"Seeded {severity.lower()} finding {n}",
+            "Description": "Seeded by vigil sandbox.", "RecordState": record_state, "Workflow": {"Status": workflow},
+            "Resources": [{"Type": "AwsAccount", "Id": f"AWS::::Account:{account}"}],
+        }])
+        assert imported["FailedCount"] == 0, imported["FailedFindings"]

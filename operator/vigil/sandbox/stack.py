@@ -243,7 +243,7 @@ class Stack:
 
         session = boto3.Session(**{k.lower(): v for k, v in self.aws_env().items()
                                    if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
-        if account_id and account_id != self.organization.get("management_account_id"):
+        if account_id and account_id != self.organization.get("management"):
             sts = session.client("sts", region_name=region, endpoint_url=self.aws_endpoint)
             creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
                                     RoleSessionName="vigil-test")["Credentials"]

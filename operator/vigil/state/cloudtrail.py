@@ -32,6 +32,7 @@ class TrailState(BaseModel):
     settings: TrailSettings = TrailSettings()
     is_logging: bool = False
     latest_delivery_time: str | None = None
+    start_logging_time: str | None = None  # when logging last started: digests are due from then
     event_selectors: list[dict[str, Any]] = []  # as GetEventSelectors returns them
 
 
@@ -41,6 +42,7 @@ class LogGroupState(BaseModel):
     exists: bool
     arn: str | None = None
     retention_days: int | None = None
+    kms_key_id: str | None = None  # the key the group's data is encrypted with, if any
 
 
 class RoleState(BaseModel):

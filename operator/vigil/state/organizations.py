@@ -12,6 +12,7 @@ class Account:
     status: str  # ACTIVE | SUSPENDED | PENDING_CLOSURE
     # OU ids from the root down to the account's parent, so "in this OU, recursively" is a lookup.
     ou_path: tuple[str, ...] = ()
+    email: str = ""  # the account's root email: GuardDuty's CreateMembers asks for it
 
 
 @dataclass(frozen=True)

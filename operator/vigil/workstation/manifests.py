@@ -13,8 +13,9 @@ from pydantic import ValidationError
 from ..api import API_VERSION, KINDS
 from ..controls.reconciler import parse_spec, validation_message
 
-# References resolve in this order: an Organization first, then the LogArchives, then the controls.
-ORDER = {"Organization": 0, "LogArchive": 1}
+# References resolve in this order: an Organization first, then the LogArchives, then the controls;
+# LogSubscriptionPolicy last, so one pass also subscribes the log groups the other controls create.
+ORDER = {"Organization": 0, "LogArchive": 1, "LogSubscriptionPolicy": 3}
 
 
 class ManifestError(ValueError):

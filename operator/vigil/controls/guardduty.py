@@ -1,0 +1,145 @@
+"""GuardDutyOrg: in every region, the security account runs GuardDuty for the organization.
+
+One group per region. Its first target, ``<security>/<region>``, is what the organization shares:
+trusted access (first region only: Organizations is global), the delegated administrator, the
+administrator's detector and features, the organization configuration, the findings export. Then
+one target per member account, ``<account>/<region>``, so status names each account that is not
+enrolled. The members are read once per region (ListMembers), after the administrator target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..api.guardduty import GuardDutyOrgSpec
+from ..aws import guardduty as aws_guardduty
+from ..aws import organizations as aws_organizations
+from ..aws.errors import TargetError, classify
+from ..planning.guardduty import (GUARDDUTY_PRINCIPAL, AdministratorConflict, FindingsDestination, GuardDutyRegion,
+                                  member_account_ids, plan_administrator, plan_detector, plan_member,
+                                  plan_organization, plan_publishing)
+from ..planning.organization import plan_trusted_access, target_regions
+from ..state.documents import OWNER_TAG
+from ..state.guardduty import DetectorState
+from .base import Context, DependencyNotReady, GroupRun, Report, SpecError, TargetRun, run_groups
+
+ADMINISTRATOR_CONFLICT = "AdministratorConflict"
+ADMINISTRATOR_NOT_READY = "AdministratorNotReady"
+
+
+def reconcile(ctx: Context) -> Report:
+    spec: GuardDutyOrgSpec = ctx.spec
+    org = ctx.organization
+    security = org.spec.accounts.security
+    if not security:
+        raise SpecError("GuardDutyOrg needs accounts.security in the Organization: it is the delegated administrator")
+    regions = target_regions(spec.regions, org.spec.regions.governed)
+    destination = _findings_destination(ctx, spec)
+    members = member_account_ids(org.inventory.active_ids, security)
+    emails = {a.id: a.email for a in org.inventory.accounts}
+    # Trusted access is organization-wide: asked for once, in the home region's group if covered.
+    trusted_in = org.home_region if org.home_region in regions else regions[0]
+
+    def group(region: str) -> Callable[[GroupRun], None]:
+        target = GuardDutyRegion(org.management_account_id, security, region, ctx.owner)
+
+        def observe_and_converge(regional: GroupRun) -> None:
+            seen: dict[str, DetectorState] = {}
+            regional.target(target.label, lambda run: _converge_administrator(
+                ctx, run, target, destination, region == trusted_in, seen))
+            relationships, failure = _relationships(ctx, target, seen.get("detector"))
+            for account in members:
+                regional.target(target.member_label(account), lambda run, account=account: _converge_member(
+                    run, target, account, emails.get(account, ""), seen.get("detector"), relationships, failure))
+        return observe_and_converge
+
+    return Report(run_groups(ctx, [(f"guardduty/{r}", group(r)) for r in regions]))
+
+
+def _findings_destination(ctx: Context, spec: GuardDutyOrgSpec) -> FindingsDestination | None:
+    publish = spec.publish_findings_to_log_archive
+    if not publish.enabled:
+        return None
+    if publish.log_archive_ref is None:
+        raise SpecError("publishFindingsToLogArchive.logArchiveRef is required when enabled is true")
+    if ctx.log_archive is None:
+        raise DependencyNotReady(f"LogArchive {publish.log_archive_ref.name} is not Ready")
+    return FindingsDestination(ctx.log_archive.bucket_arn, ctx.log_archive.kms_key_arn)
+
+
+def _converge_administrator(ctx: Context, run: TargetRun, target: GuardDutyRegion,
+                            destination: FindingsDestination | None, trusted_here: bool,
+                            seen: dict[str, DetectorState]) -> None:
+    spec: GuardDutyOrgSpec = ctx.spec
+    admin, region = target.admin_account_id, target.region
+    if trusted_here:
+        run.converge(plan_trusted_access(GUARDDUTY_PRINCIPAL, aws_organizations.trusted_services(ctx.access),
+                                         target.label, target.management_account_id, region))
+    try:
+        designate = plan_administrator(target, aws_guardduty.administrators(ctx.access, target.management_account_id,
+                                                                            region))
+    except AdministratorConflict as exc:
+        raise TargetError(ADMINISTRATOR_CONFLICT, str(exc), recoverable=False) from None
+    run.converge(designate)
+    # Designating the administrator makes its detector, so it is read only afterwards.
+    detector = aws_guardduty.observe_detector(ctx.access, admin, region)
+    if run.converge(plan_detector(spec, target, detector)) and not detector.exists:
+        detector = aws_guardduty.observe_detector(ctx.access, admin, region)
+    seen["detector"] = detector
+    detector_id = detector.detector_id
+    organization = aws_guardduty.observe_organization(ctx.access, admin, region, detector_id) if detector_id else None
+    run.converge(plan_organization(spec, target, detector_id, organization))
+    if destination is not None:
+        destinations = (aws_guardduty.publishing_destinations(ctx.access, admin, region, detector_id)
+                        if detector_id else ())
+        run.converge(plan_publishing(spec, target, detector_id, destinations, destination))
+
+
+def _relationships(ctx: Context, target: GuardDutyRegion,
+                   detector: DetectorState | None) -> tuple[dict[str, str], TargetError | None]:
+    """The administrator's members, or why they could not be read (each member target reports it)."""
+    if detector is None:
+        return {}, TargetError(ADMINISTRATOR_NOT_READY, f"GuardDuty's administrator in {target.region} could not "
+                                                        f"be reconciled; see {target.label}")
+    if detector.detector_id is None:
+        return {}, None  # no administrator detector yet (Audit): no account is enrolled
+    try:
+        return aws_guardduty.member_relationships(ctx.access, target.admin_account_id, target.region,
+                                                  detector.detector_id), None
+    except (ClientError, BotoCoreError) as exc:
+        return {}, classify(exc)
+
+
+def _converge_member(run: TargetRun, target: GuardDutyRegion, account_id: str, email: str,
+                     detector: DetectorState | None, relationships: dict[str, str],
+                     failure: TargetError | None) -> None:
+    if failure is not None:
+        raise failure
+    detector_id = detector.detector_id if detector else None
+    run.converge(plan_member(target, account_id, email, detector_id, relationships.get(account_id)))
+
+
+def delete(ctx: Context) -> list[str]:
+    """deletionPolicy: Delete. Removes the findings exports Vigil made; the findings already
+    exported stay in the archive. GuardDuty itself stays on: a detector deleted takes its
+    findings with it, and the members would go unwatched."""
+    spec: GuardDutyOrgSpec = ctx.spec
+    org = ctx.organization
+    security = org.spec.accounts.security
+    removed = 0
+    for region in target_regions(spec.regions, org.spec.regions.governed):
+        detector = aws_guardduty.observe_detector(ctx.access, security, region)
+        if detector.detector_id is None:
+            continue
+        for found in aws_guardduty.publishing_destinations(ctx.access, security, region, detector.detector_id):
+            if found.tags.get(OWNER_TAG) == ctx.owner:
+                aws_guardduty.delete_publishing_destination(ctx.access, security, region, detector.detector_id,
+                                                            found.destination_id)
+                removed += 1
+    notes = [f"GuardDuty left enabled in {', '.join(target_regions(spec.regions, org.spec.regions.governed))}: "
+             "turning it off would discard its findings"]
+    if removed:
+        notes.insert(0, f"{removed} findings export{'' if removed == 1 else 's'} removed; exported findings stay")
+    return notes

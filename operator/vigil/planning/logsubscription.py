@@ -1,0 +1,453 @@
+"""LogSubscriptionPolicy: every selected CloudWatch log group streams to the LogArchive bucket,
+desired vs observed (pure).
+
+The path, from a log group to the archive:
+
+    log group --subscription filter--> CloudWatch Logs destination --role--> Firehose --role--> S3
+    (target account x region)          (log-archive account, same region)          (LogArchive bucket,
+                                                                                    LogArchive key)
+
+A destination must be in the region of the log groups it serves, so the log-archive account gets
+one destination, and one Firehose stream behind it, per target region; the streams all write into
+the one bucket, under ``s3KeyPrefix/<region>/``. The destination's policy admits every account of
+the organization (aws:PrincipalOrgID), so a new account needs no change at the archive end.
+
+AWS gives a log group two subscription filter slots. Vigil names its filter after the policy and
+only ever writes that one: a filter of another name is someone else's and is never replaced or
+removed, so a group whose two slots are taken by others cannot be covered (SubscriptionSlotsFull).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..api.logsubscription import LogSubscriptionPolicySpec
+from ..state.cloudtrail import LogGroupState, RoleState
+from ..state.documents import OWNER_TAG, canonical
+from ..state.logsubscription import (AccountPolicy, DeliveryStreamSettings, DeliveryStreamState, DestinationSettings,
+                                     DestinationState, SubscriptionFilter, SubscriptionFilterSettings)
+from . import policies
+from .actions import Action, Change, diff
+
+# Where Vigil's Firehose streams log their delivery errors. Never subscribed, whatever the spec's
+# selector says: a delivery error would be delivered, fail, and be logged again.
+OWN_LOG_GROUP_PREFIX = "/aws/kinesisfirehose/vigil"
+DELIVERY_LOG_STREAM = "S3Delivery"
+DELIVERY_LOG_RETENTION_DAYS = 365
+FILTER_SLOTS = 2
+# CloudWatch Logs sends Firehose gzip-compressed batches; compressing again gains nothing.
+COMPRESSION_FORMAT = "UNCOMPRESSED"
+BUFFER_SIZE_MB = 5
+ROLE_POLICY_NAME = "vigil-log-subscription"
+SUBSCRIPTION_FILTER_POLICY = "SUBSCRIPTION_FILTER_POLICY"
+# selectionCriteria takes names only (no prefixes), at most this many.
+MAX_EXCLUDED_NAMES = 50
+
+# Reasons a target cannot be covered: status.failures[].reason.
+SLOTS_FULL = "SubscriptionSlotsFull"
+ACCOUNT_POLICY_TAKEN = "AccountPolicyTaken"
+TOO_MANY_EXCLUSIONS = "TooManyExclusions"
+
+
+class CoverageError(ValueError):
+    """A target Vigil cannot cover without touching what is not its own."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text`` if it fits, else cut with a hash of the whole, so two long names stay distinct."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{text[:limit - 9]}-{digest}"
+
+
+@dataclass(frozen=True)
+class Names:
+    """What Vigil calls the resources of one LogSubscriptionPolicy: derived from namespace and name,
+    so they are the same at every resync and distinct between policies."""
+
+    base: str
+    stream: str
+    destination: str
+    subscription_filter: str
+    account_policy: str
+    firehose_role: str
+    logs_role: str
+    log_group: str
+
+    @classmethod
+    def of(cls, namespace: str, name: str) -> "Names":
+        base = f"vigil-{namespace}-{name}"
+        stream = bounded(base, 64)
+        return cls(base=base, stream=stream, destination=bounded(base, 512), subscription_filter=bounded(base, 512),
+                   account_policy=bounded(base, 256), firehose_role=bounded(f"{base}-firehose", 64),
+                   logs_role=bounded(f"{base}-logs", 64), log_group=f"/aws/kinesisfirehose/{stream}")
+
+
+@dataclass(frozen=True)
+class Archive:
+    """The log-archive end: where the destinations and streams live, and what they write into."""
+
+    account_id: str
+    home_region: str  # the bucket's and the key's region
+    bucket: str
+    kms_key_arn: str
+    organization_id: str
+    owner: str
+    names: Names
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:aws:s3:::{self.bucket}"
+
+    def label(self, region: str, what: str) -> str:
+        return f"{self.account_id}/{region}/{what}"
+
+    def role_arn(self, role_name: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{role_name}"
+
+    def stream_arn(self, region: str) -> str:
+        return f"arn:aws:firehose:{region}:{self.account_id}:deliverystream/{self.names.stream}"
+
+    def destination_arn(self, region: str) -> str:
+        return f"arn:aws:logs:{region}:{self.account_id}:destination:{self.names.destination}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One account x region whose log groups are subscribed."""
+
+    account_id: str
+    region: str
+    destination_arn: str  # the region's destination in the log-archive account
+
+    @property
+    def label(self) -> str:
+        return f"{self.account_id}/{self.region}"
+
+    def group_label(self, log_group: str) -> str:
+        return f"{self.account_id}/{self.region}/log-group:{log_group}"
+
+    def policy_label(self, policy_name: str) -> str:
+        return f"{self.account_id}/{self.region}/account-policy:{policy_name}"
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+
+def firehose_trust_policy(archive: Archive) -> dict[str, Any]:
+    """Firehose assumes the role with the account id as external id, as AWS's own setup does."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "firehose.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": archive.account_id}}}]}
+
+
+def s3_prefix(spec: LogSubscriptionPolicySpec, region: str) -> str:
+    """Each region's stream writes under its own folder, so objects never collide across regions."""
+    prefix = spec.delivery.s3_key_prefix
+    return f"{prefix}/{region}/" if prefix else f"{region}/"
+
+
+def firehose_role_policy(spec: LogSubscriptionPolicySpec, archive: Archive) -> dict[str, Any]:
+    """Write objects under the prefix, encrypted with the archive key (through S3 only), and log
+    delivery errors."""
+    prefix = spec.delivery.s3_key_prefix
+    objects = f"{archive.bucket_arn}/{prefix}/*" if prefix else f"{archive.bucket_arn}/*"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "VigilArchiveWrite", "Effect": "Allow",
+         "Action": ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads", "s3:PutObject"],
+         "Resource": [archive.bucket_arn, objects]},
+        {"Sid": "VigilArchiveKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": archive.kms_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{archive.home_region}.amazonaws.com"},
+                       "StringLike": {"kms:EncryptionContext:aws:s3:arn": objects}}},
+        {"Sid": "VigilDeliveryErrors", "Effect": "Allow", "Action": "logs:PutLogEvents",
+         "Resource": f"arn:aws:logs:*:{archive.account_id}:log-group:{archive.names.log_group}:log-stream:*"},
+    ]}
+
+
+def logs_trust_policy(archive: Archive) -> dict[str, Any]:
+    """CloudWatch Logs assumes the destination's role on behalf of the subscribing accounts, all of
+    them in the organization."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceOrgID": archive.organization_id}}}]}
+
+
+def logs_role_policy(archive: Archive) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "VigilToFirehose", "Effect": "Allow", "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+        "Resource": f"arn:aws:firehose:*:{archive.account_id}:deliverystream/{archive.names.stream}"}]}
+
+
+def plan_role(archive: Archive, role_name: str, trust: dict[str, Any], inline: dict[str, Any],
+              observed: RoleState) -> list[Action]:
+    label = archive.label("global", f"role/{role_name}")
+    a = archive.account_id
+    actions = []
+    if not observed.exists:
+        actions.append(Action(label, a, "global", "iam", "CreateRole", {
+            "RoleName": role_name, "AssumeRolePolicyDocument": policies.to_json(trust),
+            "Tags": [{"Key": OWNER_TAG, "Value": archive.owner}]},
+            (Change("role", None, role_name),), creates=True))
+    elif observed.trust_policy != canonical(trust):
+        actions.append(Action(label, a, "global", "iam", "UpdateAssumeRolePolicy", {
+            "RoleName": role_name, "PolicyDocument": policies.to_json(trust)},
+            (Change("trust_policy", observed.trust_policy, canonical(trust)),)))
+    if observed.inline_policy != canonical(inline):
+        actions.append(Action(label, a, "global", "iam", "PutRolePolicy", {
+            "RoleName": role_name, "PolicyName": ROLE_POLICY_NAME, "PolicyDocument": policies.to_json(inline)},
+            (Change("inline_policy", observed.inline_policy, canonical(inline)),), creates=not observed.exists))
+    return actions
+
+
+# --- the delivery stream and its error log -------------------------------------------------------
+
+
+def plan_delivery_log_group(archive: Archive, region: str, observed: LogGroupState) -> list[Action]:
+    """The stream's error log. Kept on delete, as every log group: it holds log data."""
+    name = archive.names.log_group
+    label = archive.label(region, f"log-group:{name}")
+    a = archive.account_id
+    actions = []
+    if not observed.exists:
+        actions.append(Action(label, a, region, "logs", "CreateLogGroup", {
+            "logGroupName": name, "tags": {OWNER_TAG: archive.owner}}, (Change("log_group", None, name),),
+            creates=True))
+    if observed.retention_days != DELIVERY_LOG_RETENTION_DAYS:
+        actions.append(Action(label, a, region, "logs", "PutRetentionPolicy", {
+            "logGroupName": name, "retentionInDays": DELIVERY_LOG_RETENTION_DAYS},
+            (Change("retention_days", observed.retention_days, DELIVERY_LOG_RETENTION_DAYS),),
+            creates=not observed.exists))
+    if not observed.exists:
+        actions.append(Action(label, a, region, "logs", "CreateLogStream", {
+            "logGroupName": name, "logStreamName": DELIVERY_LOG_STREAM},
+            (Change("log_stream", None, DELIVERY_LOG_STREAM),), creates=True))
+    return actions
+
+
+def desired_stream_settings(spec: LogSubscriptionPolicySpec, archive: Archive, region: str) -> DeliveryStreamSettings:
+    return DeliveryStreamSettings(
+        role_arn=archive.role_arn(archive.names.firehose_role),
+        bucket_arn=archive.bucket_arn,
+        prefix=s3_prefix(spec, region),
+        buffer_interval_seconds=spec.delivery.buffer_interval_seconds,
+        buffer_size_mb=BUFFER_SIZE_MB,
+        compression_format=COMPRESSION_FORMAT,
+        kms_key_arn=archive.kms_key_arn,
+        error_logging=True,
+        error_log_group=archive.names.log_group,
+        error_log_stream=DELIVERY_LOG_STREAM,
+    )
+
+
+def s3_destination(settings: DeliveryStreamSettings) -> dict[str, Any]:
+    """The ExtendedS3 configuration (or update: the same fields) that holds ``settings``."""
+    return {
+        "RoleARN": settings.role_arn,
+        "BucketARN": settings.bucket_arn,
+        "Prefix": settings.prefix,
+        "BufferingHints": {"IntervalInSeconds": settings.buffer_interval_seconds,
+                           "SizeInMBs": settings.buffer_size_mb},
+        "CompressionFormat": settings.compression_format,
+        "EncryptionConfiguration": {"KMSEncryptionConfig": {"AWSKMSKeyARN": settings.kms_key_arn}},
+        "CloudWatchLoggingOptions": {"Enabled": settings.error_logging, "LogGroupName": settings.error_log_group,
+                                     "LogStreamName": settings.error_log_stream},
+    }
+
+
+def plan_delivery_stream(spec: LogSubscriptionPolicySpec, archive: Archive, region: str,
+                         observed: DeliveryStreamState) -> list[Action]:
+    name = archive.names.stream
+    label = archive.label(region, f"delivery-stream/{name}")
+    desired = desired_stream_settings(spec, archive, region)
+    a = archive.account_id
+    if not observed.exists:
+        return [Action(label, a, region, "firehose", "CreateDeliveryStream", {
+            "DeliveryStreamName": name, "DeliveryStreamType": "DirectPut",
+            "ExtendedS3DestinationConfiguration": s3_destination(desired),
+            "Tags": [{"Key": OWNER_TAG, "Value": archive.owner}]},
+            (Change("delivery_stream", None, name),), creates=True)]
+    if observed.status == "CREATING":
+        return []  # Firehose takes no update until the stream is ACTIVE: the next resync looks again
+    changes = diff(desired, observed.settings)
+    if not changes:
+        return []
+    return [Action(label, a, region, "firehose", "UpdateDestination", {
+        "DeliveryStreamName": name, "CurrentDeliveryStreamVersionId": observed.version_id,
+        "DestinationId": observed.destination_id, "ExtendedS3DestinationUpdate": s3_destination(desired)},
+        tuple(changes))]
+
+
+# --- the destination -----------------------------------------------------------------------------
+
+
+def destination_policy(archive: Archive, region: str) -> dict[str, Any]:
+    """Any account of the organization may subscribe a log group (PutSubscriptionFilter) or a whole
+    account (PutAccountPolicy); nobody outside it."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "VigilOrganizationSubscribes", "Effect": "Allow", "Principal": "*",
+        "Action": ["logs:PutAccountPolicy", "logs:PutSubscriptionFilter"],
+        "Resource": archive.destination_arn(region),
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": archive.organization_id}}}]}
+
+
+def plan_destination(archive: Archive, region: str, observed: DestinationState) -> list[Action]:
+    name = archive.names.destination
+    label = archive.label(region, f"destination/{name}")
+    a = archive.account_id
+    desired = DestinationSettings(target_arn=archive.stream_arn(region),
+                                  role_arn=archive.role_arn(archive.names.logs_role))
+    actions = []
+    params = {"destinationName": name, "targetArn": desired.target_arn, "roleArn": desired.role_arn}
+    if not observed.exists:
+        actions.append(Action(label, a, region, "logs", "PutDestination",
+                              {**params, "tags": {OWNER_TAG: archive.owner}},
+                              (Change("destination", None, name),), creates=True))
+    else:
+        changes = diff(desired, observed.settings)
+        if changes:
+            actions.append(Action(label, a, region, "logs", "PutDestination", params, tuple(changes)))
+    policy = destination_policy(archive, region)
+    if observed.access_policy != canonical(policy):
+        put: dict[str, Any] = {"destinationName": name, "accessPolicy": policies.to_json(policy)}
+        if observed.access_policy is not None:
+            put["forceUpdate"] = True  # AWS asks for it when a policy moves to an organization condition
+        actions.append(Action(label, a, region, "logs", "PutDestinationPolicy", put,
+                              (Change("access_policy", observed.access_policy, canonical(policy)),),
+                              creates=not observed.exists))
+    return actions
+
+
+# --- which log groups ----------------------------------------------------------------------------
+
+
+def excluded_prefixes(spec: LogSubscriptionPolicySpec) -> tuple[str, ...]:
+    """The spec's exclusions and Vigil's own delivery logs, without a prefix another one covers."""
+    wanted = sorted({*spec.log_group_selector.exclude_prefixes, OWN_LOG_GROUP_PREFIX})
+    kept: list[str] = []
+    for prefix in wanted:  # sorted: a covering prefix comes before what it covers
+        if not any(prefix.startswith(k) for k in kept):
+            kept.append(prefix)
+    return tuple(kept)
+
+
+def selects(spec: LogSubscriptionPolicySpec, log_group: str) -> bool:
+    return not log_group.startswith(excluded_prefixes(spec))
+
+
+# --- method LogGroup: a filter per log group -----------------------------------------------------
+
+
+def desired_filter(spec: LogSubscriptionPolicySpec, source: Source) -> SubscriptionFilterSettings:
+    return SubscriptionFilterSettings(destination_arn=source.destination_arn, filter_pattern=spec.filter_pattern)
+
+
+def plan_log_group(spec: LogSubscriptionPolicySpec, source: Source, names: Names, log_group: str,
+                   filters: list[SubscriptionFilter], new_group: bool = True) -> list[Action]:
+    """Vigil's filter on the group, written in place when it differs. Raises CoverageError when
+    both slots are taken by filters of other names.
+
+    ``new_group``: the group was created since the last reconcile, so subscribing it builds the
+    baseline; a missing filter on an older group was removed by someone, and putting it back is a
+    drift correction."""
+    label = source.group_label(log_group)
+    desired = desired_filter(spec, source)
+    params = {"logGroupName": log_group, "filterName": names.subscription_filter,
+              "filterPattern": desired.filter_pattern, "destinationArn": desired.destination_arn}
+
+    def put(changes: tuple[Change, ...], creates: bool = False) -> list[Action]:
+        return [Action(label, source.account_id, source.region, "logs", "PutSubscriptionFilter", params, changes,
+                       creates=creates)]
+
+    ours = next((f for f in filters if f.name == names.subscription_filter), None)
+    if ours is not None:
+        changes = diff(desired, ours.settings)
+        return put(tuple(changes)) if changes else []
+    if any(f.settings == desired for f in filters):
+        return []  # someone already streams this group to the archive as the spec says: adopted as it is
+    if len(filters) >= FILTER_SLOTS:
+        taken = ", ".join(f"{f.name} (to {f.settings.destination_arn})" for f in filters)
+        raise CoverageError(SLOTS_FULL, f"both subscription filter slots are taken by filters Vigil did not "
+                                        f"create: {taken}; Vigil replaces none of them")
+    return put((Change("subscription_filter", None, f"{names.subscription_filter} to {desired.destination_arn}"),),
+               creates=new_group)
+
+
+# --- method AccountPolicy: one account-level policy per account x region ------------------------
+
+
+def selection_criteria(excluded: list[str]) -> str:
+    return f"LogGroupName NOT IN {json.dumps(sorted(set(excluded)))}" if excluded else ""
+
+
+_NOT_IN = re.compile(r"^\s*LogGroupName\s+NOT\s+IN\s*(\[.*\])\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def excluded_names(criteria: str) -> list[str] | None:
+    """The names a ``LogGroupName NOT IN [...]`` criteria excludes; None for anything else."""
+    if not criteria.strip():
+        return []
+    match = _NOT_IN.match(criteria)
+    if match is None:
+        return None
+    try:
+        names = json.loads(match.group(1))
+    except ValueError:
+        return None
+    return sorted(set(names)) if isinstance(names, list) and all(isinstance(n, str) for n in names) else None
+
+
+def policy_document(spec: LogSubscriptionPolicySpec, source: Source) -> dict[str, Any]:
+    return {"DestinationArn": source.destination_arn, "FilterPattern": spec.filter_pattern}
+
+
+def plan_account_policy(spec: LogSubscriptionPolicySpec, source: Source, names: Names,
+                        observed: list[AccountPolicy], excluded: list[str]) -> list[Action]:
+    """The account's subscription filter policy, covering every log group but the excluded ones
+    (named: selectionCriteria takes no prefix, so the names are those the prefixes match today).
+    Raises CoverageError when the account's one policy slot is someone else's."""
+    name = names.account_policy
+    label = source.policy_label(name)
+    excluded = sorted(set(excluded))
+    if len(excluded) > MAX_EXCLUDED_NAMES:
+        raise CoverageError(TOO_MANY_EXCLUSIONS, f"{len(excluded)} log groups match logGroupSelector.excludePrefixes; "
+                                                 f"an account policy excludes at most {MAX_EXCLUDED_NAMES} by name")
+    ours = next((p for p in observed if p.name == name), None)
+    others = [p for p in observed if p.name != name]
+    if ours is None and others:
+        raise CoverageError(ACCOUNT_POLICY_TAKEN, f"the account's subscription filter policy is {others[0].name}, "
+                                                  "not Vigil's; AWS allows one per account and region")
+    document = policy_document(spec, source)
+    criteria = selection_criteria(excluded)
+    params: dict[str, Any] = {"policyName": name, "policyType": SUBSCRIPTION_FILTER_POLICY,
+                              "policyDocument": json.dumps(document, separators=(",", ":")), "scope": "ALL"}
+    if criteria:
+        params["selectionCriteria"] = criteria
+
+    def act(changes: tuple[Change, ...], creates: bool = False) -> list[Action]:
+        return [Action(label, source.account_id, source.region, "logs", "PutAccountPolicy", params, changes,
+                       creates=creates)]
+
+    if ours is None:
+        return act((Change("account_policy", None, f"{name} to {source.destination_arn}"),), creates=True)
+    have = ours.document if isinstance(ours.document, dict) else {}
+    changes = [Change(f"policy_document.{key}", have.get(key), want) for key, want in document.items()
+               if have.get(key) != want]
+    if excluded_names(ours.selection_criteria) != excluded:
+        changes.append(Change("selection_criteria", ours.selection_criteria, criteria))
+    if ours.scope != "ALL":
+        changes.append(Change("scope", ours.scope, "ALL"))
+    return act(tuple(changes)) if changes else []

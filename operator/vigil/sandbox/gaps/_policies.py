@@ -1,0 +1,60 @@
+"""IAM policies, coarsely: what the sandbox's guards ask of a trust or resource policy."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from typing import Any
+
+
+def _statements(policy: str | None) -> list[dict[str, Any]]:
+    if not policy:
+        return []
+    statements = json.loads(policy).get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _allows_action(statement: dict[str, Any], action: str) -> bool:
+    return statement.get("Effect") == "Allow" and any(
+        fnmatch.fnmatchcase(action.lower(), pattern.lower())
+        for pattern in _as_list(statement.get("Action"))
+    )
+
+
+def policy_allows_service(policy: str | None, service_principal: str, action: str) -> bool:
+    """Whether a resource policy allows an AWS service principal an action.
+
+    Coarse on purpose: resources and conditions (aws:SourceOrgID, ...) are taken as met. It
+    catches the mistake that matters: no statement for the service at all.
+    """
+    for statement in _statements(policy):
+        principal = statement.get("Principal")
+        services = _as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        if principal == "*" or service_principal in services:
+            if _allows_action(statement, action):
+                return True
+    return False
+
+
+def trust_allows_account(trust_policy: str | None, account: str) -> bool:
+    """Whether a role's trust policy lets principals of an account assume it.
+
+    Checked per account, not per principal ARN: the sandbox's callers are account-wide.
+    """
+    for statement in _statements(trust_policy):
+        if not _allows_action(statement, "sts:AssumeRole"):
+            continue
+        principal = statement.get("Principal")
+        if principal == "*":
+            return True
+        aws = _as_list(principal.get("AWS")) if isinstance(principal, dict) else []
+        for entry in aws:
+            if entry in ("*", account) or entry.split(":")[4:5] == [account]:
+                return True
+    return False

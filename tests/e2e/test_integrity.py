@@ -1,0 +1,96 @@
+"""OrgTrail's IntegrityVerified with the real operator: a signed digest chain written to the LogArchive
+bucket verifies (True, status.integrity counts it); a log file tampered in the sandbox turns it
+False within one integrity interval, with the finding in status.failures and one Warning Event;
+Audit verifies as well, and verifying writes nothing to AWS."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from vigil.planning.integrity import DigestLayout
+from vigil.sandbox.digests import ChainWriter, ClientStore, Signer
+from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
+
+pytestmark = pytest.mark.e2e
+NS = "baseline"
+LOG_ARCHIVE = "222222222222"
+BUCKET = "acme-log-archive"
+INTERVAL_SECONDS = 3
+HOURS = 4
+ACCOUNTS = ("123456789012", "555555555555")
+REGIONS = ("ca-central-1", "us-east-1")
+
+
+def verified(obj: dict) -> str:
+    return condition(obj, "IntegrityVerified").get("status", "")
+
+
+@pytest.fixture(scope="module")
+def chain(stack: Stack, manifest) -> tuple[ChainWriter, dict[tuple[str, str], list[str]]]:
+    stack.apply(manifest("Organization", NS))
+    stack.apply(manifest("LogArchive", NS))
+    stack.apply(manifest("OrgTrail", NS, integrity={"verify": True, "lookback": "6h",
+                                                       "interval": f"{INTERVAL_SECONDS}s"}))
+    for kind, name in (("Organization", "acme"), ("LogArchive", "central"), ("OrgTrail", "org-trail")):
+        stack.wait(kind, NS, name, is_ready_and_compliant, timeout=60, what="Ready and Compliant")
+    layout = DigestLayout(BUCKET, "cloudtrail", "vigil-org-trail", "ca-central-1",
+                          stack.organization["organization_id"])
+    # Signed with the sandbox's key, whose public half the sandbox serves from ListPublicKeys.
+    writer = ChainWriter(ClientStore(stack.aws("s3", LOG_ARCHIVE)), layout, Signer.from_seed(), logs_per_hour=1)
+    start = datetime.now(timezone.utc) - timedelta(hours=HOURS + 1)
+    return writer, writer.write_trail(ACCOUNTS, REGIONS, start, HOURS)
+
+
+def test_a_clean_chain_verifies(stack: Stack, chain):
+    _, keys = chain
+    digests = sum(len(k) for k in keys.values())
+    trail = stack.wait("OrgTrail", NS, "org-trail", lambda o: verified(o) == "True", timeout=30,
+                       what="IntegrityVerified=True")
+    assert trail["status"]["integrity"]["digestsVerified"] == digests
+    assert trail["status"]["integrity"]["logFilesVerified"] == digests  # one log file an hour
+    assert trail["status"]["integrity"]["failures"] == 0
+    assert is_ready_and_compliant(trail)
+
+
+def test_a_tampered_log_is_found_within_one_interval(stack: Stack, chain):
+    writer, keys = chain
+    log = writer.log_keys(keys[(ACCOUNTS[1], REGIONS[1])][1])[0]
+    before = stack.get("OrgTrail", NS, "org-trail")["status"]["integrity"]["lastVerifiedTime"]
+    writer.flip_log_byte(log)
+    tampered = time.monotonic()
+    trail = stack.wait("OrgTrail", NS, "org-trail", lambda o: verified(o) == "False", timeout=30,
+                       what="IntegrityVerified=False")
+    # One interval, plus the resync tick that starts the verification and the verification itself.
+    assert time.monotonic() - tampered < INTERVAL_SECONDS + 3 + 5
+    assert trail["status"]["integrity"]["lastVerifiedTime"] >= before
+    assert trail["status"]["integrity"]["failures"] == 1
+    target = f"s3://{BUCKET}/{log}"
+    assert [(f["reason"], f["target"]) for f in trail["status"]["failures"]] == [("LogFileModified", target)]
+    message = condition(trail, "IntegrityVerified")["message"]
+    assert message.startswith("1 finding: LogFileModified") and log in message
+    assert condition(trail, "Ready")["status"] == "True", "a finding is about the logs, not the reconcile"
+
+    time.sleep(2 * INTERVAL_SECONDS + 1)  # verified again: still the one finding, announced once
+    events = [e for e in stack.events(NS, "org-trail") if e["reason"] == "LogFileModified"]
+    assert len(events) == 1 and events[0]["type"] == "Warning" and target in events[0]["message"]
+
+
+def test_audit_verifies_too_and_verifying_writes_nothing(stack: Stack, manifest, chain):
+    stack.apply(manifest("OrgTrail", NS, managementPolicy="Audit",
+                         integrity={"verify": True, "lookback": "6h", "interval": f"{INTERVAL_SECONDS}s"}))
+    stack.wait("OrgTrail", NS, "org-trail", lambda o: o["status"].get("observedGeneration") == 2,
+               timeout=20, what="the Audit spec reconciled")
+    calls = stack.calls()
+    calls.reset()
+    first = stack.get("OrgTrail", NS, "org-trail")["status"]["integrity"]["lastVerifiedTime"]
+    trail = stack.wait("OrgTrail", NS, "org-trail",
+                       lambda o: o["status"]["integrity"]["lastVerifiedTime"] > first, timeout=20,
+                       what="a verification in Audit")
+    assert verified(trail) == "False" and trail["status"]["integrity"]["failures"] == 1
+    recorded = calls.calls()
+    assert [c for c in recorded if c.write] == []
+    operations = {c.operation for c in recorded}
+    assert {"ListObjectsV2", "GetObject", "ListPublicKeys"} <= operations

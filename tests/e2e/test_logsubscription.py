@@ -1,0 +1,260 @@
+"""LogSubscriptionPolicy end to end: the real operator streams every workload log group to the log
+archive (a Firehose per region, KMS-encrypted with the archive key, behind a CloudWatch Logs
+destination that admits the organization); a steady-state resync reads and never writes; a new log
+group is covered within one resync; a Vigil filter deleted out of band and a Firehose stripped of
+its key are put back; a group whose two filter slots are someone else's is SubscriptionSlotsFull
+and left as it is; Audit reports drift and writes nothing; invalid specs and the Kinesis path are
+refused; deletionPolicy Delete removes what Vigil created and keeps the logs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from vigil.sandbox.seed import FULL_SLOTS_FILTERS, FULL_SLOTS_LOG_GROUP, LOG_GROUPS
+from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
+
+pytestmark = pytest.mark.e2e
+NS = "baseline"
+NAME = "workload-logs"
+VIGIL = f"vigil-{NS}-{NAME}"  # the filter, stream and destination names
+ARCHIVE = "222222222222"
+SHARED_NETWORK = "444444444444"
+WORKLOADS = ("555555555555", "666666666666", "777777777777")
+REGIONS = ("ca-central-1", "us-east-1")
+HOME = REGIONS[0]
+RESYNC_SECONDS = 3  # conftest.RESYNC
+ONE_RESYNC = RESYNC_SECONDS + 5  # a resync, a timer tick and the reconcile itself
+ARCHIVE_TARGETS = 2 + 2 * len(REGIONS)  # two roles; a stream and a destination per region
+GROUPS = len(WORKLOADS) * len(REGIONS) * len(LOG_GROUPS)
+
+
+_clients: dict[tuple[int, str, str | None, str], Any] = {}
+
+
+def aws(stack: Stack, service: str, account: str | None = None, region: str = HOME) -> Any:
+    """stack.aws, kept: a client per service x account x region saves a role assumption per look."""
+    key = (id(stack), service, account, region)
+    if key not in _clients:
+        _clients[key] = stack.aws(service, account, region)
+    return _clients[key]
+
+
+def destination_arn(region: str, name: str = VIGIL) -> str:
+    return f"arn:aws:logs:{region}:{ARCHIVE}:destination:{name}"
+
+
+def filters(stack: Stack, account: str, group: str, region: str = HOME) -> list[dict[str, Any]]:
+    return aws(stack, "logs", account, region).describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
+
+
+def ours(stack: Stack, account: str, group: str, region: str = HOME, name: str = VIGIL) -> dict[str, Any] | None:
+    return next((f for f in filters(stack, account, group, region) if f["filterName"] == name), None)
+
+
+def stream(stack: Stack, region: str = HOME) -> dict[str, Any]:
+    described = aws(stack, "firehose", ARCHIVE, region).describe_delivery_stream(DeliveryStreamName=VIGIL)
+    return described["DeliveryStreamDescription"]
+
+
+def wait_until(what: str, check, timeout: float = ONE_RESYNC) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout}s")
+        time.sleep(0.25)
+
+
+def policy(stack: Stack, namespace: str = NS, name: str = NAME) -> dict[str, Any]:
+    return stack.get("LogSubscriptionPolicy", namespace, name)
+
+
+@pytest.fixture(scope="module")
+def baseline(stack: Stack, manifest) -> Stack:
+    for kind in ("Organization", "LogArchive", "LogSubscriptionPolicy"):
+        stack.apply(manifest(kind, NS))
+    for kind, name in (("Organization", "acme"), ("LogArchive", "central"), ("LogSubscriptionPolicy", NAME)):
+        stack.wait(kind, NS, name, is_ready_and_compliant, timeout=60, what="Ready and Compliant")
+    return stack
+
+
+def test_every_workload_log_group_streams_to_the_archive(baseline: Stack):
+    status = policy(baseline)["status"]
+    total = ARCHIVE_TARGETS + GROUPS
+    assert status["targets"] == {"total": total, "compliant": total, "failed": 0, "summary": f"{total}/{total}"}
+    for account in WORKLOADS:
+        for region in REGIONS:
+            for group in LOG_GROUPS:
+                found = ours(baseline, account, group, region)
+                assert found and found["destinationArn"] == destination_arn(region), (account, region, group)
+    assert ours(baseline, SHARED_NETWORK, "/app/web") is None, "outside the Workloads scope"
+    key = baseline.get("LogArchive", NS, "central")["status"]["kmsKeyArn"]
+    for region in REGIONS:
+        s3 = stream(baseline, region)["Destinations"][0]["ExtendedS3DestinationDescription"]
+        assert s3["BucketARN"] == "arn:aws:s3:::acme-log-archive" and s3["Prefix"] == f"cloudwatch-logs/{region}/"
+        assert s3["EncryptionConfiguration"] == {"KMSEncryptionConfig": {"AWSKMSKeyARN": key}}
+        assert s3["BufferingHints"]["IntervalInSeconds"] == 300
+        [destination] = aws(baseline, "logs", ARCHIVE, region).describe_destinations(
+            DestinationNamePrefix=VIGIL)["destinations"]
+        statement = json.loads(destination["accessPolicy"])["Statement"][0]
+        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-vigilsandbox"}}
+        assert destination["targetArn"] == stream(baseline, region)["DeliveryStreamARN"]
+
+
+def last_reconcile(stack: Stack) -> str:
+    return policy(stack)["status"]["lastReconcileTime"]
+
+
+def test_steady_state_resync_reads_and_writes_nothing(baseline: Stack):
+    """The calls between two status updates are exactly one resync's."""
+    calls = baseline.calls()
+    calls.reset()
+    before = last_reconcile(baseline)
+    wait_until("a resync", lambda: last_reconcile(baseline) != before)
+    started, mark = last_reconcile(baseline), len(calls.calls())
+    wait_until("the next resync", lambda: last_reconcile(baseline) != started)
+    assert [c for c in calls.calls() if c.write] == []
+    one = Counter(c.operation for c in calls.calls()[mark:] if c.service in ("logs", "firehose", "iam"))
+    assert one == {
+        "GetRole": 2, "GetRolePolicy": 2,  # the two roles
+        "DescribeDeliveryStream": 2, "DescribeDestinations": 2,  # per region
+        "DescribeLogGroups": 2 + len(WORKLOADS) * len(REGIONS),  # the stream's error log; each account x region
+        "DescribeSubscriptionFilters": GROUPS,  # one per log group
+    }, one
+
+
+def test_a_new_log_group_is_covered_within_one_resync(baseline: Stack):
+    account = WORKLOADS[0]
+    aws(baseline, "logs", account).create_log_group(logGroupName="/app/new-service")
+    wait_until("the new group subscribed", lambda: ours(baseline, account, "/app/new-service") is not None)
+    total = ARCHIVE_TARGETS + GROUPS + 1
+    baseline.wait("LogSubscriptionPolicy", NS, NAME, lambda o: is_ready_and_compliant(o)
+                  and o["status"]["targets"]["total"] == total, timeout=ONE_RESYNC, what=f"{total} targets")
+
+
+def test_a_filter_deleted_out_of_band_is_recreated(baseline: Stack):
+    account, group = WORKLOADS[1], "/app/worker"
+    corrections = policy(baseline)["status"]["driftCorrections"]
+    aws(baseline, "logs", account).delete_subscription_filter(logGroupName=group, filterName=VIGIL)
+    wait_until("the filter recreated", lambda: ours(baseline, account, group) is not None)
+    status = baseline.wait("LogSubscriptionPolicy", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC,
+                           what="Compliant again")["status"]
+    assert status["driftCorrections"] == corrections + 1
+    # kopf posts Events after the status, from a queue of its own.
+    wait_until("a DriftCorrected event", lambda: any(e["reason"] == "DriftCorrected" and group in e["message"]
+                                                     for e in baseline.events(NS, NAME)))
+
+
+def test_a_firehose_stripped_of_its_key_is_encrypted_again(baseline: Stack):
+    region = REGIONS[1]
+    described = stream(baseline, region)
+    aws(baseline, "firehose", ARCHIVE, region).update_destination(
+        DeliveryStreamName=VIGIL, CurrentDeliveryStreamVersionId=described["VersionId"],
+        DestinationId=described["Destinations"][0]["DestinationId"],
+        ExtendedS3DestinationUpdate={"EncryptionConfiguration": {"NoEncryptionConfig": "NoEncryption"}})
+
+    def encrypted() -> bool:
+        s3 = stream(baseline, region)["Destinations"][0]["ExtendedS3DestinationDescription"]
+        return "KMSEncryptionConfig" in s3["EncryptionConfiguration"]
+
+    wait_until("the archive key back on the stream", encrypted)
+    baseline.wait("LogSubscriptionPolicy", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC, what="Compliant")
+    wait_until("a DriftCorrected event", lambda: any(e["reason"] == "DriftCorrected" and "kms_key_arn" in e["message"]
+                                                     for e in baseline.events(NS, NAME)))
+
+
+def test_audit_reports_drift_and_never_writes(baseline: Stack, manifest):
+    calls = baseline.calls()
+    calls.reset()
+    baseline.apply(manifest("Organization", "audit"))
+    baseline.apply(manifest("LogArchive", "audit", managementPolicy="Audit"))
+    baseline.apply(manifest("LogSubscriptionPolicy", "audit", managementPolicy="Audit", regions=[HOME]))
+    audited = baseline.wait("LogSubscriptionPolicy", "audit", NAME,
+                            lambda o: condition(o, "Compliant").get("reason") == "Drifted", timeout=30,
+                            what="Compliant=False Drifted")
+    assert condition(audited, "Ready")["status"] == "True"
+    status = audited["status"]
+    groups = len(WORKLOADS) * len(LOG_GROUPS) + 1  # the home region's, and the one the test above made
+    assert status["targets"]["total"] == 2 + 2 + groups and status["targets"]["compliant"] == 0
+    drifted = {f["target"]: f["message"] for f in status["failures"] if f["reason"] == "Drifted"}
+    assert f"{ARCHIVE}/{HOME}/destination/vigil-audit-{NAME}" in drifted
+    assert f"{WORKLOADS[0]}/{HOME}/log-group:/app/web" in drifted
+    web = drifted[f"{WORKLOADS[0]}/{HOME}/log-group:/app/web"]
+    assert "subscription_filter: None -> 'vigil-audit-workload-logs to" in web
+    time.sleep(RESYNC_SECONDS + 1)  # another resync: still read-only
+    assert [c for c in calls.calls() if c.write] == []
+    assert policy(baseline, "audit")["status"]["driftCorrections"] == 0
+
+
+def test_kinesis_delivery_is_not_supported_yet(baseline: Stack, manifest):
+    kinesis = manifest("LogSubscriptionPolicy", "audit", delivery={"type": "Kinesis"})
+    kinesis["metadata"]["name"] = "kinesis-logs"
+    baseline.apply(kinesis)
+    refused = baseline.wait("LogSubscriptionPolicy", "audit", "kinesis-logs",
+                            lambda o: condition(o, "Ready").get("reason") == "NotSupportedYet", timeout=20,
+                            what="NotSupportedYet")
+    assert "Kinesis" in condition(refused, "Ready")["message"]
+
+
+@pytest.mark.parametrize("name, spec, says", [
+    ("some-accounts", {"scope": "Accounts"}, "scope Accounts"),
+    ("elsewhere", {"regions": ["eu-west-1"]}, "eu-west-1"),
+])
+def test_invalid_spec_is_refused(baseline: Stack, manifest, name, spec, says):
+    bad = manifest("LogSubscriptionPolicy", "audit", **spec)
+    bad["metadata"]["name"] = name
+    baseline.apply(bad)
+    refused = baseline.wait("LogSubscriptionPolicy", "audit", name, lambda o: condition(o, "Ready").get("reason")
+                            == "InvalidSpec", timeout=20, what="InvalidSpec")
+    assert says in condition(refused, "Ready")["message"]
+
+
+def test_the_api_refuses_what_the_schema_forbids(baseline: Stack, manifest):
+    with pytest.raises(Exception) as refused:
+        baseline.apply(manifest("LogSubscriptionPolicy", "lifecycle", delivery={"bufferIntervalSeconds": 901}))
+    assert getattr(refused.value, "status", None) == 422 and "bufferIntervalSeconds" in str(refused.value)
+
+
+def test_a_group_with_both_slots_taken_is_reported_and_left_alone(baseline: Stack, manifest):
+    network = manifest("LogSubscriptionPolicy", NS, scope="SharedNetwork", regions=[HOME])
+    network["metadata"]["name"] = "network-logs"
+    baseline.apply(network)
+    reported = baseline.wait("LogSubscriptionPolicy", NS, "network-logs",
+                             lambda o: condition(o, "Compliant").get("reason") == "SubscriptionSlotsFull",
+                             timeout=30, what="Compliant=False SubscriptionSlotsFull")
+    status = reported["status"]
+    target = f"{SHARED_NETWORK}/{HOME}/log-group:{FULL_SLOTS_LOG_GROUP}"
+    assert status["failures"][0]["target"] == target and status["failures"][0]["reason"] == "SubscriptionSlotsFull"
+    assert all(name in status["failures"][0]["message"] for name in FULL_SLOTS_FILTERS)
+    assert target in condition(reported, "Compliant")["message"]
+    assert status["targets"]["total"] == 2 + 2 + len(LOG_GROUPS) + 1 and status["targets"]["failed"] == 1
+    assert [f["filterName"] for f in filters(baseline, SHARED_NETWORK, FULL_SLOTS_LOG_GROUP)] == list(
+        FULL_SLOTS_FILTERS), "the network team's filters stay as they were"
+    assert ours(baseline, SHARED_NETWORK, "/app/web", name="vigil-baseline-network-logs"), "its other groups: covered"
+    baseline.delete("LogSubscriptionPolicy", NS, "network-logs")
+    wait_until("network-logs gone", lambda: not baseline.exists("LogSubscriptionPolicy", NS, "network-logs"), 30)
+
+
+def test_delete_policy_removes_what_vigil_created_and_keeps_the_logs(baseline: Stack):
+    baseline.patch_spec("LogSubscriptionPolicy", NS, NAME, {"deletionPolicy": "Delete"})
+    baseline.wait("LogSubscriptionPolicy", NS, NAME, lambda o: o["metadata"]["generation"] == 2
+                  and is_ready_and_compliant(o), timeout=ONE_RESYNC, what="deletionPolicy applied")
+    baseline.delete("LogSubscriptionPolicy", NS, NAME)
+    wait_until("the policy gone", lambda: not baseline.exists("LogSubscriptionPolicy", NS, NAME), timeout=30)
+    for account in WORKLOADS:
+        for region in REGIONS:
+            for group in LOG_GROUPS:
+                assert ours(baseline, account, group, region) is None, (account, region, group)
+    for region in REGIONS:
+        logs = aws(baseline, "logs", ARCHIVE, region)
+        assert logs.describe_destinations(DestinationNamePrefix=VIGIL)["destinations"] == []
+        streams = aws(baseline, "firehose", ARCHIVE, region).list_delivery_streams()["DeliveryStreamNames"]
+        assert VIGIL not in streams
+        kept = logs.describe_log_groups(logGroupNamePrefix=f"/aws/kinesisfirehose/{VIGIL}")["logGroups"]
+        assert len(kept) == 1, "the delivery error log stays: it is log data"
+    roles = [r["RoleName"] for r in aws(baseline, "iam", ARCHIVE).list_roles()["Roles"]]
+    assert not [r for r in roles if r.startswith(VIGIL)]

@@ -1,0 +1,91 @@
+"""OrgTrail's integrity glue (vigil.controls.integrity) without AWS: when a verification is due,
+what a resync between two carries forward, the IntegrityVerified condition for each kind of
+result; and how a report's findings reach status.failures and Events (vigil.controls.status)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from vigil.api.orgtrail import OrgTrailSpec
+from vigil.api.organization import OrganizationSpec
+from vigil.aws.session import AccessSettings, AwsAccess
+from vigil.controls import integrity
+from vigil.controls.base import Context, LogArchiveView, OrganizationView, Report, TargetReport
+from vigil.controls.status import summarize
+from vigil.planning.integrity import Finding, FindingKind, IntegrityResult, Tally, UnitError, Window
+from vigil.state.cloudtrail import TrailState
+from vigil.state.organizations import OrganizationInventory
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+FINDING = {"target": "s3://b/k.json.gz", "reason": "LogFileModified", "message": "SHA-256 differs"}
+
+
+def spec(**integrity_spec) -> OrgTrailSpec:
+    return OrgTrailSpec.model_validate({"organizationRef": {"name": "acme"}, "logArchiveRef": {"name": "central"},
+                                        "integrity": {"verify": True, "lookback": "24h", "interval": "1h",
+                                                      **integrity_spec}})
+
+
+def context(previous: dict) -> Context:
+    org = OrganizationSpec.model_validate({"accounts": {"logArchive": "222222222222", "security": "333333333333"},
+                                           "regions": {"home": "ca-central-1", "governed": ["ca-central-1"]}})
+    return Context("OrgTrail", "baseline", "org-trail", spec(), "Enforce", AwsAccess(AccessSettings()),
+                   OrganizationView(org, OrganizationInventory("o-x", "123456789012")),
+                   log_archive=LogArchiveView("b", "arn:aws:s3:::b", "k", "222222222222", "ca-central-1"),
+                   previous_status=previous)
+
+
+def test_disabled_is_unknown_and_reads_nothing():
+    outcome = integrity.verify(context({}), spec(verify=False), None, NOW)
+    assert outcome.conditions == [("IntegrityVerified", "Unknown", "Disabled", "integrity.verify is false")]
+
+
+def test_between_two_verifications_the_last_result_is_carried_forward():
+    last = {"lastVerifiedTime": "2026-03-02T11:30:00Z", "digestsVerified": 5, "logFilesVerified": 9, "failures": 1}
+    previous = {"integrity": last, "failures": [{"target": "t", "reason": "Drifted", "message": "m"}, FINDING]}
+    outcome = integrity.verify(context(previous), spec(), TrailState(exists=True), NOW)
+    assert outcome.status == last and outcome.conditions == [] and outcome.findings == [FINDING]
+
+
+def test_a_verification_is_due_after_the_interval():
+    last = {"lastVerifiedTime": "2026-03-02T11:00:00Z"}
+    outcome = integrity.verify(context({"integrity": last}), spec(), TrailState(exists=False), NOW)
+    assert outcome.conditions[0][1:3] == ("Unknown", "NoTrail")
+    unread = integrity.verify(context({"integrity": last}), spec(), None, NOW)
+    assert unread.conditions[0][1:3] == ("Unknown", "NotObserved")
+
+
+def result(digests: int = 0, findings: tuple[Finding, ...] = (), errors: tuple[UnitError, ...] = ()) -> IntegrityResult:
+    tally = Tally(digests=digests, log_files=2 * digests)
+    for finding in findings:
+        tally.note(finding)
+    return IntegrityResult(Window(NOW - timedelta(hours=24), NOW), 2, tally, list(errors))
+
+
+def test_the_condition_says_what_the_verification_found():
+    ctx = context({})
+    verified = integrity._outcome(ctx, result(digests=48), NOW)
+    assert verified.conditions[0][1:3] == ("True", "Verified")
+    assert verified.status == {"lastVerifiedTime": "2026-03-02T12:00:00Z", "digestsVerified": 48,
+                               "logFilesVerified": 96, "failures": 0}
+    assert integrity._outcome(ctx, result(), NOW).conditions[0][1:3] == ("Unknown", "NoDigests")
+    unread = integrity._outcome(ctx, result(digests=3, errors=(UnitError("a/r/d", "AccessDenied", "no"),)), NOW)
+    assert unread.conditions[0][1:3] == ("Unknown", "AccessDenied")
+    found = integrity._outcome(ctx, result(digests=3, findings=(
+        Finding(FindingKind.DIGEST_MISSING, "b/d.json.gz", "named by the next digest"),)), NOW)
+    _, state, reason, message = found.conditions[0]
+    assert (state, reason) == ("False", "NotVerified")
+    assert message == "1 finding: DigestMissing s3://b/d.json.gz: named by the next digest"
+    assert found.findings == [{"target": "s3://b/d.json.gz", "reason": "DigestMissing",
+                               "message": "named by the next digest"}]
+    assert found.status["failures"] == 1
+
+
+def test_findings_join_failures_without_touching_ready_and_warn_once():
+    report = Report([TargetReport("trail")], findings=[FINDING])
+    status, events = summarize(report, {}, 1, True, "T")
+    assert status["failures"] == [FINDING]
+    assert [c["status"] for c in status["conditions"]] == ["True", "True"]
+    assert [(e.type, e.reason) for e in events if e.reason == "LogFileModified"] == [("Warning", "LogFileModified")]
+    _, again = summarize(report, status, 1, True, "T2")
+    assert [e for e in again if e.reason == "LogFileModified"] == []
