@@ -51,3 +51,10 @@ def test_durations_parse_like_go():
     with pytest.raises(ValidationError):
         OrgTrailSpec.model_validate({"organizationRef": {"name": "a"}, "logArchiveRef": {"name": "c"},
                                      "resyncInterval": "0s"})
+
+
+def test_every_kind_but_organization_has_a_control():
+    from vigil.api import KINDS
+    from vigil.controls.reconciler import CONTROLS
+
+    assert set(CONTROLS) == set(KINDS) - {"Organization"}

@@ -35,10 +35,9 @@ log = logging.getLogger(__name__)
 class Control:
     reconcile: Callable[[Context], Report]
     delete: Callable[[Context], list[str]] | None = None
-    extra_conditions: Callable[[Any], list[tuple[str, str, str, str]]] | None = None
 
 
-# Kinds with a control. The others are accepted and reported as not reconciled yet.
+# Every kind but Organization (which only reads, and is reconciled on its own) has a control.
 CONTROLS: dict[str, Control] = {
     "LogArchive": Control(logarchive.reconcile, logarchive.delete),
     "OrgTrail": Control(orgtrail.reconcile, orgtrail.delete),
@@ -49,8 +48,6 @@ CONTROLS: dict[str, Control] = {
     "SessionLogging": Control(sessionlogging.reconcile, sessionlogging.delete),
     "LogSubscriptionPolicy": Control(logsubscription.reconcile, logsubscription.delete),
 }
-
-NOT_SUPPORTED = "NotSupportedYet"
 
 
 class Lookup(Protocol):
@@ -109,9 +106,7 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
             report = organization.reconcile(namespace, name, spec, runtime, external_id(lookup, namespace, spec))
             enforce = True
         else:
-            control = CONTROLS.get(kind)
-            if control is None:
-                return stop(NOT_SUPPORTED, f"this version of Vigil does not reconcile {kind} yet")
+            control = CONTROLS[kind]
             ctx = resolve(kind, namespace, name, spec, lookup, runtime)
             ctx.previous_status = previous
             report = control.reconcile(ctx)
@@ -125,11 +120,6 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
         return stop(error.reason, error.message)
 
     status, events = summarize(report, previous, generation, enforce, now())
-    control = CONTROLS.get(kind)
-    if control is not None and control.extra_conditions is not None:
-        for type_, state, reason, message in control.extra_conditions(spec):
-            status["conditions"] = c.set_condition(status["conditions"], type_, state, reason, message,  # type: ignore[arg-type]
-                                                   generation, now())
     for type_, state, reason, message in report.conditions:
         status["conditions"] = c.set_condition(status["conditions"], type_, state, reason, message,  # type: ignore[arg-type]
                                                generation, now())
