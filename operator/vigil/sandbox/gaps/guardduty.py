@@ -29,12 +29,13 @@ from moto.guardduty.models import Detector, GuardDutyBackend, guardduty_backends
 from moto.guardduty.responses import GuardDutyResponse
 from moto.kms.models import kms_backends
 from moto.moto_api._internal import mock_random
-from moto.organizations.models import OrganizationsBackend, organizations_backends
+from moto.organizations.models import OrganizationsBackend
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
 from ._core import AwsError, Gap, Handler
+from .organizations import is_active_account, management_organization, organization_of
 from ._policies import policy_allows_service
 
 GUARDDUTY = "guardduty.amazonaws.com"
@@ -49,30 +50,15 @@ def refused(message: str) -> AwsError:
     return AwsError("BadRequestException", message)
 
 
-# --- Domain: the organization around an account --------------------------------------------------
+def _management(account: str, region: str) -> OrganizationsBackend:
+    return management_organization(account, region, refused(
+        "The request is rejected because the current account is not the management account of an organization."))
 
 
-def organization_of(account: str, partition: str) -> OrganizationsBackend | None:
-    """The organization an account belongs to, as its management account's backend."""
-    own = organizations_backends[account][partition]
-    if own.org is not None:
-        return own
-    if account in organizations_backends.master_accounts:
-        management, org_partition = organizations_backends.master_accounts[account]
-        return organizations_backends[management][org_partition]
-    return None
 
 
-def is_active_account(organization: OrganizationsBackend, account: str) -> bool:
-    return any(a.id == account and a.status == "ACTIVE" for a in organization.accounts)
 
 
-def management_organization(account: str, region: str) -> OrganizationsBackend:
-    organization = organizations_backends[account][get_partition(region)]
-    if organization.org is None:
-        raise refused("The request is rejected because the current account is not the management account of "
-                      "an organization.")
-    return organization
 
 
 # --- Domain: detectors ---------------------------------------------------------------------------
@@ -147,7 +133,7 @@ def administrators(management: str, region: str) -> list[str]:
 def designate_administrator(management: str, region: str, admin: str) -> None:
     """What designating does in AWS: trusted access for GuardDuty in the organization, and
     GuardDuty turned on in the administrator's account and region. One per organization and region."""
-    organization = management_organization(management, region)
+    organization = _management(management, region)
     if admin == management or not is_active_account(organization, admin):
         raise refused(f"The request is rejected because {admin} is not a member account of the organization.")
     admins = administrators(management, region)
@@ -339,7 +325,7 @@ def _enable_organization_admin_account(self: GuardDutyResponse, params: dict[str
 
 
 def _list_organization_admin_accounts(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
-    management_organization(self.current_account, self.region)
+    _management(self.current_account, self.region)
     admins = administrators(self.current_account, self.region)
     return {"AdminAccounts": [{"AdminAccountId": a, "AdminStatus": "ENABLED"} for a in admins]}
 

@@ -6,12 +6,41 @@ from __future__ import annotations
 from typing import Any
 
 from moto.core.utils import unix_time
-from moto.organizations.models import FakeDelegatedAdministrator, FakeServiceAccess, organizations_backends
+from moto.organizations.models import (FakeDelegatedAdministrator, FakeServiceAccess, OrganizationsBackend,
+                                      organizations_backends)
+from moto.utilities.utils import get_partition
 from moto.organizations.responses import OrganizationsResponse
 
 from ._core import AwsError, Gap
 
 # --- Domain --------------------------------------------------------------------------------------
+
+
+def organization_of(account: str, partition: str) -> OrganizationsBackend | None:
+    """The organization an account belongs to, as its management account's backend."""
+    own = organizations_backends[account][partition]
+    if own.org is not None:
+        return own
+    if account in organizations_backends.master_accounts:
+        management, org_partition = organizations_backends.master_accounts[account]
+        return organizations_backends[management][org_partition]
+    return None
+
+
+def is_active_account(organization: OrganizationsBackend, account: str) -> bool:
+    return any(a.id == account and a.status == "ACTIVE" for a in organization.accounts)
+
+
+def is_trusted(organization: OrganizationsBackend, principal: str) -> bool:
+    return any(s["ServicePrincipal"] == principal for s in organization.services)
+
+
+def management_organization(account: str, region: str, refusal: AwsError) -> OrganizationsBackend:
+    """The organization ``account`` manages; ``refusal`` (each service words it its own way) if none."""
+    organization = organizations_backends[account][get_partition(region)]
+    if organization.org is None:
+        raise refusal
+    return organization
 
 
 def require_management_account(account: str, partition: str) -> None:

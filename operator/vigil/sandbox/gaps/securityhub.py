@@ -29,14 +29,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from moto.organizations.models import OrganizationsBackend, organizations_backends
+from moto.organizations.models import OrganizationsBackend
 from moto.securityhub import urls as moto_securityhub_urls
 from moto.securityhub.models import SecurityHubBackend, securityhub_backends
 from moto.securityhub.responses import SecurityHubResponse
 from moto.utilities.utils import get_partition
 
 from ._core import AwsError, Gap, Handler
-from .organizations import register_delegated_administrator
+from .organizations import (is_active_account, is_trusted, management_organization, organization_of,
+                            register_delegated_administrator)
 
 SECURITYHUB = "securityhub.amazonaws.com"
 DEFAULT_STANDARDS = ("aws-foundational-security-best-practices/v/1.0.0", "cis-aws-foundations-benchmark/v/1.2.0")
@@ -58,26 +59,14 @@ def invalid(message: str) -> AwsError:
     return AwsError("InvalidInputException", message)
 
 
-# --- Domain: the organization around an account --------------------------------------------------
+def _management(account: str, region: str) -> OrganizationsBackend:
+    return management_organization(account, region, AwsError("AccessDeniedException", "Only the management account of an organization can do this."))
 
 
-def organization_of(account: str, partition: str) -> OrganizationsBackend | None:
-    """The organization an account belongs to, as its management account's backend."""
-    own = organizations_backends[account][partition]
-    if own.org is not None:
-        return own
-    if account in organizations_backends.master_accounts:
-        management, org_partition = organizations_backends.master_accounts[account]
-        return organizations_backends[management][org_partition]
-    return None
 
 
-def is_active_account(organization: OrganizationsBackend, account: str) -> bool:
-    return any(a.id == account and a.status == "ACTIVE" for a in organization.accounts)
 
 
-def is_trusted(organization: OrganizationsBackend, principal: str) -> bool:
-    return any(s["ServicePrincipal"] == principal for s in organization.services)
 
 
 # --- Domain: an account's hub --------------------------------------------------------------------
@@ -208,15 +197,10 @@ def enable_hub(account: str, region: str, default_standards: bool, tags: dict[st
 # --- Domain: the administrator and the organization ----------------------------------------------
 
 
-def management_organization(account: str, region: str) -> OrganizationsBackend:
-    organization = organizations_backends[account][get_partition(region)]
-    if organization.org is None:
-        raise AwsError("AccessDeniedException", "Only the management account of an organization can do this.")
-    return organization
 
 
 def designate_administrator(management: str, region: str, admin: str) -> None:
-    organization = management_organization(management, region)
+    organization = _management(management, region)
     if not is_trusted(organization, SECURITYHUB):
         raise AwsError("AccessDeniedException", f"Trusted access for {SECURITYHUB} is not enabled in the "
                                                 "organization: enable it in AWS Organizations first.")
@@ -392,7 +376,7 @@ def _enable_organization_admin_account(self: SecurityHubResponse, params: dict[s
 
 
 def _list_organization_admin_accounts(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
-    management_organization(self.current_account, self.region)
+    _management(self.current_account, self.region)
     admin = additions(self.current_account, self.region).administrator
     return {"AdminAccounts": [{"AccountId": admin, "Status": "ENABLED"}] if admin else []}
 
