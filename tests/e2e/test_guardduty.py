@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from vigil.sandbox.seed import GUARDDUTY_UNENROLLED
+from vigil.sandbox.stack import wait_until as stack_wait_until
 from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
@@ -58,11 +59,7 @@ def organization_configuration(stack: Stack, region: str) -> dict[str, Any]:
 
 
 def wait_until(what: str, check, timeout: float = ONE_RESYNC) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout}s")
-        time.sleep(0.25)
+    stack_wait_until(what, check, timeout)
 
 
 def reason(obj: dict[str, Any], type_: str) -> str:

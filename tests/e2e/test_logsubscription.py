@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from vigil.sandbox.seed import FULL_SLOTS_FILTERS, FULL_SLOTS_LOG_GROUP, LOG_GROUPS
+from vigil.sandbox.stack import wait_until as stack_wait_until
 from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
@@ -62,11 +63,7 @@ def stream(stack: Stack, region: str = HOME) -> dict[str, Any]:
 
 
 def wait_until(what: str, check, timeout: float = ONE_RESYNC) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout}s")
-        time.sleep(0.25)
+    stack_wait_until(what, check, timeout)
 
 
 def policy(stack: Stack, namespace: str = NS, name: str = NAME) -> dict[str, Any]:

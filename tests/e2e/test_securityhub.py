@@ -18,6 +18,7 @@ import pytest
 
 from vigil.sandbox.seed import (SECURITYHUB_ACTIVE_FINDINGS, SECURITYHUB_SELF_MANAGED,
                                 SECURITYHUB_SELF_MANAGED_STANDARD)
+from vigil.sandbox.stack import wait_until as stack_wait_until
 from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
@@ -62,11 +63,7 @@ def members(stack: Stack, region: str) -> dict[str, str]:
 
 
 def wait_until(what: str, check, timeout: float = ONE_RESYNC) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout}s")
-        time.sleep(0.25)
+    stack_wait_until(what, check, timeout)
 
 
 def reason(obj: dict[str, Any], type_: str) -> str:

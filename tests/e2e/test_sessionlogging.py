@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from vigil.sandbox.seed import SESSION_PREFERENCES_ACCOUNT
+from vigil.sandbox.stack import wait_until as stack_wait_until
 from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
@@ -50,11 +51,7 @@ def key_arn(stack: Stack, account: str, region: str) -> str:
 
 
 def wait_until(what: str, check, timeout: float = ONE_RESYNC) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout}s")
-        time.sleep(0.25)
+    stack_wait_until(what, check, timeout)
 
 
 def session_logging(stack: Stack) -> dict[str, Any]:

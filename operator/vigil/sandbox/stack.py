@@ -269,3 +269,12 @@ def is_ready_and_compliant(obj: dict[str, Any]) -> bool:
     meta, status = obj.get("metadata", {}), obj.get("status") or {}
     return (condition(obj, "Ready").get("status") == "True" and condition(obj, "Compliant").get("status") == "True"
             and status.get("observedGeneration") == meta.get("generation"))
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:
+    """Poll ``check`` until it holds; TimeoutError naming ``what`` when it does not in time."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout}s")
+        time.sleep(0.25)
