@@ -16,6 +16,7 @@ from ..state.guardduty import (AUTO_ENABLE_NONE, ENABLED, FEATURE_NAMES, MEMBER_
                                DetectorFeatures, DetectorSettings, DetectorState, OrganizationFeatures,
                                OrganizationSettings, PublishingDestination)
 from .actions import Action, Change, diff
+from .organization import DelegatedRegion
 
 GUARDDUTY_PRINCIPAL = "guardduty.amazonaws.com"
 ADMIN_ENABLED = "ENABLED"
@@ -30,19 +31,8 @@ class AdministratorConflict(ValueError):
     member it enrolled, so Vigil reports it and leaves the choice to a person."""
 
 
-@dataclass(frozen=True)
-class GuardDutyRegion:
-    management_account_id: str  # designates the delegated administrator
-    admin_account_id: str  # the security account
-    region: str
-    owner: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.admin_account_id}/{self.region}"
-
-    def member_label(self, account_id: str) -> str:
-        return f"{account_id}/{self.region}"
+class GuardDutyRegion(DelegatedRegion):
+    """A GuardDuty region of the organization; see DelegatedRegion."""
 
 
 @dataclass(frozen=True)

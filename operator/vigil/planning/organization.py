@@ -3,6 +3,8 @@ organization itself must allow for a service's organization-wide features (pure)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..api.common import Scope
 from ..api.organization import OrganizationSpec
 from ..state.organizations import OrganizationInventory
@@ -78,3 +80,21 @@ def plan_trusted_access(service_principal: str, trusted: set[str], target: str, 
     return [Action(target, management_account_id, region, "organizations", "EnableAWSServiceAccess",
                    {"ServicePrincipal": service_principal},
                    (Change("trusted_access", sorted(trusted), service_principal),))]
+
+
+@dataclass(frozen=True)
+class DelegatedRegion:
+    """One region of a service run organization-wide by a delegated administrator (GuardDuty,
+    Security Hub): who designates it, who administers, and how targets there are named."""
+
+    management_account_id: str  # designates the delegated administrator
+    admin_account_id: str  # the security account
+    region: str
+    owner: str  # "namespace/name" of the custom resource
+
+    @property
+    def label(self) -> str:
+        return f"{self.admin_account_id}/{self.region}"
+
+    def member_label(self, account_id: str) -> str:
+        return f"{account_id}/{self.region}"

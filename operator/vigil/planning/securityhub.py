@@ -21,6 +21,7 @@ from ..state.documents import OWNER_TAG
 from ..state.securityhub import (ADMIN_ENABLED, ANALYZER_ACTIVE, MEMBER_ENABLED, AnalyzerState, FindingAggregator,
                                  HubSettings, StandardSubscription)
 from .actions import Action, Change, diff
+from .organization import DelegatedRegion
 
 SECURITYHUB_PRINCIPAL = "securityhub.amazonaws.com"
 ACCESS_ANALYZER_PRINCIPAL = "access-analyzer.amazonaws.com"
@@ -73,19 +74,8 @@ def subscribed_product(subscription_arn: str) -> str:
 
 
 @dataclass(frozen=True)
-class SecurityHubRegion:
-    management_account_id: str  # designates the delegated administrator
-    admin_account_id: str  # the security account
-    region: str
-    owner: str
+class SecurityHubRegion(DelegatedRegion):
     aggregates: bool = False  # the aggregation region: the finding aggregator lives here
-
-    @property
-    def label(self) -> str:
-        return f"{self.admin_account_id}/{self.region}"
-
-    def member_label(self, account_id: str) -> str:
-        return f"{account_id}/{self.region}"
 
 
 @dataclass(frozen=True)
