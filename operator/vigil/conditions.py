@@ -29,6 +29,11 @@ DRIFTED = "Drifted"
 DRIFT_CORRECTED = "DriftCorrected"
 NOT_OBSERVED = "NotObserved"
 RECONCILING = "Reconciling"
+# The guard (controls.guard): another object's resource, a resource nobody owns, a weakening held.
+CONFLICT = "Conflict"
+ADOPTION_REQUIRED = "AdoptionRequired"
+WEAKENING_HELD = "WeakeningHeld"
+WEAKENING_ALLOWED = "WeakeningAllowed"
 
 
 def now_iso(now: datetime | None = None) -> str:

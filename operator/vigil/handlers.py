@@ -21,6 +21,7 @@ from .api import GROUP, KINDS, VERSION
 from .api.common import parse_duration
 from .controls.base import Runtime
 from .controls.reconciler import delete_object, reconcile_object
+from .planning.weakening import ALLOW_ANNOTATION
 from .memory import release_free_memory
 from .secrets import SecretReader
 from .settings import VigilSettings
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 SETTINGS = VigilSettings.from_env()
 # Kinds whose objects others reference: kept in kopf indexes, so a reference resolves in memory.
 REFERENCED = {"Organization": "organizations", "LogArchive": "logarchives"}
-# Ready reasons worth retrying sooner than a full resync.
-TRANSIENT = {c.DEPENDENCY_NOT_READY, c.THROTTLED, c.PARTIAL_FAILURE, c.AWS_ERROR}
+# Ready reasons worth retrying sooner than a full resync (a held write waits for an allowance or
+# an owner's departure, which come without a spec change).
+TRANSIENT = {c.DEPENDENCY_NOT_READY, c.THROTTLED, c.PARTIAL_FAILURE, c.AWS_ERROR, c.CONFLICT, c.ADOPTION_REQUIRED,
+             c.WEAKENING_HELD}
 
 
 @kopf.on.startup()
@@ -44,7 +47,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # kopf's --verbose is for the operator's own story; botocore's wire dumps drown it.
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
-    memo.runtime = Runtime(concurrency=SETTINGS.concurrency)
+    memo.runtime = Runtime(concurrency=SETTINGS.concurrency, installation=SETTINGS.installation)
     memo.http = await server.start(SETTINGS.metrics_port)
 
 
@@ -92,24 +95,34 @@ async def _reconcile(kind: str, body: kopf.Body, patch: kopf.Patch, memo: kopf.M
         meta = body.get("metadata", {})
         generation = meta.get("generation")
         status = copy.deepcopy(dict(body.get("status") or {}))
-        if not force and not _due(memo, generation, body.get("spec") or {}, status):
+        allowance = (meta.get("annotations") or {}).get(ALLOW_ANNOTATION)
+        if not force and not _due(memo, (generation, allowance), body.get("spec") or {}, status):
             return
         outcome = await asyncio.to_thread(
             reconcile_object, kind, meta.get("namespace", ""), meta.get("name", ""), generation,
-            copy.deepcopy(dict(body.get("spec") or {})), status, IndexLookup(kwargs), memo.runtime)
+            copy.deepcopy(dict(body.get("spec") or {})), status, IndexLookup(kwargs), memo.runtime,
+            meta=_meta(meta))
         release_free_memory()
-        memo["last"] = (generation, time.monotonic(), _ready_reason(outcome.status))
+        memo["last"] = ((generation, allowance), time.monotonic(), _ready_reason(outcome.status))
         patch.status.update(outcome.status)
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
 
 
-def _due(memo: kopf.Memo, generation: int | None, spec: dict[str, Any], status: dict[str, Any]) -> bool:
+def _meta(meta: Any) -> dict[str, Any]:
+    """What the reconcile needs of the metadata: who the object is, and its annotations."""
+    return {"uid": meta.get("uid"), "creationTimestamp": meta.get("creationTimestamp"),
+            "annotations": dict(meta.get("annotations") or {})}
+
+
+def _due(memo: kopf.Memo, version: tuple[int | None, str | None], spec: dict[str, Any],
+         status: dict[str, Any]) -> bool:
+    """``version``: the generation and the weakening allowance; a change of either is due at once."""
     last = memo.get("last")
     if last is None:
         return True
-    last_generation, at, reason = last
-    if last_generation != generation:
+    last_version, at, reason = last
+    if last_version != version:
         return True
     try:
         period = parse_duration(spec.get("resyncInterval", "5m")).total_seconds()
@@ -137,7 +150,7 @@ def _register(kind: str, plural: str) -> None:
         async with memo.setdefault("lock", asyncio.Lock()):
             notes = await asyncio.to_thread(delete_object, kind, meta.get("namespace", ""), meta.get("name", ""),
                                             copy.deepcopy(dict(body.get("spec") or {})), IndexLookup(kwargs),
-                                            memo.runtime)
+                                            memo.runtime, _meta(meta))
         kopf.event(body, type="Normal", reason="Deleted", message="; ".join(notes)[:1024])
 
     resource = (GROUP, VERSION, plural)

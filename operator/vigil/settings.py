@@ -19,6 +19,9 @@ class VigilSettings:
     retry_seconds: float = 30.0
     # /metrics and /healthz.
     metrics_port: int = 8080
+    # Recorded in the ownership tag of everything Vigil manages (vigil.dev/installation), so two
+    # Vigil installations pointed at one organization never write to each other's resources.
+    installation: str = "default"
 
     @classmethod
     def from_env(cls) -> "VigilSettings":
@@ -28,4 +31,5 @@ class VigilSettings:
             tick_seconds=float(env.get("VIGIL_TICK_SECONDS", cls.tick_seconds)),
             retry_seconds=float(env.get("VIGIL_RETRY_SECONDS", cls.retry_seconds)),
             metrics_port=int(env.get("VIGIL_METRICS_PORT", cls.metrics_port)),
+            installation=env.get("VIGIL_INSTALLATION", cls.installation),
         )

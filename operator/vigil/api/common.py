@@ -106,6 +106,11 @@ class DeletionPolicy(str, Enum):
     DELETE = "Delete"  # remove what Vigil created; never S3 objects, never log data
 
 
+class AdoptionPolicy(str, Enum):
+    REFUSE = "Refuse"  # a resource that exists and no Vigil object owns: reported, never written
+    ADOPT = "Adopt"  # take it over: tag it as this object's, then enforce the spec on it
+
+
 class LocalObjectReference(Model):
     name: str = Field(pattern=K8S_NAME_PATTERN, max_length=253, description="Name in the same namespace.")
 
@@ -128,6 +133,11 @@ class ManagedSpec(Model):
     organization_ref: LocalObjectReference = Field(description="The Organization this applies to.")
     management_policy: ManagementPolicy = ManagementPolicy.ENFORCE
     deletion_policy: DeletionPolicy = DeletionPolicy.RETAIN
+    adoption_policy: AdoptionPolicy = Field(
+        AdoptionPolicy.REFUSE,
+        description="What to do with a resource the spec names that exists and no Vigil object owns: Refuse "
+                    "(report AdoptionRequired, write nothing) or Adopt (tag it as this object's, then enforce). "
+                    "Never takes a resource another Vigil object owns.")
     resync_interval: Duration = Field("5m", description="How often AWS is checked for drift.")
 
 
@@ -171,6 +181,14 @@ class Failure(StatusModel):
     message: str = ""
 
 
+class AllowedWeakening(StatusModel):
+    """One use of a vigil.dev/allow-weakening entry: the change it let through, and when."""
+
+    allowance: str
+    change: str
+    time: str
+
+
 class ManagedStatus(StatusModel):
     observed_generation: int | None = None
     conditions: list[Condition] = Field(
@@ -181,6 +199,9 @@ class ManagedStatus(StatusModel):
     failures: list[Failure] = Field(default_factory=list, max_length=MAX_FAILURES)
     last_reconcile_time: str | None = None
     drift_corrections: int = 0
+    allowed_weakenings: list[AllowedWeakening] = Field(
+        default_factory=list, max_length=MAX_FAILURES,
+        description="The weakening changes applied under the vigil.dev/allow-weakening annotation, most recent first.")
 
 
 class KindInfo(BaseModel):

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from ..planning.flowlogs import chunks
 from ..state.flowlogs import FlowLog, FlowLogSettings, NetworkState, Vpc
+from ..planning.ownership import OWNER_TAG, Owner, owns
 from .session import AwsAccess
 
 FLOW_LOG_NOT_FOUND = "InvalidFlowLogId.NotFound"
@@ -28,15 +29,16 @@ def observe_network(access: AwsAccess, account_id: str, region: str,
     return NetworkState(vpcs=tuple(sorted(vpcs, key=lambda v: v.vpc_id)), flow_logs=tuple(flow_logs))
 
 
-def owned_flow_log_ids(access: AwsAccess, account_id: str, region: str, tag: str, owner: str) -> list[str]:
+def owned_flow_log_ids(access: AwsAccess, account_id: str, region: str, owner: Owner) -> list[str]:
     ec2 = access.client("ec2", account_id, region)
-    pages = ec2.get_paginator("describe_flow_logs").paginate(Filters=[{"Name": f"tag:{tag}", "Values": [owner]}])
-    return [f["FlowLogId"] for page in pages for f in page["FlowLogs"]]
+    pages = ec2.get_paginator("describe_flow_logs").paginate(
+        Filters=[{"Name": f"tag:{OWNER_TAG}", "Values": [owner.value, owner.legacy_value]}])
+    return [f["FlowLogId"] for page in pages for f in page["FlowLogs"] if owns(_tags(f.get("Tags")), owner)]
 
 
-def delete_owned_flow_logs(access: AwsAccess, account_id: str, region: str, tag: str, owner: str) -> int:
-    """Delete the flow logs tagged ``tag: owner``; how many there were."""
-    ids = owned_flow_log_ids(access, account_id, region, tag, owner)
+def delete_owned_flow_logs(access: AwsAccess, account_id: str, region: str, owner: Owner) -> int:
+    """Delete the flow logs ``owner`` owns; how many there were."""
+    ids = owned_flow_log_ids(access, account_id, region, owner)
     if ids:
         delete_flow_logs(access.client("ec2", account_id, region), {"FlowLogIds": ids})
     return len(ids)

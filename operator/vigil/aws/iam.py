@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from ..state.cloudtrail import RoleState
-from ..state.documents import OWNER_TAG, canonical
+from ..planning.ownership import Owner, owns
+from ..state.documents import canonical
 from .errors import or_default
 from .session import AwsAccess
 
@@ -21,11 +22,11 @@ def observe_role(access: AwsAccess, account_id: str, role_name: str, policy_name
                      inline_policy=_document(inline))
 
 
-def delete_owned_role(access: AwsAccess, account_id: str, role_name: str, policy_name: str, owner: str) -> bool:
-    """Delete the role (and its inline policy) only if its owner tag names ``owner``."""
+def delete_owned_role(access: AwsAccess, account_id: str, role_name: str, policy_name: str, owner: Owner) -> bool:
+    """Delete the role (and its inline policy) only if ``owner`` owns it."""
     iam = access.client("iam", account_id, "global")
     role = or_default(lambda: iam.get_role(RoleName=role_name)["Role"], None, "NoSuchEntity")
-    if role is None or {t["Key"]: t["Value"] for t in role.get("Tags", [])}.get(OWNER_TAG) != owner:
+    if role is None or not owns({t["Key"]: t["Value"] for t in role.get("Tags", [])}, owner):
         return False
     or_default(lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name), None, "NoSuchEntity")
     iam.delete_role(RoleName=role_name)

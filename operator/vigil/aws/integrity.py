@@ -1,14 +1,14 @@
 """Reading a trail's digests and log files for integrity verification (S3, CloudTrail).
 
-Streams: one digest and its log files at a time per worker, log files hashed chunk by chunk, so
-memory stays flat whatever the window. The work is one unit per account x region x day, run in
-parallel by the fan-out; the pure core (vigil.planning.integrity) judges and joins the units.
+Streams: one digest and its log files at a time per worker, every object inflated and hashed chunk
+by chunk, so memory stays flat whatever the window. The work is one unit per account x region x
+day, run in parallel by the fan-out; the pure core (vigil.planning.integrity) judges and joins the
+units.
 """
 
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,14 +16,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..planning.integrity import (ChainSegment, DigestLayout, IntegrityResult, LogFileRead, PublicKeys, UnitError,
-                                  Window, check_digest, check_log_file, link_chain)
+from ..planning.integrity import (CHUNK, DayRead, DigestLayout, IntegrityResult, LogFileRead, PublicKeys, UnitError,
+                                  Window, check_digest, check_log_file, inflate, link_day_reads)
 from ..state.digests import DigestObject
 from .errors import is_code
 from .fanout import fan_out
 from .session import AwsAccess
 
-CHUNK = 64 * 1024
 _ABSENT = ("NoSuchKey", "404", "NotFound")
 
 
@@ -40,7 +39,12 @@ Progress = Callable[[str, str, date, int, int], None]
 
 
 def public_keys(access: AwsAccess, reader: Reader, region: str, window: Window) -> PublicKeys:
-    """CloudTrail's digest-signing keys valid in the window, in the digests' region."""
+    """CloudTrail's digest-signing keys valid in the window, in the digests' region.
+
+    They include the keys of backfill digests: signed when generated, after their key's time and
+    before the window's end (now). validate-logs looks up keys around backfill-generation-timestamp
+    because its window may end in the past; Vigil's always ends now.
+    """
     ct = access.client("cloudtrail", reader.account_id, region)
     keys: dict[str, bytes] = {}
     params: dict[str, Any] = {"StartTime": window.start, "EndTime": window.end}
@@ -54,7 +58,8 @@ def public_keys(access: AwsAccess, reader: Reader, region: str, window: Window) 
 
 def digest_keys(s3: Any, layout: DigestLayout, account: str, region: str, day: date,
                 window: Window) -> Iterator[str]:
-    """The trail's digest keys of one day folder inside the window, in key (= delivery) order."""
+    """The trail's digest keys, hourly and backfill, of one day folder inside the window, in key
+    (= delivery) order."""
     pattern = layout.digest_pattern(account, region)
     params: dict[str, Any] = {"Bucket": layout.bucket, "Prefix": layout.digest_folder(account, region, day)}
     while True:
@@ -68,60 +73,65 @@ def digest_keys(s3: Any, layout: DigestLayout, account: str, region: str, day: d
         params["ContinuationToken"] = page["NextContinuationToken"]
 
 
-def read_digest(s3: Any, bucket: str, key: str) -> DigestObject | None:
-    """The digest object, its signature from the metadata; None if it went since it was listed."""
+def _get(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """GetObject, or None when there is no such object."""
     try:
-        response = s3.get_object(Bucket=bucket, Key=key)
+        response: dict[str, Any] = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if is_code(exc, *_ABSENT):
             return None
         raise
-    body = response["Body"].read()
+    return response
+
+
+def _inflate_body(response: dict[str, Any], sink: Callable[[bytes], None]) -> str | None:
+    """The object's body inflated into sink as it streams in; why it could not be, or None."""
     try:
-        content: bytes | None = zlib.decompress(body, zlib.MAX_WBITS | 16)
-    except zlib.error:
-        content = None
+        return inflate(response["Body"].iter_chunks(CHUNK), sink)
+    finally:
+        response["Body"].close()  # also when refused part way: the rest is never read
+
+
+def read_digest(s3: Any, bucket: str, key: str) -> DigestObject | None:
+    """The digest object, its signature from the metadata; None if it went since it was listed."""
+    response = _get(s3, bucket, key)
+    if response is None:
+        return None
+    parts: list[bytes] = []
+    unreadable = _inflate_body(response, parts.append)
     metadata = response.get("Metadata") or {}
-    return DigestObject(bucket, key, content, metadata.get("signature"), metadata.get("signature-algorithm"))
+    return DigestObject(bucket, key, None if unreadable else b"".join(parts), metadata.get("signature"),
+                        metadata.get("signature-algorithm"), unreadable,
+                        metadata.get("backfill-generation-timestamp"))
 
 
 def read_log_file(s3: Any, bucket: str, key: str) -> LogFileRead:
     """The SHA-256 of the decompressed content, hashed as it streams in."""
     location = f"{bucket}/{key}"
-    try:
-        response = s3.get_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if is_code(exc, *_ABSENT):
-            return LogFileRead(location, None, missing=True)
-        raise
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    response = _get(s3, bucket, key)
+    if response is None:
+        return LogFileRead(location, None, missing=True)
     sha256 = hashlib.sha256()
-    try:
-        for chunk in response["Body"].iter_chunks(CHUNK):
-            sha256.update(inflater.decompress(chunk))
-        sha256.update(inflater.flush())
-    except zlib.error:
-        return LogFileRead(location, None)
-    finally:
-        response["Body"].close()
-    # A truncated gzip inflates without error but never reaches its end.
-    return LogFileRead(location, sha256.hexdigest() if inflater.eof else None)
+    unreadable = _inflate_body(response, sha256.update)
+    return LogFileRead(location, None if unreadable else sha256.hexdigest(), unreadable=unreadable)
 
 
 def verify_day(access: AwsAccess, reader: Reader, layout: DigestLayout, keys: PublicKeys, account: str,
-               region: str, day: date, window: Window) -> ChainSegment:
+               region: str, day: date, window: Window) -> DayRead:
     """One account x region x day: each digest, then each of its log files, one at a time."""
     s3 = access.client("s3", reader.account_id, reader.region)
-    segment = ChainSegment()
+    day_read = DayRead()
     for key in digest_keys(s3, layout, account, region, day, window):
         digest = read_digest(s3, layout.bucket, key)
         if digest is None:
             continue
+        # Keys are listed in time order, so each chain's segment gets its own digests in order.
+        segment = day_read.segment(key)
         check = check_digest(digest, keys)
         segment.add(check)
         for log in check.digest.log_files if check.digest else ():
             segment.log_file(check_log_file(log, read_log_file(s3, log.s3_bucket, log.s3_object)))
-    return segment
+    return day_read
 
 
 def verify_trail(access: AwsAccess, reader: Reader, layout: DigestLayout, accounts: Sequence[str],
@@ -137,23 +147,23 @@ def verify_trail(access: AwsAccess, reader: Reader, layout: DigestLayout, accoun
     days = window.days()
     chains = [(a, r) for a in accounts for r in regions if r in keys]
 
-    def unit(account: str, region: str, day: date) -> Callable[[], ChainSegment]:
-        def run() -> ChainSegment:
-            segment = verify_day(access, reader, layout, keys[region], account, region, day, window)
+    def unit(account: str, region: str, day: date) -> Callable[[], DayRead]:
+        def run() -> DayRead:
+            day_read = verify_day(access, reader, layout, keys[region], account, region, day, window)
             if progress is not None:
-                progress(account, region, day, segment.tally.digests, segment.tally.log_files)
-            return segment
+                progress(account, region, day, day_read.digests, day_read.log_files)
+            return day_read
         return run
 
     work = [(f"{a}/{r}/{d.isoformat()}", unit(a, r, d)) for a, r in chains for d in days]
     outcomes = iter(fan_out(work, concurrency))
     for account, region in chains:
-        segments: list[ChainSegment | None] = []
+        day_reads: list[DayRead | None] = []
         for _ in days:
             outcome = next(outcomes)
             if outcome.error is not None:
                 result.errors.append(UnitError(outcome.target, outcome.error.reason, outcome.error.message))
-            segments.append(outcome.value)
+            day_reads.append(outcome.value)
         folder = f"{layout.bucket}/{layout.digest_folder(account, region)}"
-        result.tally.add(link_chain(segments, window, expect_since, folder))
+        result.tally.add(link_day_reads(day_reads, window, expect_since, folder))
     return result

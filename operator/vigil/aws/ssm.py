@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..state.documents import OWNER_TAG
+from ..planning.ownership import Owner, owns
 from ..state.sessionlogging import PREFERENCES_DOCUMENT, SessionDocumentState, parse_content, preferences_of
 from .errors import error_code, is_code, or_default
 from .session import AwsAccess
@@ -59,13 +59,13 @@ def _version_with_content(client: Any, name: str, content: str) -> str | None:
     return None
 
 
-def delete_owned_document(access: AwsAccess, account_id: str, region: str, owner: str) -> bool:
+def delete_owned_document(access: AwsAccess, account_id: str, region: str, owner: Owner) -> bool:
     """Delete the preferences document if ``owner`` created it (its tag says so); True if deleted.
     An adopted document was someone's before Vigil came and stays."""
     ssm = access.client("ssm", account_id, region)
     tags = or_default(lambda: ssm.list_tags_for_resource(ResourceType="Document", ResourceId=PREFERENCES_DOCUMENT)
                       ["TagList"], None, "InvalidResourceId", "InvalidDocument")
-    if tags is None or {t["Key"]: t["Value"] for t in tags}.get(OWNER_TAG) != owner:
+    if tags is None or not owns({t["Key"]: t["Value"] for t in tags}, owner):
         return False
     or_default(lambda: ssm.delete_document(Name=PREFERENCES_DOCUMENT), None, "InvalidDocument")
     return True

@@ -24,7 +24,11 @@ from ..aws.errors import TargetError, classify
 from ..aws.fanout import fan_out
 from ..aws.session import AccessPool, AccessSettings, AwsAccess
 from ..planning.actions import Action
+from ..planning.ownership import DEFAULT_INSTALLATION, Owner, Resource
+from ..planning.weakening import Weakening
 from ..state.organizations import OrganizationInventory
+from .claims import ClaimRegistry
+from .guard import Blocked, OwnershipLedger, gate_ownership, ownership, weakenings
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,9 @@ class TargetReport:
     planned: list[Action] = field(default_factory=list)
     applied: list[Action] = field(default_factory=list)
     error: TargetError | None = None
+    held: list[Weakening] = field(default_factory=list)  # weakening writes not made (no allowance)
+    allowed: list[Weakening] = field(default_factory=list)  # weakening writes made under an allowance
+    blocked: list[Blocked] = field(default_factory=list)  # resources of another owner, or of nobody
 
     @property
     def drifted(self) -> list[Action]:
@@ -81,7 +88,7 @@ class TargetReport:
 
     @property
     def compliant(self) -> bool:
-        return self.error is None and not self.drifted
+        return self.error is None and not self.drifted and not self.blocked
 
 
 @dataclass
@@ -110,14 +117,23 @@ class Context:
     log_archive: LogArchiveView | None = None
     # The object's status before this reconcile, for controls that remember across resyncs.
     previous_status: dict[str, Any] = field(default_factory=dict)
+    # Who signs what this object manages (planning.ownership), which weakenings its
+    # vigil.dev/allow-weakening annotation allows, and whether it adopts resources nobody owns.
+    owner: Owner = field(default_factory=lambda: Owner("", "", ""))
+    allowances: frozenset[str] = frozenset()
+    adopt: bool = False
+    ledger: OwnershipLedger = field(default_factory=OwnershipLedger)
 
     @property
     def enforce(self) -> bool:
         return ManagementPolicy(self.mode) is ManagementPolicy.ENFORCE
 
-    @property
-    def owner(self) -> str:
-        return f"{self.namespace}/{self.name}"
+
+class _Unread:
+    """Marks tags not observed yet (None already means "the resource has none")."""
+
+
+UNREAD = _Unread()
 
 
 class TargetRun:
@@ -128,16 +144,37 @@ class TargetRun:
         self.ctx = ctx
         self.report = TargetReport(target)
 
-    def converge(self, actions: Sequence[Action]) -> bool:
-        """Record and (in Enforce) apply; True when anything was written."""
-        self.report.planned.extend(actions)
-        if not self.ctx.enforce:
+    def converge(self, actions: Sequence[Action], resource: Resource | None = None,
+                 tags: dict[str, str] | None | _Unread = UNREAD) -> bool:
+        """Record and (in Enforce) apply; True when anything was written.
+
+        ``resource``: what the actions write to, so its owner is checked first (``tags`` when the
+        observation already holds them). Nothing is written to another's resource, nor to one
+        nobody owns unless the object adopts; a weakening write waits for its allowance."""
+        ctx = self.ctx
+        if not ctx.enforce:  # Audit observes any resource and never writes, tags or adopts
+            self.report.planned.extend(actions)
+            self.report.held.extend(weakenings(actions, ctx.allowances)[1])
             return False
-        for action in actions:
-            log.info("%s %s: %s", self.ctx.kind, self.ctx.owner, action.describe())
-            execute(self.ctx.access, action)
+        if resource is not None and (actions or resource.exists):
+            verdict, found = ownership(ctx.access, ctx.ledger, ctx.owner, resource,
+                                       None if isinstance(tags, _Unread) else tags,
+                                       known=not isinstance(tags, _Unread), writing=bool(actions))
+            gate = gate_ownership(verdict, resource, ctx.owner, found, ctx.adopt, actions)
+            if gate.blocked is not None:
+                self.report.planned.extend(actions)
+                self.report.blocked.append(gate.blocked)
+                return False
+            actions = gate.apply
+        self.report.planned.extend(actions)
+        apply, held, allowed = weakenings(actions, ctx.allowances)
+        self.report.held.extend(held)
+        for action in apply:
+            log.info("%s %s: %s", ctx.kind, ctx.owner, action.describe())
+            execute(ctx.access, action)
             self.report.applied.append(action)
-        return bool(actions)
+        self.report.allowed.extend(allowed)
+        return bool(apply)
 
 
 def _attempt(ctx: Context, target: str, fn: Callable[[TargetRun], None]) -> TargetReport:
@@ -227,6 +264,10 @@ class Runtime:
     concurrency: int = 16
     access_pool: AccessPool = field(default_factory=AccessPool)
     directory: OrganizationDirectory = field(default_factory=OrganizationDirectory)
+    # Written into every ownership tag: two Vigils pointed at one organization never share a resource.
+    installation: str = DEFAULT_INSTALLATION
+    ledger: OwnershipLedger = field(default_factory=OwnershipLedger)
+    claims: ClaimRegistry = field(default_factory=ClaimRegistry)
 
     def access_for(self, spec: OrganizationSpec, external_id: str | None = None) -> AwsAccess:
         return self.access_pool.get(AccessSettings(

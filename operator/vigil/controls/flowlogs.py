@@ -15,7 +15,6 @@ from ..aws.fanout import fan_out
 from ..planning.actions import Action
 from ..planning.flowlogs import FlowLogTarget, plan_vpc, selects, vpc_filters
 from ..planning.organization import scope_account_ids, target_regions
-from ..state.documents import OWNER_TAG
 from .base import Context, DependencyNotReady, GroupRun, Report, TargetRun, run_groups
 
 
@@ -27,7 +26,7 @@ def targets(ctx: Context) -> list[FlowLogTarget]:
     org = ctx.organization
     accounts = scope_account_ids(spec.scope, spec.account_ids, org.spec, org.inventory)
     regions = target_regions(spec.regions, org.spec.regions.governed)
-    return [FlowLogTarget(a, r, ctx.log_archive.bucket, ctx.owner) for a in accounts for r in regions]
+    return [FlowLogTarget(a, r, ctx.log_archive.bucket, ctx.owner, ctx.adopt) for a in accounts for r in regions]
 
 
 def reconcile(ctx: Context) -> Report:
@@ -56,8 +55,7 @@ def delete(ctx: Context) -> list[str]:
     """deletionPolicy: Delete. Deletes the flow logs this policy created, in every account and
     region of its scope; what they delivered stays in the archive. Adopted flow logs stay."""
     def remove(target: FlowLogTarget) -> Callable[[], int]:
-        return lambda: aws_ec2.delete_owned_flow_logs(ctx.access, target.account_id, target.region, OWNER_TAG,
-                                                      ctx.owner)
+        return lambda: aws_ec2.delete_owned_flow_logs(ctx.access, target.account_id, target.region, ctx.owner)
 
     outcomes = fan_out([(t.label, remove(t)) for t in targets(ctx)], ctx.concurrency)
     failed = [o for o in outcomes if o.error is not None]

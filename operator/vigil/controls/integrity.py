@@ -16,7 +16,8 @@ from .. import metrics
 from ..api.common import parse_duration
 from ..api.orgtrail import IntegrityStatus, OrgTrailSpec
 from ..aws.integrity import Reader, verify_trail
-from ..planning.integrity import FINDING_KINDS, DigestLayout, IntegrityResult, Window, first_findings
+from ..planning.integrity import (DELIVERY_GRACE, FINDING_KINDS, DigestLayout, IntegrityResult, Window,
+                                  digests_due_since, first_findings)
 from ..state.cloudtrail import TrailState
 from .base import Context
 
@@ -24,6 +25,7 @@ VERIFIED = "Verified"
 DISABLED = "Disabled"
 NOT_VERIFIED = "NotVerified"
 NO_DIGESTS = "NoDigests"
+NOT_LOGGING = "NotLogging"
 NO_TRAIL = "NoTrail"
 
 
@@ -51,10 +53,12 @@ def verify(ctx: Context, spec: OrgTrailSpec, trail: TrailState | None,
                                             "the trail does not exist: no digest to verify")])
     window = Window.lookback(now, parse_duration(spec.integrity.lookback))
     reader = Reader(ctx.log_archive.account_id, ctx.log_archive.region)
+    # A chain without the digests due since the trail started logging is a finding, so a layout
+    # looking where the trail does not deliver fails instead of verifying nothing.
     result = verify_trail(ctx.access, reader, layout(ctx, spec), ctx.organization.inventory.active_ids,
                           ctx.organization.spec.regions.governed, window, ctx.concurrency,
-                          expect_since=_expect_since(trail, window))
-    return _outcome(ctx, result, now)
+                          expect_since=digests_due_since(trail, window))
+    return _outcome(ctx, result, now, trail)
 
 
 def layout(ctx: Context, spec: OrgTrailSpec) -> DigestLayout:
@@ -72,14 +76,7 @@ def _due(previous: dict[str, Any], spec: OrgTrailSpec, now: datetime) -> bool:
     return now - verified >= parse_duration(spec.integrity.interval)
 
 
-def _expect_since(trail: TrailState, window: Window) -> datetime | None:
-    """Digests are due in every chain from when the trail (still logging) last started."""
-    if not trail.is_logging or not trail.start_logging_time:
-        return None
-    return max(window.start, datetime.fromisoformat(trail.start_logging_time))
-
-
-def _outcome(ctx: Context, result: IntegrityResult, now: datetime) -> IntegrityOutcome:
+def _outcome(ctx: Context, result: IntegrityResult, now: datetime, trail: TrailState) -> IntegrityOutcome:
     tally = result.tally
     status = IntegrityStatus(last_verified_time=c.now_iso(now), digests_verified=tally.digests,
                              log_files_verified=tally.log_files, failures=tally.failures)
@@ -97,8 +94,16 @@ def _outcome(ctx: Context, result: IntegrityResult, now: datetime) -> IntegrityO
         error = result.errors[0]
         condition = ("Unknown", error.reason, f"{len(result.errors)} parts could not be read; "
                                               f"{error.unit}: {error.message}")
-    elif not tally.digests:
-        condition = ("Unknown", NO_DIGESTS, f"no digest in the last {result.window.end - result.window.start}")
+    elif not tally.digests:  # and none due yet, or it would be a finding
+        condition = ("Unknown", *_none_due(trail))
     else:
         condition = ("True", VERIFIED, result.summary() + f", since {c.now_iso(result.window.start)}")
     return IntegrityOutcome(status.model_dump(by_alias=True), [(c.INTEGRITY_VERIFIED, *condition)], findings)
+
+
+def _none_due(trail: TrailState) -> tuple[str, str]:
+    """Why a verification without any digest found nothing wrong: none is due yet."""
+    if not trail.is_logging:
+        return NOT_LOGGING, "the trail is not logging: no digest is due"
+    return NO_DIGESTS, (f"no digest yet: the trail started logging at {trail.start_logging_time} and CloudTrail "
+                        f"delivers its first digest within {DELIVERY_GRACE}")

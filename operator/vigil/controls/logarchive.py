@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..api.logarchive import LogArchiveSpec
 from ..aws import logarchive as aws_logarchive
 from ..aws.errors import TargetError
-from ..state.documents import OWNER_TAG
+from ..planning.ownership import owns
 from ..planning.logarchive import LogArchiveTarget, plan_bucket, plan_key
 from .base import Context, Report, TargetRun, run_targets
 
@@ -51,7 +51,7 @@ def delete(ctx: Context) -> list[str]:
     spec: LogArchiveSpec = ctx.spec
     a, r = ctx.organization.spec.accounts.log_archive, ctx.organization.home_region
     tags = aws_logarchive.bucket_tags(ctx.access, a, r, spec.bucket_name)
-    if tags.get(OWNER_TAG) != ctx.owner:
+    if not owns(tags, ctx.owner):
         return [f"bucket {spec.bucket_name} was not created by this LogArchive; left in place"]
     outcome = aws_logarchive.delete_empty_bucket(ctx.access, a, r, spec.bucket_name)
     return [outcome, f"KMS key {spec.kms.alias} kept so archived logs stay readable"]

@@ -19,13 +19,16 @@ from pydantic import BaseModel, ValidationError
 from .. import conditions as c
 from .. import metrics
 from ..api import KINDS
-from ..api.common import ManagementPolicy, parse_duration
+from ..api.common import AdoptionPolicy, ManagementPolicy, parse_duration
 from ..api.organization import OrganizationSpec
 from ..aws.errors import TargetError, classify
 from ..planning.organization import SelectionError
+from ..planning.ownership import Owner
+from ..planning.weakening import ALLOW_ANNOTATION, malformed_allowances, parse_allowances
 from . import (config, flowlogs, guardduty, logarchive, logsubscription, organization, orgtrail, securityhub,
                sessionlogging)
 from .base import Context, DependencyNotReady, LogArchiveView, OrganizationView, Report, Runtime, SpecError
+from .claims import Claimant, claims_of
 from .status import Event, blocked, summarize
 
 log = logging.getLogger(__name__)
@@ -83,16 +86,19 @@ def parse_spec(kind: str, raw: dict[str, Any]) -> BaseModel:
 
 def reconcile_object(kind: str, namespace: str, name: str, generation: int | None, raw_spec: dict[str, Any],
                      previous: dict[str, Any], lookup: Lookup, runtime: Runtime,
-                     now: Callable[[], str] = c.now_iso) -> Outcome:
+                     now: Callable[[], str] = c.now_iso, meta: dict[str, Any] | None = None) -> Outcome:
+    """``meta``: the object's metadata (uid, creationTimestamp, annotations), for ownership and
+    weakening allowances."""
     started = time.monotonic()
-    outcome = _reconcile(kind, namespace, name, generation, raw_spec, previous, lookup, runtime, now)
+    outcome = _reconcile(kind, namespace, name, generation, raw_spec, previous, lookup, runtime, now, meta or {})
     ready = c.get_condition(outcome.status.get("conditions"), c.READY) or {}
     metrics.RECONCILE_SECONDS.labels(kind, ready.get("reason", "Unknown")).observe(time.monotonic() - started)
     return outcome
 
 
 def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw_spec: dict[str, Any],
-               previous: dict[str, Any], lookup: Lookup, runtime: Runtime, now: Callable[[], str]) -> Outcome:
+               previous: dict[str, Any], lookup: Lookup, runtime: Runtime, now: Callable[[], str],
+               meta: dict[str, Any]) -> Outcome:
     def stop(reason: str, message: str) -> Outcome:
         return Outcome(*blocked(previous, generation, reason, message, now()))
 
@@ -100,6 +106,10 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
         spec = parse_spec(kind, raw_spec)
     except ValidationError as exc:
         return stop(c.INVALID_SPEC, validation_message(exc))
+    annotations = meta.get("annotations") or {}
+    bad = malformed_allowances(annotations.get(ALLOW_ANNOTATION))
+    if bad:
+        return stop(c.INVALID_SPEC, f"metadata.annotations[{ALLOW_ANNOTATION}]: {bad}")
     try:
         if kind == "Organization":
             assert isinstance(spec, OrganizationSpec)
@@ -107,8 +117,12 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
             enforce = True
         else:
             control = CONTROLS[kind]
-            ctx = resolve(kind, namespace, name, spec, lookup, runtime)
+            ctx = resolve(kind, namespace, name, spec, lookup, runtime, meta)
             ctx.previous_status = previous
+            taken = claim(ctx, meta, runtime)
+            if taken:
+                metrics.GUARD_BLOCKS.labels(kind, c.CONFLICT).inc()
+                return stop(c.CONFLICT, taken)
             report = control.reconcile(ctx)
             enforce = ctx.enforce
     except DependencyNotReady as exc:
@@ -127,7 +141,23 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
     return Outcome(status, events, report)
 
 
-def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, runtime: Runtime) -> Context:
+def claim(ctx: Context, meta: dict[str, Any], runtime: Runtime) -> str | None:
+    """Why another object of the cluster holds what this one addresses, or None. Only Enforce
+    objects claim: an Audit object reads, and may look at anything."""
+    if not ctx.enforce:
+        return None
+    org = ctx.organization
+    claims = claims_of(ctx.kind, ctx.spec, org.inventory.organization_id, org.management_account_id,
+                       org.spec.accounts.log_archive, org.home_region)
+    taken = runtime.claims.claim(Claimant(ctx.owner.value, meta.get("creationTimestamp") or "", ctx.owner.uid), claims)
+    if taken is None:
+        return None
+    what, holder = taken
+    return f"{what} is already managed by {holder.owner}; this object writes nothing to it"
+
+
+def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, runtime: Runtime,
+            meta: dict[str, Any] | None = None) -> Context:
     """The Context of a control kind: its Organization (Ready) and LogArchive (Ready, if referenced)."""
     org_name = spec.organization_ref.name
     org = _ready(lookup, "Organization", namespace, org_name)
@@ -135,8 +165,12 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
     access = runtime.access_for(org_spec, external_id(lookup, namespace, org_spec))
     max_age = parse_duration(org_spec.resync_interval).total_seconds()
     inventory = runtime.directory.get((namespace, org_name), org_spec, access, max_age)
+    meta = meta or {}
     ctx = Context(kind, namespace, name, spec, spec.management_policy, access,
-                  OrganizationView(org_spec, inventory), runtime.concurrency)
+                  OrganizationView(org_spec, inventory), runtime.concurrency,
+                  owner=Owner(namespace, kind, name, runtime.installation, meta.get("uid") or ""),
+                  allowances=parse_allowances((meta.get("annotations") or {}).get(ALLOW_ANNOTATION)),
+                  adopt=spec.adoption_policy == AdoptionPolicy.ADOPT.value, ledger=runtime.ledger)
     archive_ref = getattr(spec, "log_archive_ref", None)
     if archive_ref is not None:
         archive = _ready(lookup, "LogArchive", namespace, archive_ref.name)
@@ -172,8 +206,9 @@ def _ready(lookup: Lookup, kind: str, namespace: str, name: str) -> dict[str, An
 
 
 def delete_object(kind: str, namespace: str, name: str, raw_spec: dict[str, Any], lookup: Lookup,
-                  runtime: Runtime) -> list[str]:
+                  runtime: Runtime, meta: dict[str, Any] | None = None) -> list[str]:
     """What deletionPolicy says to do when the custom resource goes. Returns notes for an Event."""
+    runtime.claims.release(Owner(namespace, kind, name).value)
     try:
         spec = parse_spec(kind, raw_spec)
     except ValidationError:
@@ -186,7 +221,7 @@ def delete_object(kind: str, namespace: str, name: str, raw_spec: dict[str, Any]
     control = CONTROLS.get(kind)
     if control is None or control.delete is None:
         return [f"{kind} creates nothing to delete"]
-    ctx = resolve(kind, namespace, name, spec, lookup, runtime)
+    ctx = resolve(kind, namespace, name, spec, lookup, runtime, meta)
     return control.delete(ctx)
 
 
@@ -196,3 +231,8 @@ def _count(kind: str, report: Report, enforce: bool, corrections: int) -> None:
     drifted = sum(1 for t in report.targets if t.planned)
     if drifted:
         metrics.DRIFT_DETECTED.labels(kind, "Enforce" if enforce else "Audit").inc(drifted)
+    if enforce:
+        metrics.WEAKENINGS_HELD.labels(kind).inc(sum(len(t.held) for t in report.targets))
+        metrics.WEAKENINGS_ALLOWED.labels(kind).inc(sum(len(t.allowed) for t in report.targets))
+    for blocked_write in (b for t in report.targets for b in t.blocked):
+        metrics.GUARD_BLOCKS.labels(kind, blocked_write.reason).inc()

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import conditions as c
 from ..api.common import MAX_FAILURES
+from ..planning.weakening import ALLOW_ANNOTATION
 from .base import Report, TargetReport
 
 
@@ -35,6 +36,8 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
     """The new status and the Events to post, after a reconcile that ran."""
     targets = report.targets
     errors = [t for t in targets if t.error is not None]
+    # Writes the guard kept back, worst first: another's resource, nobody's, a weakening.
+    guarded = _guarded(targets, enforce)
     drifted = [t for t in targets if t.error is None and t.drifted]
     compliant = [t for t in targets if t.compliant]
     was_compliant = c.is_true(previous.get("conditions"), c.COMPLIANT)
@@ -49,11 +52,19 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
         first = errors[0]
         message = f"{len(errors)} of {_n(len(targets), 'target')} failed; {first.target}: {first.error}"
         conditions = c.set_condition(conditions, c.READY, "False", reason, message, generation, now)
+    elif guarded:
+        reason, items = guarded[0]
+        conditions = c.set_condition(conditions, c.READY, "False", reason, _guard_message(reason, items),
+                                     generation, now)
     else:
         conditions = c.set_condition(conditions, c.READY, "True", c.RECONCILED,
                                      f"{_n(len(targets), 'target')} reconciled", generation, now)
 
-    if drifted:
+    if guarded and not errors:
+        reason, items = guarded[0]
+        conditions = c.set_condition(conditions, c.COMPLIANT, "False", reason, _guard_message(reason, items),
+                                     generation, now)
+    elif drifted:
         first = drifted[0]
         message = f"{len(drifted)} of {_n(len(targets), 'target')} differ; {first.target}: {_changes(first)}"
         conditions = c.set_condition(conditions, c.COMPLIANT, "False", c.DRIFTED, message, generation, now)
@@ -68,10 +79,17 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
             message += f"; corrected {_n(len(corrections), 'setting')} changed outside Vigil"
         conditions = c.set_condition(conditions, c.COMPLIANT, "True", reason, message, generation, now)
 
+    guard_failures = [{"target": b.resource, "reason": b.reason, "message": b.message}
+                      for t in targets for b in t.blocked] + \
+                     [{"target": w.target, "reason": c.WEAKENING_HELD, "message": f"{w}; {_allow_hint([w])}"}
+                      for t in targets for w in (t.held if enforce else [])]
+    guarded_targets = {f["target"] for f in guard_failures}
     failures = [{"target": t.target, "reason": t.error.reason, "message": t.error.message}
-                for t in errors if t.error] + \
-               [{"target": t.target, "reason": c.DRIFTED, "message": _changes(t)} for t in drifted] + \
+                for t in errors if t.error] + guard_failures + \
+               [{"target": t.target, "reason": c.DRIFTED, "message": _changes(t)} for t in drifted
+                if t.target not in guarded_targets] + \
                [dict(f) for f in report.findings]
+    allowed = [{"allowance": w.allowance, "change": str(w), "time": now} for t in targets for w in t.allowed]
     status = {
         **report.extra_status,
         "observedGeneration": generation,
@@ -80,8 +98,36 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
         "failures": failures[:MAX_FAILURES],
         "lastReconcileTime": now,
         "driftCorrections": int(previous.get("driftCorrections") or 0) + len(corrections),
+        "allowedWeakenings": (allowed + list(previous.get("allowedWeakenings") or []))[:MAX_FAILURES],
     }
-    return status, _events(previous, status, targets, corrections, enforce)
+    events = _events(previous, status, targets, corrections, enforce)
+    events += [Event("Warning", c.WEAKENING_ALLOWED, f"{a['change']} (allowed by {a['allowance']})") for a in allowed]
+    return status, events
+
+
+def _guarded(targets: list[TargetReport], enforce: bool) -> list[tuple[str, list[Any]]]:
+    """(reason, what) for each kind of write the guard kept back, the one to act on first first."""
+    found = []
+    for reason in (c.CONFLICT, c.ADOPTION_REQUIRED):
+        items = [b for t in targets for b in t.blocked if b.reason == reason]
+        if items:
+            found.append((reason, items))
+    held = [w for t in targets for w in t.held] if enforce else []
+    if held:
+        found.append((c.WEAKENING_HELD, held))
+    return found
+
+
+def _guard_message(reason: str, items: list[Any]) -> str:
+    if reason == c.WEAKENING_HELD:
+        return f"{_n(len(items), 'weakening change')} held: " + "; ".join(str(w) for w in items) + \
+            f". {_allow_hint(items)}"
+    return "; ".join(f"{b.resource}: {b.message}" for b in items)
+
+
+def _allow_hint(held: list[Any]) -> str:
+    entries = ",".join(dict.fromkeys(w.allowance for w in held))
+    return f'to allow, annotate the object {ALLOW_ANNOTATION}: "{entries}"'
 
 
 def blocked(previous: dict[str, Any], generation: int | None, reason: str, message: str,

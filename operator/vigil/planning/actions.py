@@ -15,6 +15,9 @@ class Change:
     path: str
     before: Any
     after: Any
+    # The spec field that asks for ``after``, where the change's own path does not say it (the
+    # same AWS setting can come from different kinds' fields); a weakening allowance names it.
+    spec: str = ""
 
     def __str__(self) -> str:
         return f"{self.path}: {_short(self.before)} -> {_short(self.after)}"

@@ -21,8 +21,8 @@ from ..api.config import ConfigBaselineSpec, GlobalResourceTypes
 from ..state.config import (AccountConfigState, AggregatorSource, AggregatorState, ChannelSettings,
                             ConformancePackState, DelegationState, OrganizationRuleSettings, OrganizationRuleState,
                             RecorderSettings, ServiceRoleState)
-from ..state.documents import OWNER_TAG
 from . import policies
+from .ownership import Owner
 from .actions import Action, Change, diff
 from .organization import plan_trusted_access
 
@@ -68,7 +68,7 @@ class OrganizationTarget:
     home_region: str
     regions: tuple[str, ...]  # where organization rules and packs go
     excluded_accounts: tuple[str, ...]  # active accounts outside the scope: they have no recorder
-    owner: str
+    owner: Owner  # who signs what Vigil creates (planning.ownership)
 
     def label(self, what: str, region: str | None = None) -> str:
         return f"{self.admin_account_id}/{region or self.home_region}/{what}"
@@ -188,7 +188,7 @@ def plan_aggregator_role(target: OrganizationTarget, observed: ServiceRoleState)
     if not observed.exists:
         actions.append(Action(label, a, "global", "iam", "CreateRole", {
             "RoleName": AGGREGATOR_ROLE_NAME, "AssumeRolePolicyDocument": policies.to_json(trust),
-            "Tags": [{"Key": OWNER_TAG, "Value": target.owner}]},
+            "Tags": target.owner.tag_list()},
             (Change("role", None, AGGREGATOR_ROLE_NAME),), creates=True))
     elif observed.trust_policy != policies.canonical(trust):
         actions.append(Action(label, a, "global", "iam", "UpdateAssumeRolePolicy", {
@@ -217,7 +217,7 @@ def plan_aggregator(spec: ConfigBaselineSpec, target: OrganizationTarget, observ
     params: dict[str, Any] = {"ConfigurationAggregatorName": name,
                               "OrganizationAggregationSource": {"RoleArn": role_arn, "AllAwsRegions": True}}
     if not observed.exists:
-        params["Tags"] = [{"Key": OWNER_TAG, "Value": target.owner}]
+        params["Tags"] = target.owner.tag_list()
     return [Action(target.label(name), target.admin_account_id, target.home_region, "config",
                    "PutConfigurationAggregator", params, tuple(changes), creates=not observed.exists)]
 

@@ -4,10 +4,12 @@ A flow log cannot be modified, only created and deleted, so a wrong one is repla
 is created first and the wrong one deleted after, so the VPC is never unlogged. Deleting a flow
 log configuration deletes no log data; what was delivered stays in the bucket.
 
-Which flow logs are Vigil's to replace: the ones this policy created (owner tag), and untagged ones
-that deliver into the LogArchive bucket (the bucket is Vigil's, so a flow log writing there is
-held to the spec). Flow logs to other destinations belong to someone else and are left alone,
-unless ``exclusive`` says the VPC should have no other flow log at all.
+Which flow logs are Vigil's to replace: the ones this policy owns (planning.ownership), and, when
+the policy adopts (``adoptionPolicy: Adopt``), untagged ones that deliver into the LogArchive
+bucket. Without adoption an untagged flow log is left as it is: one that already matches the spec
+covers its VPC, a wrong one gets Vigil's own beside it. Flow logs to other destinations belong to
+someone else and are left alone, unless ``exclusive`` says the VPC should have no other flow log
+at all (a removal: held until ``spec.exclusive=true`` is allowed, see planning.weakening).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.flowlogs import FlowLogPolicySpec, VpcSelector
-from ..state.documents import OWNER_TAG
 from ..state.flowlogs import FlowLog, FlowLogSettings, Vpc
+from .ownership import Holding, Owner, judge
 from .actions import Action, Change, diff
 
 # What AWS records, and DescribeFlowLogs returns, when CreateFlowLogs is given no LogFormat: the
@@ -36,7 +38,8 @@ class FlowLogTarget:
     account_id: str
     region: str
     bucket: str  # the LogArchive bucket, in the log-archive account
-    owner: str  # "namespace/name" of the FlowLogPolicy, the tag on what Vigil creates
+    owner: Owner  # who signs what Vigil creates (planning.ownership)
+    adopt: bool = False  # untagged flow logs into the archive are held to the spec (and replaced)
 
     @property
     def label(self) -> str:
@@ -99,10 +102,10 @@ def chunks(ids: list[str], size: int = MAX_FILTER_VALUES) -> list[list[str]]:
 
 def is_governed(flow_log: FlowLog, target: FlowLogTarget) -> bool:
     """Whether this policy holds the flow log to its spec (and may replace it)."""
-    owner = flow_log.tags.get(OWNER_TAG)
-    if owner is not None:
-        return owner == target.owner  # another policy's flow log is that policy's business
-    return bucket_of(flow_log.settings) == target.bucket
+    verdict = judge(flow_log.tags, target.owner)
+    if verdict.holding is Holding.UNOWNED:
+        return target.adopt and bucket_of(flow_log.settings) == target.bucket
+    return verdict.mine  # another policy's flow log is that policy's business
 
 
 def _same_stream(a: FlowLogSettings, b: FlowLogSettings) -> bool:
@@ -120,15 +123,19 @@ def plan_vpc(spec: FlowLogPolicySpec, target: FlowLogTarget, vpc_id: str,
     label = target.vpc_label(vpc_id)
     # Vigil's own flow log first: when several match, the one it created is the one kept.
     governed = sorted((f for f in flow_logs if is_governed(f, target)),
-                      key=lambda f: (f.tags.get(OWNER_TAG) != target.owner, f.flow_log_id))
+                      key=lambda f: (not judge(f.tags, target.owner).mine, f.flow_log_id))
     keep = next((f for f in governed if canonical(f.settings) == desired), None)
+    if keep is None:  # an untagged one that is right covers the VPC as it is, adopted or not
+        keep = next((f for f in flow_logs if judge(f.tags, target.owner).holding is Holding.UNOWNED
+                     and canonical(f.settings) == desired), None)
     stale = [f for f in governed if f is not keep]
-    foreign = [f for f in flow_logs if not is_governed(f, target)] if spec.exclusive else []
+    foreign = [f for f in flow_logs if not is_governed(f, target) and f is not keep] if spec.exclusive else []
 
     def delete(logs: list[FlowLog], why: str) -> Action:
         return Action(label, target.account_id, target.region, "ec2", "DeleteFlowLogs",
                       {"FlowLogIds": [f.flow_log_id for f in logs]},
-                      tuple(Change(f"flow_log.{f.flow_log_id}", describe(f.settings), why) for f in logs))
+                      tuple(Change(f"flow_log.{f.flow_log_id}", describe(f.settings), why,
+                                   "spec.exclusive" if why == "exclusive" else "") for f in logs))
 
     actions: list[Action] = []
     if keep is None:
@@ -157,7 +164,7 @@ def create_params(spec: FlowLogPolicySpec, target: FlowLogTarget, vpc_id: str) -
         "LogDestination": destination_arn(target.bucket, spec.s3_key_prefix),
         "MaxAggregationInterval": spec.max_aggregation_interval_seconds,
         "TagSpecifications": [{"ResourceType": "vpc-flow-log",
-                               "Tags": [{"Key": OWNER_TAG, "Value": target.owner}]}],
+                               "Tags": target.owner.tag_list()}],
     }
     if spec.log_format:
         params["LogFormat"] = spec.log_format

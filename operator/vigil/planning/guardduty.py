@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.guardduty import GuardDutyOrgSpec
-from ..state.documents import OWNER_TAG
 from ..state.guardduty import (AUTO_ENABLE_NONE, ENABLED, FEATURE_NAMES, MEMBER_DISABLED, MEMBER_ENABLED,
                                DetectorFeatures, DetectorSettings, DetectorState, OrganizationFeatures,
                                OrganizationSettings, PublishingDestination)
+from .ownership import Owner
 from .actions import Action, Change, diff
 from .organization import DelegatedRegion
 
@@ -97,7 +97,7 @@ def plan_detector(spec: GuardDutyOrgSpec, target: GuardDutyRegion, observed: Det
                     for f, on in desired.features.model_dump().items()]
         return [act("CreateDetector", {
             "Enable": True, "FindingPublishingFrequency": desired.finding_publishing_frequency,
-            "Features": features, "Tags": {OWNER_TAG: target.owner}}, (Change("detector", None, "enabled"),), True)]
+            "Features": features, "Tags": target.owner.tags()}, (Change("detector", None, "enabled"),), True)]
     changes = diff(desired, observed.settings)
     if not changes:
         return []
@@ -147,7 +147,7 @@ def plan_publishing(spec: GuardDutyOrgSpec, target: GuardDutyRegion, detector_id
         return [Action(target.label, target.admin_account_id, target.region, "guardduty",
                        "CreatePublishingDestination", {
                            "DetectorId": detector, "DestinationType": "S3", "DestinationProperties": want,
-                           "Tags": {OWNER_TAG: target.owner}},
+                           "Tags": target.owner.tags()},
                        (Change("publishing_destination", None, destination.destination_arn),), creates=True)]
     current = destinations[0]
     have = {"DestinationArn": current.destination_arn, "KmsKeyArn": current.kms_key_arn}

@@ -8,7 +8,9 @@ consecutive digests (`ChainSegment`, `link_chain`). Findings are data; nothing h
 
 A chain is walked in key order (digest keys end with their delivery time) in segments, one per
 account x region x day, so days are verified in parallel and joined afterwards. A digest that fails
-its own checks is reported once, as itself: the links through it are not judged again.
+its own checks is reported once, as itself: the links through it are not judged again. Backfill
+digests (`..._backfill.json.gz`, log files the hourly digests missed) form a chain of their own,
+each naming the backfill digest before it, as `aws cloudtrail validate-logs` walks them.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from ..state.cloudtrail import TrailState
 from ..state.digests import HASH_ALGORITHM, SIGNATURE_ALGORITHM, Digest, DigestLogFile, DigestObject
 
 if TYPE_CHECKING:  # cryptography costs the process ~8 MiB: loaded when the first signature is checked
@@ -36,6 +40,11 @@ KEY_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 DELIVERY_GRACE = timedelta(hours=2)
 # Findings kept per segment and per run; every finding is counted, the first ones are kept.
 KEEP_FINDINGS = 100
+# Objects are read and inflated this much at a time, whatever their size or compression ratio.
+CHUNK = 64 * 1024
+BACKFILL_SUFFIX = "_backfill"
+# A digest key ends with its time, then the suffix on a backfill digest; group 1 is the time.
+_KEY_END = rf"(\d{{8}}T\d{{6}}Z)(?:{BACKFILL_SUFFIX})?\.json\.gz$"
 
 
 class FindingKind(str, Enum):
@@ -85,25 +94,32 @@ class DigestLayout:
         folder = f"{self.account_root(account)}CloudTrail-Digest/{region}/"
         return folder + (day.strftime("%Y/%m/%d/") if day else "")
 
-    def digest_key(self, account: str, region: str, at: datetime) -> str:
+    def digest_key(self, account: str, region: str, at: datetime, backfill: bool = False) -> str:
         return (f"{self.digest_folder(account, region, at.date())}{account}_CloudTrail-Digest_{region}_"
-                f"{self.trail_name}_{self.home_region}_{at.strftime(KEY_TIME_FORMAT)}.json.gz")
+                f"{self.trail_name}_{self.home_region}_{at.strftime(KEY_TIME_FORMAT)}"
+                f"{BACKFILL_SUFFIX if backfill else ''}.json.gz")
 
     def log_key(self, account: str, region: str, at: datetime, unique: str) -> str:
         return (f"{self.account_root(account)}CloudTrail/{region}/{at.strftime('%Y/%m/%d')}/"
                 f"{account}_CloudTrail_{region}_{at.strftime('%Y%m%dT%H%MZ')}_{unique}.json.gz")
 
     def digest_pattern(self, account: str, region: str) -> re.Pattern[str]:
-        """Digest keys of this trail (not another trail's sharing the bucket); group 1 is the time."""
+        """Digest keys of this trail (not another trail's sharing the bucket), hourly and backfill
+        ones; group 1 is the time."""
         return re.compile(re.escape(self.digest_folder(account, region)) + r"\d{4}/\d{2}/\d{2}/"
                           + re.escape(f"{account}_CloudTrail-Digest_{region}_{self.trail_name}_{self.home_region}_")
-                          + r"(\d{8}T\d{6}Z)\.json\.gz$")
+                          + _KEY_END)
 
 
 def key_time(key: str) -> str:
     """The delivery time a digest key ends with, as it is written (it sorts as time does)."""
-    match = re.search(r"_(\d{8}T\d{6}Z)\.json\.gz$", key)
+    match = re.search("_" + _KEY_END, key)
     return match.group(1) if match else ""
+
+
+def is_backfill(key: str) -> bool:
+    """A backfill digest: it lists log files the hourly digests missed, in a chain of its own."""
+    return key.endswith(f"{BACKFILL_SUFFIX}.json.gz")
 
 
 def format_key_time(at: datetime) -> str:
@@ -127,6 +143,50 @@ class Window:
 
     def contains(self, time: str) -> bool:
         return format_key_time(self.start) <= time <= format_key_time(self.end)
+
+
+# --- What a reader of an object reads ------------------------------------------------------------
+
+# Why an object's content cannot be judged: it is not exactly one complete gzip member.
+NOT_GZIP = "the object is not gzip"
+TRUNCATED = "the gzip stream is truncated"
+APPENDED = "there is data after the end of the gzip stream (another gzip member appended?)"
+
+
+def inflate(chunks: Iterable[bytes], sink: Callable[[bytes], None]) -> str | None:
+    """Decompress one gzip member, chunk by chunk, into ``sink``; why the object is not exactly one
+    complete member, or None.
+
+    zlib stops at the end of the first member and would leave the rest unread, while readers of the
+    file (gzip -d, Python's gzip, Athena) go on to read every member after it: an event appended as
+    a second member would be read by them and hashed by nobody. So anything after the first member
+    is refused, as `aws cloudtrail validate-logs` refuses it in a log file, and memory stays bounded:
+    at most a chunk in and a chunk out at a time, nothing after the member kept.
+    """
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        for chunk in chunks:
+            if inflater.eof:
+                if chunk:
+                    return APPENDED
+                continue
+            _inflate_chunk(inflater, chunk, sink)
+            if inflater.unused_data:
+                return APPENDED
+    except zlib.error:
+        return NOT_GZIP
+    return None if inflater.eof else TRUNCATED
+
+
+def _inflate_chunk(inflater: "zlib._Decompress", chunk: bytes, sink: Callable[[bytes], None]) -> None:
+    """All of a chunk, at most CHUNK bytes out at a time (a small chunk can inflate a thousandfold)."""
+    while True:
+        out = inflater.decompress(chunk, CHUNK)
+        sink(out)
+        chunk = inflater.unconsumed_tail
+        # A full output may leave output pending with no input left: ask again until it comes short.
+        if inflater.eof or (not chunk and len(out) < CHUNK):
+            return
 
 
 # --- One digest ----------------------------------------------------------------------------------
@@ -219,7 +279,7 @@ class DigestCheck:
 def check_digest(obj: DigestObject, keys: PublicKeys) -> DigestCheck:
     """A digest on its own: readable, where CloudTrail wrote it, signed by CloudTrail."""
     if obj.content is None:
-        return _unreadable(obj, "the object is not gzip")
+        return _unreadable(obj, obj.unreadable or NOT_GZIP)
     try:
         digest = Digest.model_validate_json(obj.content)
     except ValidationError as exc:
@@ -241,6 +301,9 @@ def check_digest(obj: DigestObject, keys: PublicKeys) -> DigestCheck:
 def _signature_problem(obj: DigestObject, digest: Digest, sha256: str, keys: PublicKeys) -> str | None:
     if not obj.signature:
         return "the object has no signature metadata"
+    # validate-logs refuses a backfill digest without it: it says when CloudTrail signed the digest.
+    if is_backfill(obj.key) and not obj.backfill_generated:
+        return "the backfill digest has no backfill-generation-timestamp metadata"
     algorithm = obj.signature_algorithm or digest.digest_signature_algorithm
     if algorithm != SIGNATURE_ALGORITHM:
         return f"signature algorithm {algorithm!r}, not {SIGNATURE_ALGORITHM}"
@@ -261,6 +324,7 @@ class LogFileRead:
     location: str
     sha256: str | None
     missing: bool = False
+    unreadable: str | None = None  # why there is no SHA-256 (see inflate)
 
 
 def check_log_file(log: DigestLogFile, read: LogFileRead) -> Finding | None:
@@ -270,7 +334,7 @@ def check_log_file(log: DigestLogFile, read: LogFileRead) -> Finding | None:
     if log.hash_algorithm != HASH_ALGORITHM:
         return Finding(FindingKind.LOG_FILE_MODIFIED, where, f"the digest names hash {log.hash_algorithm!r}")
     if read.sha256 is None:
-        return Finding(FindingKind.LOG_FILE_MODIFIED, where, "the object is not gzip")
+        return Finding(FindingKind.LOG_FILE_MODIFIED, where, read.unreadable or NOT_GZIP)
     if read.sha256 != log.hash_value:
         return Finding(FindingKind.LOG_FILE_MODIFIED, where,
                        f"SHA-256 {read.sha256[:16]}..., the digest says {log.hash_value[:16]}...")
@@ -364,6 +428,35 @@ class ChainSegment:
             self.tally.note(finding)
 
 
+@dataclass
+class DayRead:
+    """One account x region x day: a segment of the hourly chain and one of the backfill chain."""
+
+    hourly: ChainSegment = field(default_factory=ChainSegment)
+    backfill: ChainSegment = field(default_factory=ChainSegment)
+
+    def segment(self, key: str) -> ChainSegment:
+        return self.backfill if is_backfill(key) else self.hourly
+
+    @property
+    def digests(self) -> int:
+        return self.hourly.tally.digests + self.backfill.tally.digests
+
+    @property
+    def log_files(self) -> int:
+        return self.hourly.tally.log_files + self.backfill.tally.log_files
+
+
+def link_day_reads(days: Sequence[DayRead | None], window: Window, expect_since: datetime | None = None,
+                   folder: str = "") -> Tally:
+    """One account and region's days joined: the hourly chain, owing a digest every hour from
+    ``expect_since``, and the backfill chain, which owes none (CloudTrail writes one only when
+    late log files need it)."""
+    tally = link_chain([d and d.hourly for d in days], window, expect_since, folder)
+    tally.add(link_chain([d and d.backfill for d in days], window))
+    return tally
+
+
 def link_chain(segments: Iterable[ChainSegment | None], window: Window,
                expect_since: datetime | None = None, folder: str = "") -> Tally:
     """Join one account and region's segments, in day order, into the chain's tally.
@@ -395,10 +488,32 @@ def link_chain(segments: Iterable[ChainSegment | None], window: Window,
         due = window.end - DELIVERY_GRACE
         newest = last.time if last is not None else ""
         if due > expect_since and newest < format_key_time(due):
-            since = f"after {newest}" if newest else f"since {format_key_time(expect_since)}"
-            tally.note(Finding(FindingKind.DIGEST_MISSING, folder,
-                               f"no digest delivered {since}; CloudTrail writes one every hour"))
+            tally.note(_overdue(folder, newest, expect_since))
     return tally
+
+
+def _overdue(folder: str, newest: str, expect_since: datetime) -> Finding:
+    if newest:
+        return Finding(FindingKind.DIGEST_MISSING, folder,
+                       f"no digest delivered after {newest}; CloudTrail writes one every hour")
+    # Nothing at all: digests lost, or the verification looks where the trail does not deliver.
+    return Finding(FindingKind.DIGEST_MISSING, folder,
+                   f"no digest of this trail in s3://{folder} since {format_key_time(expect_since)}, "
+                   "while CloudTrail writes one every hour: lost, or not where the trail delivers "
+                   "(bucket, prefix, organization id)")
+
+
+def digests_due_since(trail: TrailState | None, window: Window) -> datetime | None:
+    """From when every hourly chain owes its digests: since the trail last started logging, and
+    all the window long for a trail that could not be read (nothing is assumed in its favour); None
+    when it does not log. CloudTrail's first digest comes within DELIVERY_GRACE of that."""
+    if trail is None:
+        return window.start
+    if not trail.is_logging:
+        return None
+    if not trail.start_logging_time:
+        return window.start
+    return max(window.start, datetime.fromisoformat(trail.start_logging_time))
 
 
 def _close(tally: Tally, last: ChainLink | None) -> None:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.logarchive import LogArchiveSpec
-from ..state.documents import OWNER_TAG
 from ..state.logarchive import (LIFECYCLE_RULE_ID, BucketEncryption, BucketSettings, BucketState, KeySettings, KeyState, LifecycleRule,
                                 PublicAccessBlock)
 from . import policies
+from .ownership import Owner
 from .actions import Action, Change, diff
 
 
@@ -19,7 +19,7 @@ class LogArchiveTarget:
     account_id: str
     region: str
     organization_id: str
-    owner: str  # "namespace/name" of the LogArchive, written as a tag on what Vigil creates
+    owner: Owner  # who signs what Vigil creates (planning.ownership)
 
     def label(self, what: str) -> str:
         return f"{self.account_id}/{self.region}/{what}"
@@ -41,7 +41,7 @@ def plan_key(spec: LogArchiveSpec, target: LogArchiveTarget, observed: KeyState)
             "AliasName": spec.kms.alias,
             "Description": f"Vigil log archive key ({target.owner})",
             "Policy": policies.to_json(policies.log_archive_key_policy(target.account_id, target.organization_id)),
-            "Tags": [{"TagKey": OWNER_TAG, "TagValue": target.owner}],
+            "Tags": target.owner.tag_list("TagKey", "TagValue"),
         }, changes=(Change("key", None, spec.kms.alias),))]
     actions = []
     for change in diff(desired, observed.settings):
@@ -89,7 +89,7 @@ def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, ob
         actions.append(Action(label, target.account_id, target.region, "s3", "CreateBucket", create, creates=True,
                               changes=(Change("bucket", None, bucket),)))
         actions.append(_action(target, label, "PutBucketTagging", creating, (), {
-            "Bucket": bucket, "Tagging": {"TagSet": [{"Key": OWNER_TAG, "Value": target.owner}]}}))
+            "Bucket": bucket, "Tagging": {"TagSet": target.owner.tag_list()}}))
     current = BucketSettings() if creating else observed.settings
     changes = diff(desired.model_copy(update={"lifecycle": None}), current)
     by_root: dict[str, list[Change]] = {}

@@ -27,10 +27,11 @@ from typing import Any
 
 from ..api.logsubscription import LogSubscriptionPolicySpec
 from ..state.cloudtrail import LogGroupState, RoleState
-from ..state.documents import OWNER_TAG, canonical
+from ..state.documents import canonical
 from ..state.logsubscription import (AccountPolicy, DeliveryStreamSettings, DeliveryStreamState, DestinationSettings,
                                      DestinationState, SubscriptionFilter, SubscriptionFilterSettings)
 from . import policies
+from .ownership import Owner
 from .actions import Action, Change, diff
 
 # Where Vigil's Firehose streams log their delivery errors. Never subscribed, whatever the spec's
@@ -104,7 +105,7 @@ class Archive:
     bucket: str
     kms_key_arn: str
     organization_id: str
-    owner: str
+    owner: Owner  # who signs what Vigil creates (planning.ownership)
     names: Names
 
     @property
@@ -200,7 +201,7 @@ def plan_role(archive: Archive, role_name: str, trust: dict[str, Any], inline: d
     if not observed.exists:
         actions.append(Action(label, a, "global", "iam", "CreateRole", {
             "RoleName": role_name, "AssumeRolePolicyDocument": policies.to_json(trust),
-            "Tags": [{"Key": OWNER_TAG, "Value": archive.owner}]},
+            "Tags": archive.owner.tag_list()},
             (Change("role", None, role_name),), creates=True))
     elif observed.trust_policy != canonical(trust):
         actions.append(Action(label, a, "global", "iam", "UpdateAssumeRolePolicy", {
@@ -224,7 +225,7 @@ def plan_delivery_log_group(archive: Archive, region: str, observed: LogGroupSta
     actions = []
     if not observed.exists:
         actions.append(Action(label, a, region, "logs", "CreateLogGroup", {
-            "logGroupName": name, "tags": {OWNER_TAG: archive.owner}}, (Change("log_group", None, name),),
+            "logGroupName": name, "tags": archive.owner.tags()}, (Change("log_group", None, name),),
             creates=True))
     if observed.retention_days != DELIVERY_LOG_RETENTION_DAYS:
         actions.append(Action(label, a, region, "logs", "PutRetentionPolicy", {
@@ -278,7 +279,7 @@ def plan_delivery_stream(spec: LogSubscriptionPolicySpec, archive: Archive, regi
         return [Action(label, a, region, "firehose", "CreateDeliveryStream", {
             "DeliveryStreamName": name, "DeliveryStreamType": "DirectPut",
             "ExtendedS3DestinationConfiguration": s3_destination(desired),
-            "Tags": [{"Key": OWNER_TAG, "Value": archive.owner}]},
+            "Tags": archive.owner.tag_list()},
             (Change("delivery_stream", None, name),), creates=True)]
     if observed.status == "CREATING":
         return []  # Firehose takes no update until the stream is ACTIVE: the next resync looks again
@@ -314,7 +315,7 @@ def plan_destination(archive: Archive, region: str, observed: DestinationState) 
     params = {"destinationName": name, "targetArn": desired.target_arn, "roleArn": desired.role_arn}
     if not observed.exists:
         actions.append(Action(label, a, region, "logs", "PutDestination",
-                              {**params, "tags": {OWNER_TAG: archive.owner}},
+                              {**params, "tags": archive.owner.tags()},
                               (Change("destination", None, name),), creates=True))
     else:
         changes = diff(desired, observed.settings)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..api.common import Scope
 from ..api.organization import OrganizationSpec
 from ..state.organizations import OrganizationInventory
+from .ownership import Owner
 from .actions import Action, Change
 
 
@@ -90,7 +91,7 @@ class DelegatedRegion:
     management_account_id: str  # designates the delegated administrator
     admin_account_id: str  # the security account
     region: str
-    owner: str  # "namespace/name" of the custom resource
+    owner: Owner  # who signs what Vigil creates (planning.ownership)
 
     @property
     def label(self) -> str:

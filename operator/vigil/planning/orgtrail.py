@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.orgtrail import OrgTrailSpec
-from ..state.documents import OWNER_TAG
 from ..state.cloudtrail import LogGroupState, RoleState, TrailSettings, TrailState
 from . import policies
+from .ownership import Owner
 from .actions import Action, Change, diff
 
 CLOUDWATCH_ROLE_NAME = "vigil-cloudtrail-cloudwatch-logs"
@@ -35,7 +35,7 @@ class TrailTarget:
     region: str  # the home region
     bucket: str
     kms_key_arn: str
-    owner: str
+    owner: Owner  # who signs what Vigil creates (planning.ownership)
 
     def label(self, what: str) -> str:
         return f"{self.account_id}/{self.region}/{what}"
@@ -108,7 +108,7 @@ def plan_trail(spec: OrgTrailSpec, target: TrailTarget, observed: TrailState, lo
 
     creating = not observed.exists
     if creating:
-        params = {"Name": name, "TagsList": [{"Key": OWNER_TAG, "Value": target.owner}]}
+        params = {"Name": name, "TagsList": target.owner.tag_list()}
         for field, param in _TRAIL_PARAMS.items():
             value = getattr(desired, field)
             if value != "":
@@ -145,12 +145,13 @@ def plan_log_group(spec: OrgTrailSpec, target: TrailTarget, observed: LogGroupSt
     actions = []
     if not observed.exists:
         actions.append(Action(label, target.account_id, target.region, "logs", "CreateLogGroup", {
-            "logGroupName": cw.log_group_name, "tags": {OWNER_TAG: target.owner}},
+            "logGroupName": cw.log_group_name, "tags": target.owner.tags()},
             (Change("log_group", None, cw.log_group_name),), creates=True))
     if observed.retention_days != cw.retention_days:
         actions.append(Action(label, target.account_id, target.region, "logs", "PutRetentionPolicy", {
             "logGroupName": cw.log_group_name, "retentionInDays": cw.retention_days},
-            (Change("retention_days", observed.retention_days, cw.retention_days),), creates=not observed.exists))
+            (Change("retention_days", observed.retention_days, cw.retention_days, "spec.cloudWatchLogs.retentionDays"),),
+            creates=not observed.exists))
     return actions
 
 
@@ -171,7 +172,7 @@ def plan_role(spec: OrgTrailSpec, target: TrailTarget, log_group_arn: str, obser
     if not observed.exists:
         actions.append(Action(label, target.account_id, "global", "iam", "CreateRole", {
             "RoleName": CLOUDWATCH_ROLE_NAME, "AssumeRolePolicyDocument": policies.to_json(trust),
-            "Tags": [{"Key": OWNER_TAG, "Value": target.owner}]},
+            "Tags": target.owner.tag_list()},
             (Change("role", None, CLOUDWATCH_ROLE_NAME),), creates=True))
     elif observed.trust_policy != policies.canonical(trust):
         actions.append(Action(label, target.account_id, "global", "iam", "UpdateAssumeRolePolicy", {

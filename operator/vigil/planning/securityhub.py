@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.securityhub import Integration, SecurityHubBaselineSpec, Standard
-from ..state.documents import OWNER_TAG
 from ..state.securityhub import (ADMIN_ENABLED, ANALYZER_ACTIVE, MEMBER_ENABLED, AnalyzerState, FindingAggregator,
                                  HubSettings, StandardSubscription)
+from .ownership import Owner
 from .actions import Action, Change, diff
 from .organization import DelegatedRegion
 
@@ -84,7 +84,7 @@ class AnalyzerTarget:
     admin_account_id: str
     region: str
     name: str
-    owner: str
+    owner: Owner  # who signs what Vigil creates (planning.ownership)
 
     @property
     def label(self) -> str:
@@ -111,12 +111,12 @@ def member_account_ids(active_ids: Iterable[str], admin_account_id: str) -> list
 # --- the administrator -----------------------------------------------------------------------------
 
 
-def plan_hub(label: str, account_id: str, region: str, enabled: bool, owner: str) -> list[Action]:
+def plan_hub(label: str, account_id: str, region: str, enabled: bool, owner: Owner) -> list[Action]:
     """Security Hub on in an account, without AWS's default standards: the spec names them."""
     if enabled:
         return []
     return [Action(label, account_id, region, "securityhub", "EnableSecurityHub",
-                   {"EnableDefaultStandards": False, "Tags": {OWNER_TAG: owner}},
+                   {"EnableDefaultStandards": False, "Tags": owner.tags()},
                    (Change("hub", "disabled", "enabled"),), creates=True)]
 
 
@@ -247,7 +247,7 @@ def plan_analyzer(target: AnalyzerTarget, observed: AnalyzerState) -> list[Actio
                                    "delete it or choose another accessAnalyzer.name")
         return []
     params: dict[str, Any] = {"analyzerName": target.name, "type": ORGANIZATION_ANALYZER,
-                              "tags": {OWNER_TAG: target.owner}}
+                              "tags": target.owner.tags()}
     return [Action(target.label, target.admin_account_id, target.region, "accessanalyzer", "CreateAnalyzer", params,
                    (Change("analyzer", None, f"{target.name} ({ORGANIZATION_ANALYZER})"),), creates=True)]
 

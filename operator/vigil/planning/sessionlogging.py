@@ -14,11 +14,11 @@ from typing import Any
 
 from ..api.sessionlogging import SessionLoggingSpec
 from ..state.cloudtrail import LogGroupState
-from ..state.documents import OWNER_TAG
 from ..state.logarchive import KeySettings, KeyState
 from ..state.sessionlogging import (MANAGED_INPUTS, PREFERENCES_DOCUMENT, SESSION_DOCUMENT_TYPE, STANDARD_STREAM,
                                     SessionDocumentState, SessionPreferences)
 from . import policies
+from .ownership import Owner
 from .actions import Action, Change, diff
 
 SESSION_KEY_ALIAS = "alias/vigil-ssm-sessions"
@@ -33,7 +33,7 @@ class SessionTarget:
     account_id: str
     region: str
     bucket: str  # the LogArchive bucket
-    owner: str
+    owner: Owner  # who signs what Vigil creates (planning.ownership)
 
     @property
     def label(self) -> str:
@@ -73,7 +73,7 @@ def plan_key(spec: SessionLoggingSpec, target: SessionTarget, observed: KeyState
             "AliasName": SESSION_KEY_ALIAS,
             "Description": f"Vigil Session Manager logs key ({target.owner})",
             "Policy": policies.to_json(policy),
-            "Tags": [{"TagKey": OWNER_TAG, "TagValue": target.owner}],
+            "Tags": target.owner.tag_list("TagKey", "TagValue"),
         }, (Change("key", None, SESSION_KEY_ALIAS),), creates=True)]
     actions = []
     for change in diff(KeySettings(policy=policies.canonical(policy), rotation_enabled=True), observed.settings):
@@ -101,7 +101,7 @@ def plan_log_group(spec: SessionLoggingSpec, target: SessionTarget, key_arn: str
 
     if not observed.exists:
         return [
-            act("CreateLogGroup", {"kmsKeyId": key_arn, "tags": {OWNER_TAG: target.owner}},
+            act("CreateLogGroup", {"kmsKeyId": key_arn, "tags": target.owner.tags()},
                 Change("log_group", None, cw.log_group_name), creates=True),
             act("PutRetentionPolicy", {"retentionInDays": cw.retention_days},
                 Change("retention_days", None, cw.retention_days), creates=True),
@@ -112,7 +112,8 @@ def plan_log_group(spec: SessionLoggingSpec, target: SessionTarget, key_arn: str
                            Change("kms_key_id", observed.kms_key_id, key_arn), creates=False))
     if observed.retention_days != cw.retention_days:
         actions.append(act("PutRetentionPolicy", {"retentionInDays": cw.retention_days},
-                           Change("retention_days", observed.retention_days, cw.retention_days), creates=False))
+                           Change("retention_days", observed.retention_days, cw.retention_days,
+                                  "spec.cloudWatch.retentionDays"), creates=False))
     return actions
 
 
@@ -154,7 +155,7 @@ def plan_document(spec: SessionLoggingSpec, target: SessionTarget, key_arn: str,
     if not observed.exists:
         return [Action(label, target.account_id, target.region, "ssm", "CreateDocument", {
             "Name": PREFERENCES_DOCUMENT, "DocumentType": SESSION_DOCUMENT_TYPE, "DocumentFormat": "JSON",
-            "Content": document_content(desired, {}), "Tags": [{"Key": OWNER_TAG, "Value": target.owner}]},
+            "Content": document_content(desired, {}), "Tags": target.owner.tag_list()},
             (Change("document", None, PREFERENCES_DOCUMENT),), creates=True)]
     changes = diff(desired, observed.preferences)
     if not changes:

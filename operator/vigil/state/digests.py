@@ -60,9 +60,11 @@ class DigestObject:
 
     bucket: str
     key: str
-    content: bytes | None  # None: the object is not valid gzip
+    content: bytes | None  # None: the object is not exactly one gzip member
     signature: str | None  # hex, from x-amz-meta-signature
     signature_algorithm: str | None
+    unreadable: str | None = None  # why there is no content
+    backfill_generated: str | None = None  # x-amz-meta-backfill-generation-timestamp, on backfill digests
 
     @property
     def location(self) -> str:

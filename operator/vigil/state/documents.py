@@ -9,11 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# Tag on everything Vigil creates: "namespace/name" of the custom resource. deletionPolicy: Delete
-# removes only what carries it; adopted resources never do.
-OWNER_TAG = "vigil.dev/owner"
-
-
 def canonical(policy: str | dict[str, Any] | None) -> Any:
     if policy is None or policy == "":
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser, outputs: bool) -> None:
     parser.add_argument("--region", action="append", default=None,
                         help="only these regions (repeatable); controls with regions are narrowed to them")
     parser.add_argument("--concurrency", type=int, default=16, help="targets reconciled at once")
+    parser.add_argument("--installation", default=os.environ.get("VIGIL_INSTALLATION", "default"),
+                        help="the Vigil installation whose resources these are (as the operator's VIGIL_INSTALLATION)")
     if outputs:
         parser.add_argument("--output", "-o", choices=("table", "json", "junit"), default="table")
 
@@ -46,7 +49,8 @@ def _run(args: argparse.Namespace, mode: str | None) -> list[Result] | None:
         print(f"error: {exc}\nnothing was sent to AWS", file=sys.stderr)
         return None
     with _progress(len(manifests)) as advance:
-        return reconcile_all(manifests, mode, Runtime(concurrency=args.concurrency), args.region, advance)
+        runtime = Runtime(concurrency=args.concurrency, installation=args.installation)
+        return reconcile_all(manifests, mode, runtime, args.region, advance)
 
 
 def _print(results: list[Result], output: str, with_actions: bool = False) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class Manifest:
     name: str
     spec: dict[str, Any]
     source: str  # "examples/orgtrail.yaml" (or "<stdin>"), for error messages
+    annotations: dict[str, str] = field(default_factory=dict)  # a weakening allowance among them
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -83,7 +84,7 @@ def load(paths: list[str], default_namespace: str = "default") -> list[Manifest]
                     errors.append(f"{where}: {validation_message(exc)}")
                     continue
                 manifests.append(Manifest(doc["kind"], meta.get("namespace") or default_namespace, meta["name"],
-                                          doc.get("spec") or {}, source))
+                                          doc.get("spec") or {}, source, dict(meta.get("annotations") or {})))
     if errors:
         raise ManifestError("\n".join(errors))
     if not manifests:

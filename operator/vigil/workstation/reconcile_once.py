@@ -63,7 +63,7 @@ def reconcile_all(manifests: list[Manifest], mode: str | None, runtime: Runtime,
         if regions and manifest.kind not in ("Organization", "LogArchive", "OrgTrail"):
             spec["regions"] = [r for r in (spec.get("regions") or regions) if r in regions]
         outcome = reconcile_object(manifest.kind, manifest.namespace, manifest.name, 1, spec, {}, lookup, runtime,
-                                   now=now_iso)
+                                   now=now_iso, meta={"annotations": manifest.annotations})
         lookup.record(manifest, outcome.status)
         results.append(Result(manifest, outcome, spec.get("managementPolicy", ENFORCE)))
         if progress is not None:

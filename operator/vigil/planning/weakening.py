@@ -1,0 +1,375 @@
+"""What counts as weakening: the one place that decides it, for every control.
+
+Every planned write is judged against what AWS has now (not against the previous spec, so a new
+object that would weaken an existing resource is caught as well). A weakening write is held
+until the object carries an allowance naming that exact change, in the annotation
+``vigil.dev/allow-weakening``: entries ``<field>=<new value>``, separated by commas or new lines,
+for example ``spec.retention.expireAfterDays=1``. The field is the spec field that asks for the
+change where there is one; otherwise the AWS setting as status shows it. A value that is not a
+plain number, word or boolean is named by its digest (``sha256:<12 hex>``), which status prints
+ready to copy. An allowance names a value, so it authorizes that change and nothing else: an edit
+to another value is held again.
+
+Pure: actions in, judgements out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .actions import Action, Change
+
+ALLOW_ANNOTATION = "vigil.dev/allow-weakening"
+
+
+@dataclass(frozen=True)
+class Weakening:
+    """One weakening change, as a user reads it and allows it."""
+
+    target: str  # account/region/resource
+    field: str
+    before: Any
+    after: Any
+    allowance: str  # the entry of the annotation that allows exactly this change
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.field} {_show(self.before)} -> {_show(self.after)}"
+
+
+def parse_allowances(annotation: str | None) -> frozenset[str]:
+    """The entries of ``vigil.dev/allow-weakening``; whitespace around them is not part of them."""
+    if not annotation:
+        return frozenset()
+    return frozenset(e.strip() for e in re.split(r"[,\n]", annotation) if e.strip())
+
+
+ALLOWANCE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.:/-]*=[^,\n=]*$")
+
+
+def malformed_allowances(annotation: str | None) -> str:
+    """"" when every entry reads ``<field>=<value>``; else which entries do not."""
+    bad = sorted(e for e in parse_allowances(annotation) if not ALLOWANCE_PATTERN.match(e))
+    return f"entries must read <field>=<new value>, as status prints them; not {', '.join(bad)}" if bad else ""
+
+
+def token(value: Any) -> str:
+    """How an allowance writes a value: plain scalars as they are, anything else by its digest."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (int, float, str)) and re.fullmatch(r"[A-Za-z0-9_.:/*-]{0,128}", str(value)):
+        return str(value)
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# --- judging one change --------------------------------------------------------------------------
+
+# A judge looks at one change and says which weakenings it holds: (field, allowance path, value).
+Finding = tuple[str, str, Any]
+Judge = Callable[[Change], list[Finding]]
+
+
+def _truthy(value: Any) -> bool:
+    return value not in (None, False, "", "disabled", "NONE", [], {})
+
+
+def turned_off(allow: str, value: Any = ...) -> Judge:
+    """On before, off after (a flag cleared, a destination or key removed)."""
+    def judge(change: Change) -> list[Finding]:
+        if _truthy(change.before) and not _truthy(change.after):
+            return [(change.path, change.spec or allow, change.after if value is ... else value)]
+        return []
+    return judge
+
+
+def shorter(allow: str) -> Judge:
+    """A period that got shorter; None is for ever (no expiry), the longest of all."""
+    def judge(change: Change) -> list[Finding]:
+        before, after = change.before, change.after
+        if after is not None and (before is None or after < before):
+            return [(change.path, change.spec or allow, after)]
+        return []
+    return judge
+
+
+def ranked(order: tuple[str, ...], allow: str) -> Judge:
+    """A setting with a strength order, weakest first: moving down the order weakens."""
+    def judge(change: Change) -> list[Finding]:
+        before, after = _rank(order, change.before), _rank(order, change.after)
+        if before is not None and after is not None and after < before:
+            return [(change.path, change.spec or allow, change.after)]
+        if isinstance(change.before, bool) or isinstance(change.after, bool):
+            return turned_off(allow, False)(change)
+        return []
+    return judge
+
+
+def _rank(order: tuple[str, ...], value: Any) -> int | None:
+    return order.index(value) if value in order else None
+
+
+def grown(allow: str) -> Judge:
+    """An exclusion list that gained members: coverage narrowed."""
+    def judge(change: Change) -> list[Finding]:
+        if set(_items(change.after)) - set(_items(change.before)):
+            return [(change.path, change.spec or allow, change.after)]
+        return []
+    return judge
+
+
+def _items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [json.dumps(value, sort_keys=True)]
+    return [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in value] \
+        if isinstance(value, (list, tuple)) else [value]
+
+
+def traffic(allow: str) -> Judge:
+    """A flow log's traffic type: ALL covers ACCEPT and REJECT; anything else covers itself."""
+    cover = {"ALL": {"ACCEPT", "REJECT"}, "ACCEPT": {"ACCEPT"}, "REJECT": {"REJECT"}}
+
+    def judge(change: Change) -> list[Finding]:
+        if cover.get(change.before, set()) - cover.get(change.after, set()):
+            return [(change.path, change.spec or allow, change.after)]
+        return []
+    return judge
+
+
+def lifecycle(change: Change) -> list[Finding]:
+    """Vigil's lifecycle rule: only its expiry can destroy logs; moving to Glacier keeps them."""
+    before = (change.before or {}).get("expire_after_days")
+    after = (change.after or {}).get("expire_after_days")
+    if after is not None and (before is None or after < before):
+        return [("lifecycle.expire_after_days", change.spec or "spec.retention.expireAfterDays", after)]
+    return []
+
+
+def object_lock(change: Change) -> list[Finding]:
+    """Object Lock: a shorter default retention, or COMPLIANCE relaxed to GOVERNANCE."""
+    before, after = change.before or {}, change.after or {}
+    found: list[Finding] = []
+    if before.get("mode") == "COMPLIANCE" and after.get("mode") != "COMPLIANCE":
+        found.append(("object_lock.mode", "spec.objectLock.mode", after.get("mode")))
+    if before.get("days") and (not after.get("days") or after["days"] < before["days"]):
+        found.append(("object_lock.days", "spec.objectLock.days", after.get("days")))
+    return found
+
+
+def policy(allow: str) -> Judge:
+    """A resource or trust policy: weaker when it allows a principal it did not (beyond the AWS
+    delivery services and grants scoped to the organization, which are the baseline's own), or
+    when a Deny it had is gone."""
+    def judge(change: Change) -> list[Finding]:
+        before, after = _statements(change.before), _statements(change.after)
+        widened = {g for g in _grants(after, "Allow") - _grants(before, "Allow") if not _baseline_grant(g)}
+        dropped = _grants(before, "Deny") - _grants(after, "Deny")
+        return [(change.path, change.spec or allow, change.after)] if widened or dropped else []
+    return judge
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    statements = (document or {}).get("Statement", []) if isinstance(document, dict) else []
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+Grant = tuple[str, str, str, str, str]  # effect, principal, action, resource, condition
+
+
+def _grants(statements: Iterable[dict[str, Any]], effect: str) -> set[Grant]:
+    grants: set[Grant] = set()
+    for s in statements:
+        if s.get("Effect") != effect:
+            continue
+        condition = json.dumps(s.get("Condition") or {}, sort_keys=True)
+        for principal in _principals(s.get("Principal")):
+            for action in _list(s.get("Action")):
+                for resource in _list(s.get("Resource")) or ["*"]:
+                    grants.add((effect, principal, action, resource, condition))
+    return grants
+
+
+def _principals(principal: Any) -> list[str]:
+    if principal is None or isinstance(principal, str):
+        return [f"AWS:{principal or '*'}"]
+    return [f"{kind}:{p}" for kind, values in principal.items() for p in _list(values)]
+
+
+def _list(value: Any) -> list[Any]:
+    return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _baseline_grant(grant: Grant) -> bool:
+    _, principal, _, _, condition = grant
+    return principal.startswith("Service:") or "aws:PrincipalOrgID" in condition or "aws:SourceOrgID" in condition
+
+
+def event_selectors(change: Change) -> list[Finding]:
+    """CloudTrail's classic event selectors, as the events they record: what was recorded before
+    and is not after is a weakening, named by the spec field that turns it off."""
+    before, after = _coverage(change.before), _coverage(change.after)
+    lost = before - after
+    found: list[Finding] = []
+    if any(a[0] == "management" for a in lost):
+        rw = _read_write({a[1] for a in after if a[0] == "management"})
+        found.append(("event_selectors.management", "spec.managementEvents.readWriteType", rw))
+    if ("source", "kms.amazonaws.com") in lost:
+        found.append(("event_selectors.exclude_kms_events", "spec.managementEvents.excludeKmsEvents", True))
+    data_lost = [a for a in lost if a[0] == "data" and not _data_covered(a, after)]
+    if data_lost:
+        after_data = [a for a in after if a[0] == "data"]
+        if not after_data:
+            found.append(("event_selectors.data", "spec.dataEvents.s3.enabled", False))
+        elif {a[2] for a in data_lost} - {a[2] for a in after_data}:
+            found.append(("event_selectors.data", "spec.dataEvents.s3.readWriteType",
+                          _read_write({a[2] for a in after_data})))
+        else:
+            found.append(("event_selectors.data", "spec.dataEvents.s3.bucketArns",
+                          sorted({a[1] for a in after_data})))
+    return found
+
+
+def _coverage(selectors: Any) -> set[tuple[str, ...]]:
+    atoms: set[tuple[str, ...]] = set()
+    for s in selectors or []:
+        kinds = {"All": ("Read", "Write"), "ReadOnly": ("Read",), "WriteOnly": ("Write",)}[s.get("ReadWriteType", "All")]
+        if s.get("IncludeManagementEvents", True):
+            atoms |= {("management", k) for k in kinds}
+            if "kms.amazonaws.com" not in s.get("ExcludeManagementEventSources", []):
+                atoms.add(("source", "kms.amazonaws.com"))
+        for resource in s.get("DataResources", []):
+            atoms |= {("data", value, k) for value in resource.get("Values", []) for k in kinds}
+    return atoms
+
+
+def _data_covered(atom: tuple[str, ...], after: set[tuple[str, ...]]) -> bool:
+    _, value, kind = atom
+    return any(a[0] == "data" and a[2] == kind and (a[1] == "arn:aws:s3" or value.startswith(a[1])) for a in after)
+
+
+def _read_write(kinds: set[str]) -> str:
+    return {frozenset({"Read", "Write"}): "All", frozenset({"Read"}): "ReadOnly",
+            frozenset({"Write"}): "WriteOnly"}.get(frozenset(kinds), "None")
+
+
+AUTO_ENABLE = ("NONE", "NEW", "ALL")
+# Config's snapshot delivery: the rarer, the weaker.
+DELIVERY_FREQUENCY = ("TwentyFour_Hours", "Twelve_Hours", "Six_Hours", "Three_Hours", "One_Hour")
+
+_FEATURE_SPEC = {"s3_data_events": "s3DataEvents", "eks_audit_logs": "eksAuditLogs",
+                 "ebs_malware_protection": "ebsMalwareProtection", "rds_login_events": "rdsLoginEvents",
+                 "runtime_monitoring": "runtimeMonitoring", "lambda_network_logs": "lambdaNetworkLogs"}
+
+# (service, change path) -> judge. A path ending in ".*" matches any field under it.
+RULES: dict[tuple[str, str], Judge] = {
+    # LogArchive: the bucket and its key
+    ("s3", "lifecycle"): lifecycle,
+    ("s3", "object_lock"): object_lock,
+    ("s3", "versioning"): turned_off("bucket.versioning"),
+    ("s3", "encryption.sse_algorithm"): ranked(("", "AES256", "aws:kms"), "bucket.encryption.sseAlgorithm"),
+    ("s3", "public_access_block.*"): turned_off("bucket.publicAccessBlock", False),
+    ("s3", "policy"): policy("bucketPolicy"),
+    ("kms", "policy"): policy("keyPolicy"),
+    ("kms", "rotation_enabled"): turned_off("key.rotation", False),
+    # OrgTrail
+    ("cloudtrail", "enable_log_file_validation"): turned_off("trail.logFileValidation", False),
+    ("cloudtrail", "is_multi_region_trail"): turned_off("trail.multiRegion", False),
+    ("cloudtrail", "is_organization_trail"): turned_off("trail.organization", False),
+    ("cloudtrail", "include_global_service_events"): turned_off("trail.globalServiceEvents", False),
+    ("cloudtrail", "kms_key_id"): turned_off("trail.kmsKeyId", ""),
+    ("cloudtrail", "cloud_watch_logs_log_group_arn"): turned_off("spec.cloudWatchLogs.enabled", False),
+    ("cloudtrail", "is_logging"): turned_off("trail.logging", False),
+    ("cloudtrail", "event_selectors"): event_selectors,
+    # CloudWatch Logs groups (the trail's, Session Manager's, the delivery errors')
+    ("logs", "retention_days"): shorter("logGroup.retentionInDays"),
+    ("logs", "kms_key_id"): turned_off("logGroup.kmsKeyId", ""),
+    ("logs", "access_policy"): policy("destinationPolicy"),
+    ("logs", "filter_pattern"): turned_off("spec.filterPattern"),  # a pattern filters; none streams all
+    ("logs", "policy_document.filterPattern"): turned_off("spec.filterPattern"),
+    ("logs", "selection_criteria"): grown("spec.logGroupSelector.excludePrefixes"),
+    ("logs", "scope"): turned_off("accountPolicy.scope"),
+    ("iam", "trust_policy"): policy("role.trustPolicy"),
+    ("iam", "inline_policy"): policy("role.inlinePolicy"),
+    # VPC flow logs
+    ("ec2", "traffic_type"): traffic("spec.trafficType"),
+    # GuardDuty (detector features are booleans, organization features ALL | NEW | NONE)
+    ("guardduty", "enabled"): turned_off("detector.enabled", False),
+    ("guardduty", "auto_enable_organization_members"): ranked(AUTO_ENABLE, "spec.autoEnable"),
+    **{("guardduty", f"features.{f}"): ranked(AUTO_ENABLE, f"spec.features.{s}") for f, s in _FEATURE_SPEC.items()},
+    # Config
+    ("config", "recorder.all_supported"): turned_off("spec.recorder.allSupported", False),
+    ("config", "recorder.include_global_resource_types"): turned_off("spec.recorder.includeGlobalResourceTypes"),
+    ("config", "recorder.recording"): turned_off("recorder.recording", False),
+    ("config", "delivery_channel.delivery_frequency"): ranked(DELIVERY_FREQUENCY, "spec.deliveryFrequency"),
+    ("config", "excluded_accounts"): grown("excludedAccounts"),
+    ("config", "conformance_pack.excluded_accounts"): grown("excludedAccounts"),
+    # Security Hub
+    ("securityhub", "auto_enable"): turned_off("spec.autoEnable", False),
+    # Session Manager preferences
+    ("ssm", "s3_bucket_name"): turned_off("sessionPreferences.s3BucketName", ""),
+    ("ssm", "s3_encryption_enabled"): turned_off("sessionPreferences.s3EncryptionEnabled", False),
+    ("ssm", "cloud_watch_log_group_name"): turned_off("spec.cloudWatch.enabled", False),
+    ("ssm", "cloud_watch_encryption_enabled"): turned_off("sessionPreferences.cloudWatchEncryptionEnabled", False),
+    ("ssm", "cloud_watch_streaming_enabled"): turned_off("sessionPreferences.cloudWatchStreamingEnabled", False),
+    ("ssm", "kms_key_id"): turned_off("sessionPreferences.kmsKeyId", ""),
+}
+
+# Writes that take something away whatever their changes say: judged by operation.
+REMOVING = re.compile(r"^(Delete|Disable|Stop|Disassociate|Deregister|Remove|Untag|ScheduleKeyDeletion|"
+                      r"BatchDisable|CancelKeyDeletion$)")
+# Removals whose changes say whether they weaken: Vigil's lifecycle rule deleted means logs kept
+# for ever; a flow log replaced by the right one (created first in the same plan) drops no coverage.
+JUDGED_BY_CHANGES = {("s3", "DeleteBucketLifecycle"), ("ec2", "DeleteFlowLogs")}
+
+
+def _rule(service: str, path: str) -> Judge | None:
+    if (service, path) in RULES:
+        return RULES[(service, path)]
+    parent = path.rsplit(".", 1)[0]
+    return RULES.get((service, f"{parent}.*")) or RULES.get((service, path.split(".", 1)[-1]))
+
+
+def classify(action: Action) -> list[Weakening]:
+    """The weakenings ``action`` would make; [] for a neutral or strengthening write. Creating a
+    resource (or configuring one just created) weakens nothing: there was nothing to weaken."""
+    if action.creates and not REMOVING.match(action.operation):
+        return []
+    found: list[Weakening] = []
+    for change in action.changes:
+        if action.operation == "DeleteFlowLogs":
+            if change.after == "exclusive":  # another tool's flow log: a log destination removed
+                found.append(_weakening(action, (change.path, change.spec or change.path, True), change))
+            continue
+        judge = _rule(action.service, change.path)
+        for finding in judge(change) if judge else []:
+            found.append(_weakening(action, finding, change))
+    if not found and REMOVING.match(action.operation) and (action.service, action.operation) not in JUDGED_BY_CHANGES:
+        found.append(Weakening(action.target, action.operation, "present", "removed",
+                               f"{action.operation}={action.target}"))
+    return found
+
+
+def _weakening(action: Action, finding: Finding, change: Change) -> Weakening:
+    field, allow, value = finding
+    return Weakening(action.target, field, change.before, change.after, f"{allow}={token(value)}")
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        return token(value)
+    text = "none" if value is None else token(value) if isinstance(value, bool) else repr(value) \
+        if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
