@@ -68,11 +68,22 @@ def test_steady_state_resync_writes_nothing(baseline: Stack):
 
 
 def test_spec_change_is_followed(baseline: Stack):
-    baseline.patch_spec("OrgTrail", NS, "org-trail", {"managementEvents": {"readWriteType": "WriteOnly"}})
-    baseline.wait("OrgTrail", NS, "org-trail", lambda o: o["metadata"]["generation"] == 2 and is_ready_and_compliant(o),
-                  timeout=30, what="generation 2 reconciled")
+    baseline.patch_spec("OrgTrail", NS, "org-trail", {"managementEvents": {"readWriteType": "ReadOnly"}})
+    held = baseline.wait("OrgTrail", NS, "org-trail", lambda o: o["metadata"]["generation"] == 2
+                         and condition(o, "Ready").get("reason") == "WeakeningHeld", timeout=30,
+                         what="the narrower selection held")
+    assert "management_events.read_write_type All -> ReadOnly" in condition(held, "Ready")["message"]
+    # Recording fewer events is a weakening: it waits for the allowance naming it.
+    baseline.annotate("OrgTrail", NS, "org-trail", {"vigil.dev/allow-weakening": "spec.managementEvents.readWriteType=ReadOnly"})
+    baseline.wait("OrgTrail", NS, "org-trail", is_ready_and_compliant, timeout=30, what="allowed and reconciled")
     selectors = baseline.aws("cloudtrail").get_event_selectors(TrailName=TRAIL)["EventSelectors"]
-    assert [s["ReadWriteType"] for s in selectors] == ["WriteOnly"]
+    assert [s["ReadWriteType"] for s in selectors] == ["ReadOnly"]
+    # Widening again is no weakening: applied at once.
+    baseline.patch_spec("OrgTrail", NS, "org-trail", {"managementEvents": {"readWriteType": "All"}})
+    baseline.wait("OrgTrail", NS, "org-trail", lambda o: o["metadata"]["generation"] == 3 and is_ready_and_compliant(o),
+                  timeout=30, what="generation 3 reconciled")
+    selectors = baseline.aws("cloudtrail").get_event_selectors(TrailName=TRAIL)["EventSelectors"]
+    assert [s["ReadWriteType"] for s in selectors] == ["All"]
 
 
 def test_out_of_band_drift_is_corrected_within_one_resync(baseline: Stack):

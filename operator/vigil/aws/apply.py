@@ -13,8 +13,9 @@ from .session import AwsAccess
 
 
 def _create_key_with_alias(client: Any, params: dict[str, Any]) -> None:
-    """CreateKey leaves a key with no name; the alias follows at once so a retry finds the key
-    by alias instead of creating a second one. Rotation is on from the start."""
+    """CreateKey leaves a key with no name; the alias follows at once. CreateKey has no client
+    token, so it is sent once (see NOT_RETRIED) with the owner's tags: if its answer is lost, the
+    next pass finds the key by those tags and only names it. Rotation is on from the start."""
     key = client.create_key(Description=params["Description"], Policy=params["Policy"], Tags=params["Tags"],
                             KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT")["KeyMetadata"]
     client.create_alias(AliasName=params["AliasName"], TargetKeyId=key["KeyId"])
@@ -38,8 +39,13 @@ _COMPOSITES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
 }
 
 
+# Creates without a client token: a retry after a lost answer would create a second resource.
+NOT_RETRIED = {("kms", "CreateKeyWithAlias")}
+
+
 def execute(access: AwsAccess, action: Action) -> None:
-    client = access.client(action.service, action.account_id, action.region)
+    client = access.client(action.service, action.account_id, action.region,
+                           retries=(action.service, action.operation) not in NOT_RETRIED)
     composite = _COMPOSITES.get((action.service, action.operation))
     if composite is not None:
         composite(client, action.params)

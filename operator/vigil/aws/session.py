@@ -60,16 +60,18 @@ class AwsAccess:
             self._base_account = sts.get_caller_identity()["Account"]
         return self._base_account
 
-    def client(self, service: str, account_id: str, region: str) -> Any:
-        key = (service, account_id, region)
+    def client(self, service: str, account_id: str, region: str, retries: bool = True) -> Any:
+        """A cached client. ``retries=False``: one attempt only, for a create that has no client
+        token, where botocore retrying a request whose answer was lost would make a second resource."""
+        key = (service if retries else f"{service}!once", account_id, region)
         with self._lock:
             cached = self._clients.get(key)
             if cached is not None:
                 self._clients.move_to_end(key)
                 return cached
         session = self._session_for(account_id)
-        made = session.create_client(service, region_name=None if region == "global" else region,
-                                     config=self._config)
+        config = self._config if retries else self._config.merge(Config(retries={"total_max_attempts": 1}))
+        made = session.create_client(service, region_name=None if region == "global" else region, config=config)
         _count(made)
         with self._lock:
             self._clients[key] = made

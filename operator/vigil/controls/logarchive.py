@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..api.logarchive import LogArchiveSpec
 from ..aws import logarchive as aws_logarchive
 from ..aws.errors import TargetError
-from ..planning.ownership import owns
+from ..planning.ownership import Resource, owns
 from ..planning.logarchive import LogArchiveTarget, plan_bucket, plan_key
 from .base import Context, Report, TargetRun, run_targets
 
@@ -22,18 +22,27 @@ def reconcile(ctx: Context) -> Report:
     def converge(run: TargetRun) -> None:
         a, r = target.account_id, target.region
         if spec.kms.create:
-            key = aws_logarchive.observe_key(ctx.access, a, r, spec.kms.alias)
-            if run.converge(plan_key(spec, target, key)) and not key.exists:
-                key = aws_logarchive.observe_key(ctx.access, a, r, spec.kms.alias)
+            key = aws_logarchive.observe_key(ctx.access, a, r, spec.kms.alias, ctx.owner)
+            key_label = target.label(spec.kms.alias)
+            wrote = run.converge(plan_key(spec, target, key),
+                                 Resource("kms-key", a, r, key.arn or "", key_label, exists=key.exists))
+            if run.report.blocked:
+                return  # another's key (or nobody's): the bucket is not pointed at it either
+            if wrote and not (key.exists and key.aliased):
+                key = aws_logarchive.observe_key(ctx.access, a, r, spec.kms.alias, ctx.owner)
             key_arn = key.arn
         else:
             key_arn = aws_logarchive.describe_key_arn(ctx.access, a, r, spec.kms.key_arn or "")
             if key_arn is None:
                 raise TargetError(KEY_NOT_FOUND, f"kms.keyArn {spec.kms.key_arn} does not exist", recoverable=False)
         found["key"] = key_arn
-        # In Audit a missing key has no ARN yet; the bucket is then compared against its alias.
+        # A bucket of this name in another account raises Conflict here: nothing is written to it.
         bucket = aws_logarchive.observe_bucket(ctx.access, a, r, spec.bucket_name)
-        run.converge(plan_bucket(spec, target, key_arn or spec.kms.alias, bucket))
+        found["bucket"] = spec.bucket_name if bucket.exists else None
+        # In Audit a missing key has no ARN yet; the bucket is then compared against its alias.
+        run.converge(plan_bucket(spec, target, key_arn or spec.kms.alias, bucket),
+                     Resource("s3-bucket", a, r, spec.bucket_name, target.label(spec.bucket_name),
+                              exists=bucket.exists))
 
     reports = run_targets(ctx, [(target.label(spec.bucket_name), converge)])
     return Report(reports, extra_status={
@@ -51,6 +60,8 @@ def delete(ctx: Context) -> list[str]:
     spec: LogArchiveSpec = ctx.spec
     a, r = ctx.organization.spec.accounts.log_archive, ctx.organization.home_region
     tags = aws_logarchive.bucket_tags(ctx.access, a, r, spec.bucket_name)
+    if tags is None:
+        return [f"bucket {spec.bucket_name} does not exist"]
     if not owns(tags, ctx.owner):
         return [f"bucket {spec.bucket_name} was not created by this LogArchive; left in place"]
     outcome = aws_logarchive.delete_empty_bucket(ctx.access, a, r, spec.bucket_name)

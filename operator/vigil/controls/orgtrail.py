@@ -13,7 +13,7 @@ from ..planning.organization import plan_trusted_access
 from ..planning.orgtrail import (CLOUDTRAIL_PRINCIPAL, CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY, TrailTarget,
                                  plan_log_group, plan_role, plan_trail)
 from ..state.cloudtrail import TrailState
-from ..planning.ownership import owns
+from ..planning.ownership import Resource, owns
 from . import integrity
 from .base import Context, DependencyNotReady, Report, TargetRun, run_targets
 
@@ -32,17 +32,24 @@ def reconcile(ctx: Context) -> Report:
         if spec.cloud_watch_logs.enabled:
             name = spec.cloud_watch_logs.log_group_name
             group = aws_logs.observe_log_group(ctx.access, a, r, name)
-            if run.converge(plan_log_group(spec, target, group)) and not group.exists:
-                group = aws_logs.observe_log_group(ctx.access, a, r, name)
             group_arn = group.arn or f"arn:aws:logs:{r}:{a}:log-group:{name}:*"
+            if run.converge(plan_log_group(spec, target, group),
+                            Resource("logs-log-group", a, r, group_arn, target.label(name), group.exists)) \
+                    and not group.exists:
+                group = aws_logs.observe_log_group(ctx.access, a, r, name)
+                group_arn = group.arn or group_arn
             role = aws_iam.observe_role(ctx.access, a, CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY)
-            run.converge(plan_role(spec, target, group_arn, role))
+            run.converge(plan_role(spec, target, group_arn, role),
+                         Resource("iam-role", a, "global", CLOUDWATCH_ROLE_NAME,
+                                  target.label(f"role/{CLOUDWATCH_ROLE_NAME}"), role.exists))
             role_arn = role.arn or f"arn:aws:iam::{a}:role/{CLOUDWATCH_ROLE_NAME}"
         run.converge(plan_trusted_access(CLOUDTRAIL_PRINCIPAL, aws_organizations.trusted_services(ctx.access),
                                          target.label("organizations"), a, r))
         trail = aws_cloudtrail.observe_trail(ctx.access, a, r, spec.trail_name)
         seen["trail"] = trail
-        if run.converge(plan_trail(spec, target, trail, group_arn, role_arn)):
+        if run.converge(plan_trail(spec, target, trail, group_arn, role_arn),
+                        Resource("cloudtrail-trail", a, r, trail.arn or "", target.label(spec.trail_name),
+                                 trail.exists)):
             seen["trail"] = aws_cloudtrail.observe_trail(ctx.access, a, r, spec.trail_name)
 
     reports = run_targets(ctx, [(target.label(spec.trail_name), converge)])

@@ -21,6 +21,7 @@ from .. import metrics
 from ..api import KINDS
 from ..api.common import AdoptionPolicy, ManagementPolicy, parse_duration
 from ..api.organization import OrganizationSpec
+from ..aws import logarchive as aws_logarchive
 from ..aws.errors import TargetError, classify
 from ..planning.organization import SelectionError
 from ..planning.ownership import Owner
@@ -180,7 +181,21 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
         ctx.log_archive = LogArchiveView(bucket=archive["spec"]["bucketName"], bucket_arn=status["bucketArn"],
                                          kms_key_arn=status["kmsKeyArn"], account_id=status.get("accountId", ""),
                                          region=status.get("region", ""))
+        _verify_archive(ctx)
     return ctx
+
+
+def _verify_archive(ctx: Context) -> None:
+    """Every delivery API takes a bucket name without its owner, so before any control points a
+    delivery at the archive (and at every resync) the bucket must still be the log-archive
+    account's: a bucket of that name elsewhere (sniped after a deletion) is never trusted."""
+    archive = ctx.log_archive
+    assert archive is not None
+    account = archive.account_id or ctx.organization.spec.accounts.log_archive
+    exists = aws_logarchive.verify_bucket_owner(ctx.access, account, archive.region or ctx.organization.home_region,
+                                                archive.bucket)
+    if not exists and ctx.enforce:  # Audit writes nothing, so a plan may still show what it would do
+        raise DependencyNotReady(f"LogArchive bucket {archive.bucket} does not exist (any more)")
 
 
 def external_id(lookup: Lookup, namespace: str, spec: OrganizationSpec) -> str | None:

@@ -81,7 +81,7 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
 
     guard_failures = [{"target": b.resource, "reason": b.reason, "message": b.message}
                       for t in targets for b in t.blocked] + \
-                     [{"target": w.target, "reason": c.WEAKENING_HELD, "message": f"{w}; {_allow_hint([w])}"}
+                     [{"target": w.target, "reason": c.WEAKENING_HELD, "message": f"{w}. {_allow_hint([w])}"}
                       for t in targets for w in (t.held if enforce else [])]
     guarded_targets = {f["target"] for f in guard_failures}
     failures = [{"target": t.target, "reason": t.error.reason, "message": t.error.message}
@@ -127,7 +127,7 @@ def _guard_message(reason: str, items: list[Any]) -> str:
 
 def _allow_hint(held: list[Any]) -> str:
     entries = ",".join(dict.fromkeys(w.allowance for w in held))
-    return f'to allow, annotate the object {ALLOW_ANNOTATION}: "{entries}"'
+    return f'To allow, annotate the object {ALLOW_ANNOTATION}: "{entries}"'
 
 
 def blocked(previous: dict[str, Any], generation: int | None, reason: str, message: str,

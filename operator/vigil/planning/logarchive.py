@@ -44,6 +44,10 @@ def plan_key(spec: LogArchiveSpec, target: LogArchiveTarget, observed: KeyState)
             "Tags": target.owner.tag_list("TagKey", "TagValue"),
         }, changes=(Change("key", None, spec.kms.alias),))]
     actions = []
+    if not observed.aliased:  # the key was made, its alias not (a lost answer, a stopped operator)
+        actions.append(Action(label, target.account_id, target.region, "kms", "CreateAlias", creates=True,
+                              params={"AliasName": spec.kms.alias, "TargetKeyId": observed.key_id},
+                              changes=(Change("alias", None, spec.kms.alias),)))
     for change in diff(desired, observed.settings):
         if change.path == "policy":
             actions.append(Action(label, target.account_id, target.region, "kms", "PutKeyPolicy", changes=(change,),
@@ -89,7 +93,7 @@ def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, ob
         actions.append(Action(label, target.account_id, target.region, "s3", "CreateBucket", create, creates=True,
                               changes=(Change("bucket", None, bucket),)))
         actions.append(_action(target, label, "PutBucketTagging", creating, (), {
-            "Bucket": bucket, "Tagging": {"TagSet": target.owner.tag_list()}}))
+            "Tagging": {"TagSet": target.owner.tag_list()}}))
     current = BucketSettings() if creating else observed.settings
     changes = diff(desired.model_copy(update={"lifecycle": None}), current)
     by_root: dict[str, list[Change]] = {}
@@ -108,12 +112,11 @@ def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, ob
             policies.log_archive_bucket_policy(bucket, target.organization_id))}),
     ]:
         if root in by_root:
-            actions.append(_action(target, label, operation, creating, tuple(by_root[root]),
-                                   {"Bucket": bucket, **params}))
+            actions.append(_action(target, label, operation, creating, tuple(by_root[root]), params))
     if creating and spec.object_lock is not None:
         actions.append(_action(target, label, "PutObjectLockConfiguration", True,
                                (Change("object_lock", None, spec.object_lock.model_dump()),), {
-            "Bucket": bucket, "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {
+            "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {
                 "DefaultRetention": {"Mode": spec.object_lock.mode, "Days": spec.object_lock.days}}}}))
     actions.extend(_plan_lifecycle(target, label, bucket, desired.lifecycle, current.lifecycle,
                                    observed.other_lifecycle_rules, creating))
@@ -135,11 +138,15 @@ def _plan_lifecycle(target: LogArchiveTarget, label: str, bucket: str, want: Lif
             rule["Expiration"] = {"Days": want.expire_after_days}
         rules.append(rule)
     if not rules:
-        return [_action(target, label, "DeleteBucketLifecycle", creating, change, {"Bucket": bucket})]
+        return [_action(target, label, "DeleteBucketLifecycle", creating, change, {})]
     return [_action(target, label, "PutBucketLifecycleConfiguration", creating, change,
-                    {"Bucket": bucket, "LifecycleConfiguration": {"Rules": rules}})]
+                    {"LifecycleConfiguration": {"Rules": rules}})]
 
 
 def _action(target: LogArchiveTarget, label: str, operation: str, creating: bool, changes: tuple[Change, ...],
             params: dict[str, Any]) -> Action:
-    return Action(label, target.account_id, target.region, "s3", operation, params, changes, creates=creating)
+    """An S3 write to the bucket, naming the account that must own it: a bucket of the same name
+    elsewhere (sniped, or taken first) refuses the call instead of taking the archive's settings."""
+    bucket = label.rsplit("/", 1)[-1]
+    return Action(label, target.account_id, target.region, "s3", operation,
+                  {"Bucket": bucket, "ExpectedBucketOwner": target.account_id, **params}, changes, creates=creating)

@@ -71,8 +71,9 @@ def token(value: Any) -> str:
 
 # --- judging one change --------------------------------------------------------------------------
 
-# A judge looks at one change and says which weakenings it holds: (field, allowance path, value).
-Finding = tuple[str, str, Any]
+# A judge looks at one change and says which weakenings it holds: (field, allowance path, value),
+# or with two more, the before and after a user reads when the change's own are whole documents.
+Finding = tuple[Any, ...]
 Judge = Callable[[Change], list[Finding]]
 
 
@@ -85,6 +86,16 @@ def turned_off(allow: str, value: Any = ...) -> Judge:
     def judge(change: Change) -> list[Finding]:
         if _truthy(change.before) and not _truthy(change.after):
             return [(change.path, change.spec or allow, change.after if value is ... else value)]
+        return []
+    return judge
+
+
+def turned_on(allow: str) -> Judge:
+    """Off before, on after, where being on narrows: a filter pattern set where there was none
+    (none streams every event; a pattern only the events that match it)."""
+    def judge(change: Change) -> list[Finding]:
+        if not _truthy(change.before) and _truthy(change.after):
+            return [(change.path, change.spec or allow, change.after)]
         return []
     return judge
 
@@ -115,13 +126,34 @@ def _rank(order: tuple[str, ...], value: Any) -> int | None:
     return order.index(value) if value in order else None
 
 
-def grown(allow: str) -> Judge:
-    """An exclusion list that gained members: coverage narrowed."""
+def grown(allow: str, members: Callable[[Any], list[Any]] | None = None) -> Judge:
+    """An exclusion list that gained members: coverage narrowed. ``members`` reads the list out
+    of a value that is not one (an account policy's selection criteria)."""
+    read = members or _items
+
     def judge(change: Change) -> list[Finding]:
-        if set(_items(change.after)) - set(_items(change.before)):
+        if set(read(change.after)) - set(read(change.before)):
             return [(change.path, change.spec or allow, change.after)]
         return []
     return judge
+
+
+_NOT_IN = re.compile(r"^\s*LogGroupName\s+NOT\s+IN\s*(\[.*\])\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def _criteria_exclusions(criteria: Any) -> list[Any]:
+    """The log group names ``LogGroupName NOT IN [...]`` excludes ("" or none: nothing excluded).
+    Criteria of any other form is one opaque member, so any change to it counts as grown."""
+    if criteria is None or not str(criteria).strip():
+        return []
+    match = _NOT_IN.match(str(criteria))
+    try:
+        names = json.loads(match.group(1)) if match else None
+    except ValueError:
+        names = None
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
+        return names
+    return [str(criteria)]
 
 
 def _items(value: Any) -> list[Any]:
@@ -149,7 +181,7 @@ def lifecycle(change: Change) -> list[Finding]:
     before = (change.before or {}).get("expire_after_days")
     after = (change.after or {}).get("expire_after_days")
     if after is not None and (before is None or after < before):
-        return [("lifecycle.expire_after_days", change.spec or "spec.retention.expireAfterDays", after)]
+        return [("lifecycle.expire_after_days", change.spec or "spec.retention.expireAfterDays", after, before, after)]
     return []
 
 
@@ -158,21 +190,22 @@ def object_lock(change: Change) -> list[Finding]:
     before, after = change.before or {}, change.after or {}
     found: list[Finding] = []
     if before.get("mode") == "COMPLIANCE" and after.get("mode") != "COMPLIANCE":
-        found.append(("object_lock.mode", "spec.objectLock.mode", after.get("mode")))
+        found.append(("object_lock.mode", "spec.objectLock.mode", after.get("mode"), "COMPLIANCE", after.get("mode")))
     if before.get("days") and (not after.get("days") or after["days"] < before["days"]):
-        found.append(("object_lock.days", "spec.objectLock.days", after.get("days")))
+        found.append(("object_lock.days", "spec.objectLock.days", after.get("days"), before["days"], after.get("days")))
     return found
 
 
 def policy(allow: str) -> Judge:
     """A resource or trust policy: weaker when it allows a principal it did not (beyond the AWS
-    delivery services and grants scoped to the organization, which are the baseline's own), or
-    when a Deny it had is gone."""
-    def judge(change: Change) -> list[Finding]:
+    delivery services, grants scoped to the organization and the resource's own account, which
+    are the baseline's own), or when a Deny it had is gone. ``account``: the account of the write."""
+    def judge(change: Change, account: str = "") -> list[Finding]:
         before, after = _statements(change.before), _statements(change.after)
-        widened = {g for g in _grants(after, "Allow") - _grants(before, "Allow") if not _baseline_grant(g)}
+        widened = {g for g in _grants(after, "Allow") - _grants(before, "Allow") if not _baseline_grant(g, account)}
         dropped = _grants(before, "Deny") - _grants(after, "Deny")
         return [(change.path, change.spec or allow, change.after)] if widened or dropped else []
+    judge.takes_account = True  # type: ignore[attr-defined]
     return judge
 
 
@@ -212,9 +245,13 @@ def _list(value: Any) -> list[Any]:
     return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _baseline_grant(grant: Grant) -> bool:
+def _baseline_grant(grant: Grant, account: str = "") -> bool:
     _, principal, _, _, condition = grant
-    return principal.startswith("Service:") or "aws:PrincipalOrgID" in condition or "aws:SourceOrgID" in condition
+    # The resource's own account administering it (the key policy's first statement, as AWS's
+    # default key policy has it) gives nobody outside that account anything.
+    own_account = bool(account) and principal in (f"AWS:arn:aws:iam::{account}:root", f"AWS:{account}")
+    return principal.startswith("Service:") or own_account or \
+        "aws:PrincipalOrgID" in condition or "aws:SourceOrgID" in condition
 
 
 def event_selectors(change: Change) -> list[Finding]:
@@ -224,21 +261,26 @@ def event_selectors(change: Change) -> list[Finding]:
     lost = before - after
     found: list[Finding] = []
     if any(a[0] == "management" for a in lost):
+        was = _read_write({a[1] for a in before if a[0] == "management"})
         rw = _read_write({a[1] for a in after if a[0] == "management"})
-        found.append(("event_selectors.management", "spec.managementEvents.readWriteType", rw))
+        found.append(("management_events.read_write_type", "spec.managementEvents.readWriteType", rw, was, rw))
     if ("source", "kms.amazonaws.com") in lost:
-        found.append(("event_selectors.exclude_kms_events", "spec.managementEvents.excludeKmsEvents", True))
+        found.append(("management_events.exclude_kms_events", "spec.managementEvents.excludeKmsEvents", True,
+                      False, True))
     data_lost = [a for a in lost if a[0] == "data" and not _data_covered(a, after)]
     if data_lost:
+        before_data = [a for a in before if a[0] == "data"]
         after_data = [a for a in after if a[0] == "data"]
         if not after_data:
-            found.append(("event_selectors.data", "spec.dataEvents.s3.enabled", False))
+            found.append(("data_events.s3.enabled", "spec.dataEvents.s3.enabled", False, True, False))
         elif {a[2] for a in data_lost} - {a[2] for a in after_data}:
-            found.append(("event_selectors.data", "spec.dataEvents.s3.readWriteType",
-                          _read_write({a[2] for a in after_data})))
+            rw = _read_write({a[2] for a in after_data})
+            found.append(("data_events.s3.read_write_type", "spec.dataEvents.s3.readWriteType", rw,
+                          _read_write({a[2] for a in before_data}), rw))
         else:
-            found.append(("event_selectors.data", "spec.dataEvents.s3.bucketArns",
-                          sorted({a[1] for a in after_data})))
+            arns = sorted({a[1] for a in after_data})
+            found.append(("data_events.s3.bucket_arns", "spec.dataEvents.s3.bucketArns", arns,
+                          sorted({a[1] for a in before_data}), arns))
     return found
 
 
@@ -297,9 +339,9 @@ RULES: dict[tuple[str, str], Judge] = {
     ("logs", "retention_days"): shorter("logGroup.retentionInDays"),
     ("logs", "kms_key_id"): turned_off("logGroup.kmsKeyId", ""),
     ("logs", "access_policy"): policy("destinationPolicy"),
-    ("logs", "filter_pattern"): turned_off("spec.filterPattern"),  # a pattern filters; none streams all
-    ("logs", "policy_document.filterPattern"): turned_off("spec.filterPattern"),
-    ("logs", "selection_criteria"): grown("spec.logGroupSelector.excludePrefixes"),
+    ("logs", "filter_pattern"): turned_on("spec.filterPattern"),  # a pattern filters; none streams all
+    ("logs", "policy_document.FilterPattern"): turned_on("spec.filterPattern"),  # the document's key
+    ("logs", "selection_criteria"): grown("spec.logGroupSelector.excludePrefixes", _criteria_exclusions),
     ("logs", "scope"): turned_off("accountPolicy.scope"),
     ("iam", "trust_policy"): policy("role.trustPolicy"),
     ("iam", "inline_policy"): policy("role.inlinePolicy"),
@@ -354,7 +396,11 @@ def classify(action: Action) -> list[Weakening]:
                 found.append(_weakening(action, (change.path, change.spec or change.path, True), change))
             continue
         judge = _rule(action.service, change.path)
-        for finding in judge(change) if judge else []:
+        if judge is None:
+            continue
+        # Policy judges need the account written to: its own root is the baseline's, not a widening.
+        findings = judge(change, action.account_id) if getattr(judge, "takes_account", False) else judge(change)
+        for finding in findings:
             found.append(_weakening(action, finding, change))
     if not found and REMOVING.match(action.operation) and (action.service, action.operation) not in JUDGED_BY_CHANGES:
         found.append(Weakening(action.target, action.operation, "present", "removed",
@@ -363,13 +409,16 @@ def classify(action: Action) -> list[Weakening]:
 
 
 def _weakening(action: Action, finding: Finding, change: Change) -> Weakening:
-    field, allow, value = finding
-    return Weakening(action.target, field, change.before, change.after, f"{allow}={token(value)}")
+    field, allow, value, *shown = finding
+    before, after = shown if shown else (change.before, change.after)
+    return Weakening(action.target, field, before, after, f"{allow}={token(value)}")
 
 
 def _show(value: Any, limit: int = 60) -> str:
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return "[" + ", ".join(value) + "]"
     if isinstance(value, (dict, list, tuple)):
         return token(value)
-    text = "none" if value is None else token(value) if isinstance(value, bool) else repr(value) \
-        if isinstance(value, str) else str(value)
+    text = "none" if value is None else '""' if value == "" else token(value) if isinstance(value, bool) \
+        else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

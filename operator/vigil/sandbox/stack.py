@@ -199,6 +199,11 @@ class Stack:
         return self.custom().patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name,
                                                             {"spec": spec})
 
+    def annotate(self, kind: str, namespace: str, name: str, annotations: dict[str, str | None]) -> dict[str, Any]:
+        """Set (or, with None, remove) annotations, as `kubectl annotate` does."""
+        return self.custom().patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name,
+                                                            {"metadata": {"annotations": annotations}})
+
     def delete(self, kind: str, namespace: str, name: str) -> None:
         self.custom().delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name)
 

@@ -63,4 +63,5 @@ class KeyState(State):
     arn: str | None = None
     key_id: str | None = None
     enabled: bool = True
+    aliased: bool = True  # False: found by its owner tags, its alias still to be made
     settings: KeySettings = KeySettings()
