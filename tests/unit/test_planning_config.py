@@ -12,18 +12,20 @@ from vigil.planning.config import (AGGREGATOR_POLICY_ARN, AGGREGATOR_ROLE_NAME, 
                                    plan_aggregator_role, plan_conformance_packs, plan_delegation, plan_recorder,
                                    plan_rules, plan_service_linked_role)
 from vigil.planning import policies
+from vigil.planning.ownership import Owner
 from vigil.state.config import (AccountConfigState, AggregatorSource, AggregatorState, ChannelState,
                                 ConformancePackState, DelegationState, OrganizationRuleSettings,
                                 OrganizationRuleState, RecorderState, ServiceRoleState, rule_parameters)
 
 HOME, OTHER = "ca-central-1", "us-east-1"
+OWNER = Owner("baseline", "ConfigBaseline", "config")
 KEY = "arn:aws:kms:ca-central-1:222222222222:key/k1"
 SPEC = ConfigBaselineSpec.model_validate({
     "organizationRef": {"name": "acme"}, "logArchiveRef": {"name": "central"},
     "rules": [{"name": "encrypted-volumes", "identifier": "ENCRYPTED_VOLUMES"},
               {"name": "keys-rotated", "identifier": "ACCESS_KEYS_ROTATED", "inputParameters": {"maxAccessKeyAge": "90"}}],
     "conformancePacks": [{"name": "operational-best-practices", "templateS3Uri": "s3://packs/obp.yaml"}]})
-ORG = OrganizationTarget("333333333333", "123456789012", HOME, (HOME, OTHER), ("444444444444",), "baseline/config")
+ORG = OrganizationTarget("333333333333", "123456789012", HOME, (HOME, OTHER), ("444444444444",), OWNER)
 
 
 def target(region=HOME):
@@ -153,7 +155,7 @@ def test_delegation_from_the_management_account(trusted, delegated, expected):
 
 
 def test_security_account_that_is_the_management_account_is_not_delegated_to_itself():
-    org = OrganizationTarget("123456789012", "123456789012", HOME, (HOME,), (), "baseline/config")
+    org = OrganizationTarget("123456789012", "123456789012", HOME, (HOME,), (), OWNER)
     actions = plan_delegation(org, DelegationState(trusted_services=frozenset({CONFIG_PRINCIPAL,
                                                                                 MULTI_ACCOUNT_SETUP_PRINCIPAL})))
     assert actions == []

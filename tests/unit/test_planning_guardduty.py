@@ -9,10 +9,11 @@ from vigil.planning.guardduty import (PENDING_DETECTOR, AdministratorConflict, F
                                       desired_detector, desired_organization, member_account_ids, plan_administrator,
                                       plan_detector, plan_member, plan_organization, plan_publishing)
 from vigil.planning.organization import plan_trusted_access
+from vigil.planning.ownership import Owner
 from vigil.state.guardduty import DetectorFeatures, DetectorState, OrganizationFeatures, PublishingDestination
 
 SECURITY, MANAGEMENT = "333333333333", "123456789012"
-TARGET = GuardDutyRegion(MANAGEMENT, SECURITY, "us-east-1", "baseline/guardduty")
+TARGET = GuardDutyRegion(MANAGEMENT, SECURITY, "us-east-1", Owner("baseline", "GuardDutyOrg", "guardduty", "prod"))
 SPEC = GuardDutyOrgSpec.model_validate({"organizationRef": {"name": "acme"}})
 DETECTOR = "d0"
 ARCHIVE = FindingsDestination("arn:aws:s3:::acme-log-archive", "arn:aws:kms:ca-central-1:222222222222:key/k1")
@@ -57,7 +58,8 @@ def test_missing_detector_is_created_with_every_managed_feature_set():
     assert {f["Name"]: f["Status"] for f in create.params["Features"]} == {
         "S3_DATA_EVENTS": "ENABLED", "EKS_AUDIT_LOGS": "ENABLED", "EBS_MALWARE_PROTECTION": "ENABLED",
         "RDS_LOGIN_EVENTS": "ENABLED", "RUNTIME_MONITORING": "DISABLED", "LAMBDA_NETWORK_LOGS": "ENABLED"}
-    assert create.params["Tags"] == {"vigil.dev/owner": "baseline/guardduty"}
+    assert create.params["Tags"] == {"vigil.dev/owner": "baseline/GuardDutyOrg/guardduty",
+                                     "vigil.dev/installation": "prod"}
 
 
 def test_healthy_detector_needs_nothing():

@@ -1,4 +1,6 @@
-"""LogArchive planner: observed bucket/key -> the exact AWS writes, table-driven."""
+"""LogArchive planner: observed bucket/key -> the exact AWS writes, table-driven; every S3 write but
+CreateBucket names the log-archive account as ExpectedBucketOwner; the key is created tagged with its
+owner, and a key found by its tags without its alias gets the alias (CreateAlias)."""
 
 import json
 
@@ -6,9 +8,11 @@ import pytest
 
 from vigil.api.logarchive import LogArchiveSpec
 from vigil.planning.logarchive import LogArchiveTarget, desired_bucket_settings, desired_key_settings, plan_bucket, plan_key
+from vigil.planning.ownership import Owner
 from vigil.state.logarchive import BucketEncryption, BucketState, KeyState, LifecycleRule, PublicAccessBlock
 
-TARGET = LogArchiveTarget("222222222222", "ca-central-1", "o-abc123", "baseline/central")
+OWNER = Owner("baseline", "LogArchive", "central", "default", "uid-3")
+TARGET = LogArchiveTarget("222222222222", "ca-central-1", "o-abc123", OWNER)
 KEY = "arn:aws:kms:ca-central-1:222222222222:key/k1"
 SPEC = LogArchiveSpec.model_validate({
     "organizationRef": {"name": "acme"}, "bucketName": "acme-log-archive",
@@ -34,10 +38,25 @@ def test_new_bucket_is_created_locked_down_in_a_safe_order():
     assert create["ObjectLockEnabledForBucket"] is True
     assert create["CreateBucketConfiguration"] == {"LocationConstraint": "ca-central-1"}
     assert all(a.creates for a in actions), "building a new bucket is not drift"
+    assert actions[1].params["Tagging"] == {"TagSet": [
+        {"Key": "vigil.dev/owner", "Value": "baseline/LogArchive/central"},
+        {"Key": "vigil.dev/installation", "Value": "default"}, {"Key": "vigil.dev/uid", "Value": "uid-3"}]}
+
+
+def test_every_s3_write_but_create_names_the_expected_bucket_owner():
+    """A bucket of the same name in another account refuses the write instead of taking the settings."""
+    spec = SPEC.model_copy(update={"retention": None})
+    for actions in (plan_bucket(SPEC, TARGET, KEY, BucketState(exists=False)),
+                    plan_bucket(spec, TARGET, KEY, compliant_bucket())):  # the latter: DeleteBucketLifecycle
+        create = [a for a in actions if a.operation == "CreateBucket"]
+        assert all("ExpectedBucketOwner" not in a.params for a in create)
+        rest = [a for a in actions if a.operation != "CreateBucket"]
+        assert rest and all(a.params["ExpectedBucketOwner"] == "222222222222" and
+                            a.params["Bucket"] == "acme-log-archive" for a in rest), ops(rest)
 
 
 def test_us_east_1_gets_no_location_constraint():
-    target = LogArchiveTarget("222222222222", "us-east-1", "o-abc123", "ns/n")
+    target = LogArchiveTarget("222222222222", "us-east-1", "o-abc123", Owner("ns", "LogArchive", "n"))
     assert "CreateBucketConfiguration" not in plan_bucket(SPEC, target, KEY, BucketState(exists=False))[0].params
 
 
@@ -59,6 +78,7 @@ def test_each_drift_is_one_targeted_correction(change, operation, path):
     actions = plan_bucket(SPEC, TARGET, KEY, observed)
     assert ops(actions) == [operation]
     assert not actions[0].creates
+    assert actions[0].params["ExpectedBucketOwner"] == TARGET.account_id
     assert path in [c.path for c in actions[0].changes]
 
 
@@ -99,6 +119,18 @@ def test_key_created_with_alias_then_only_drift_is_corrected():
     assert plan_key(SPEC, TARGET, good) == []
     rotated_off = good.model_copy(update={"settings": good.settings.model_copy(update={"rotation_enabled": False})})
     assert ops(plan_key(SPEC, TARGET, rotated_off)) == ["EnableKeyRotation"]
+    assert created[0].params["Tags"] == [
+        {"TagKey": "vigil.dev/owner", "TagValue": "baseline/LogArchive/central"},
+        {"TagKey": "vigil.dev/installation", "TagValue": "default"}, {"TagKey": "vigil.dev/uid", "TagValue": "uid-3"}]
+
+
+def test_a_key_found_by_its_tags_without_its_alias_gets_the_alias_not_a_second_key():
+    unaliased = KeyState(exists=True, arn=KEY, key_id="k1", aliased=False, settings=desired_key_settings(TARGET))
+    [alias] = plan_key(SPEC, TARGET, unaliased)
+    assert alias.operation == "CreateAlias" and alias.creates, "finishing Vigil's own creation is not drift"
+    assert alias.params == {"AliasName": "alias/vigil-log-archive", "TargetKeyId": "k1"}
+    drifted = unaliased.model_copy(update={"settings": unaliased.settings.model_copy(update={"rotation_enabled": False})})
+    assert ops(plan_key(SPEC, TARGET, drifted)) == ["CreateAlias", "EnableKeyRotation"]
 
 
 def test_a_key_the_user_brings_is_never_touched():

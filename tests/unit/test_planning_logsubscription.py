@@ -22,14 +22,15 @@ from vigil.planning.logsubscription import (ACCOUNT_POLICY_TAKEN, DELIVERY_LOG_R
                                             selects)
 from vigil.planning.actions import Action
 from vigil.state.cloudtrail import LogGroupState, RoleState
-from vigil.state.documents import OWNER_TAG, canonical
+from vigil.planning.ownership import Owner
+from vigil.state.documents import canonical
 from vigil.state.logsubscription import (AccountPolicy, DeliveryStreamState, DestinationSettings, DestinationState,
                                          SubscriptionFilter, SubscriptionFilterSettings)
 
 NAMES = Names.of("baseline", "workload-logs")
 KEY = "arn:aws:kms:ca-central-1:222222222222:key/abc"
-ARCHIVE = Archive("222222222222", "ca-central-1", "acme-log-archive", KEY, "o-vigilsandbox", "baseline/workload-logs",
-                  NAMES)
+OWNER = Owner("baseline", "LogSubscriptionPolicy", "workload-logs")
+ARCHIVE = Archive("222222222222", "ca-central-1", "acme-log-archive", KEY, "o-vigilsandbox", OWNER, NAMES)
 REGION = "us-east-1"
 DESTINATION = ARCHIVE.destination_arn(REGION)
 SOURCE = Source("555555555555", REGION, DESTINATION)
@@ -220,7 +221,8 @@ def test_delivery_stream(case, spec_fields, observed, expected, changed):
     if expected == ["UpdateDestination"]:
         assert actions[0].params["CurrentDeliveryStreamVersionId"] == "3" and not actions[0].creates
     if expected == ["CreateDeliveryStream"]:
-        assert actions[0].params["Tags"] == [{"Key": OWNER_TAG, "Value": "baseline/workload-logs"}]
+        assert actions[0].params["Tags"] == [{"Key": "vigil.dev/owner", "Value": "baseline/LogSubscriptionPolicy/workload-logs"},
+                                             {"Key": "vigil.dev/installation", "Value": "default"}]
 
 
 @pytest.mark.parametrize("case, observed, expected", [

@@ -5,10 +5,11 @@ import pytest
 from vigil.api.orgtrail import OrgTrailSpec
 from vigil.planning.orgtrail import (TrailTarget, canonical_event_selectors, desired_event_selectors,
                                      desired_trail_settings, plan_log_group, plan_trail)
+from vigil.planning.ownership import Owner
 from vigil.state.cloudtrail import LogGroupState, TrailState
 
 TARGET = TrailTarget("123456789012", "ca-central-1", "acme-log-archive",
-                     "arn:aws:kms:ca-central-1:222222222222:key/k1", "baseline/org-trail")
+                     "arn:aws:kms:ca-central-1:222222222222:key/k1", Owner("baseline", "OrgTrail", "org-trail"))
 SPEC = OrgTrailSpec.model_validate({"organizationRef": {"name": "acme"}, "logArchiveRef": {"name": "central"}})
 
 

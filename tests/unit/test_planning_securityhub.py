@@ -10,12 +10,15 @@ from vigil.planning.securityhub import (AdministratorConflict, AggregatorConflic
                                         plan_administrator, plan_aggregator, plan_analyzer, plan_analyzer_delegation,
                                         plan_hub, plan_integrations, plan_member, plan_organization, plan_standards,
                                         product_arn, standards_arn, subscribed_product)
+from vigil.planning.ownership import Owner
 from vigil.state.securityhub import AnalyzerState, FindingAggregator, HubSettings, StandardSubscription
 
 SECURITY, MANAGEMENT, WORKLOAD = "333333333333", "123456789012", "555555555555"
 REGION = "us-east-1"
-TARGET = SecurityHubRegion(MANAGEMENT, SECURITY, REGION, "baseline/securityhub")
-AGGREGATING = SecurityHubRegion(MANAGEMENT, SECURITY, REGION, "baseline/securityhub", aggregates=True)
+OWNER = Owner("baseline", "SecurityHubBaseline", "securityhub")
+TAGS = {"vigil.dev/owner": "baseline/SecurityHubBaseline/securityhub", "vigil.dev/installation": "default"}
+TARGET = SecurityHubRegion(MANAGEMENT, SECURITY, REGION, OWNER)
+AGGREGATING = SecurityHubRegion(MANAGEMENT, SECURITY, REGION, OWNER, aggregates=True)
 SPEC = SecurityHubBaselineSpec.model_validate({"organizationRef": {"name": "acme"}})
 FSBP = "arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0"
 PCI = "arn:aws:securityhub:us-east-1::standards/pci-dss/v/3.2.1"
@@ -73,10 +76,10 @@ def test_aggregation_region_outside_the_regions_is_refused(requested, regions, m
 
 @pytest.mark.parametrize("enabled, operations", [(False, ["EnableSecurityHub"]), (True, [])])
 def test_hub_is_enabled_without_aws_default_standards(enabled, operations):
-    plan = plan_hub(TARGET.label, SECURITY, REGION, enabled, "baseline/securityhub")
+    plan = plan_hub(TARGET.label, SECURITY, REGION, enabled, OWNER)
     assert [a.operation for a in plan] == operations
     for action in plan:
-        assert action.params == {"EnableDefaultStandards": False, "Tags": {"vigil.dev/owner": "baseline/securityhub"}}
+        assert action.params == {"EnableDefaultStandards": False, "Tags": TAGS}
         assert action.account_id == SECURITY and action.creates
 
 
@@ -192,7 +195,7 @@ def test_members_are_every_active_account_but_the_administrator():
     assert member_account_ids([MANAGEMENT, SECURITY, WORKLOAD], SECURITY) == [MANAGEMENT, WORKLOAD]
 
 
-ANALYZER = AnalyzerTarget(MANAGEMENT, SECURITY, "ca-central-1", "vigil-org-analyzer", "baseline/securityhub")
+ANALYZER = AnalyzerTarget(MANAGEMENT, SECURITY, "ca-central-1", "vigil-org-analyzer", OWNER)
 
 
 @pytest.mark.parametrize("delegated, operations", [
@@ -217,7 +220,7 @@ def test_organization_analyzer_is_created_in_the_security_account(observed, oper
     for action in plan:
         assert action.account_id == SECURITY and action.service == "accessanalyzer"
         assert action.params == {"analyzerName": "vigil-org-analyzer", "type": "ORGANIZATION",
-                                 "tags": {"vigil.dev/owner": "baseline/securityhub"}}
+                                 "tags": TAGS}
 
 
 def test_account_analyzer_of_the_same_name_is_a_conflict():

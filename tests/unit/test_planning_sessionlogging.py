@@ -15,12 +15,15 @@ from vigil.planning.sessionlogging import (SESSION_KEY_ALIAS, UPDATE_PREFERENCES
                                            desired_preferences, document_content, key_region_error, plan_document,
                                            plan_key, plan_log_group, session_key_policy)
 from vigil.state.cloudtrail import LogGroupState
-from vigil.state.documents import OWNER_TAG
+from vigil.planning.ownership import Owner
 from vigil.state.logarchive import KeySettings, KeyState
 from vigil.state.sessionlogging import SessionDocumentState, parse_content, preferences_of
 
 ACCOUNT, REGION = "555555555555", "ca-central-1"
-OWNER = "baseline/session-logging"
+OWNER = Owner("baseline", "SessionLogging", "session-logging", "default", "uid-7")
+# What the owner writes in every create call: the object, the installation, the uid.
+TAGS = {"vigil.dev/owner": "baseline/SessionLogging/session-logging", "vigil.dev/installation": "default",
+        "vigil.dev/uid": "uid-7"}
 TARGET = SessionTarget(ACCOUNT, REGION, "acme-log-archive", OWNER)
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/99999999-12ab-34cd-56ef-1234567890ab"
@@ -87,7 +90,7 @@ def test_a_new_document_is_a_tagged_session_document_with_every_preference():
     [create] = plan_document(spec(), TARGET, KEY, SessionDocumentState(exists=False))
     assert create.creates and create.service == "ssm"
     assert create.params["Name"] == "SSM-SessionManagerRunShell" and create.params["DocumentType"] == "Session"
-    assert create.params["Tags"] == [{"Key": OWNER_TAG, "Value": OWNER}]
+    assert create.params["Tags"] == [{"Key": k, "Value": v} for k, v in TAGS.items()]
     content = json.loads(create.params["Content"])
     assert content["schemaVersion"] == "1.0" and content["sessionType"] == "Standard_Stream"
     assert content["inputs"] == right_inputs()
@@ -165,7 +168,7 @@ def test_plan_log_group(case, spec_fields, observed, expected):
 
 def test_a_new_log_group_is_encrypted_and_tagged_from_the_start():
     create, retention = plan_log_group(spec(), TARGET, KEY, LogGroupState(exists=False))
-    assert create.params == {"logGroupName": GROUP, "kmsKeyId": KEY, "tags": {OWNER_TAG: OWNER}}
+    assert create.params == {"logGroupName": GROUP, "kmsKeyId": KEY, "tags": TAGS}
     assert retention.params == {"logGroupName": GROUP, "retentionInDays": 365}
     assert create.creates and retention.creates
     [associate] = plan_log_group(spec(), TARGET, KEY, RIGHT_GROUP.model_copy(update={"kms_key_id": None}))
@@ -193,7 +196,7 @@ def test_plan_key(case, spec_fields, observed, expected):
 def test_the_key_lets_cloudwatch_logs_of_the_region_use_it_for_the_accounts_groups_only():
     [create] = plan_key(spec(), TARGET, KeyState(exists=False))
     assert create.params["AliasName"] == SESSION_KEY_ALIAS
-    assert create.params["Tags"] == [{"TagKey": OWNER_TAG, "TagValue": OWNER}]
+    assert create.params["Tags"] == [{"TagKey": k, "TagValue": v} for k, v in TAGS.items()]
     statements = {s["Sid"]: s for s in json.loads(create.params["Policy"])["Statement"]}
     logs = statements["VigilCloudWatchLogsEncrypt"]
     assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}

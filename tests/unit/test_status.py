@@ -1,10 +1,15 @@
-"""From a reconcile report to status and Events: Ready, Compliant, counts, drift corrections."""
+"""From a reconcile report to status and Events: Ready, Compliant, counts, drift corrections; and
+what the guard kept back: Conflict (another's resource), AdoptionRequired (nobody's), WeakeningHeld
+(the change and the annotation that allows it), in that order, and the weakenings made under an
+allowance (status.allowedWeakenings, most recent first, bounded; a Warning event each)."""
 
 from vigil.aws.errors import TargetError
 from vigil.conditions import get_condition
 from vigil.controls.base import Report, TargetReport
+from vigil.controls.guard import Blocked
 from vigil.controls.status import blocked, summarize
 from vigil.planning.actions import Action, Change
+from vigil.planning.weakening import ALLOW_ANNOTATION, classify
 
 FIX = Action("222222222222/ca-central-1/b", "222222222222", "ca-central-1", "s3", "PutBucketVersioning",
              changes=(Change("versioning", "Suspended", "Enabled"),))
@@ -92,3 +97,108 @@ def test_group_failures_are_kept_per_target():
     reports = run_groups(ctx, [("a/r", group), ("b/r", lambda g: denied(None))])
     assert [(r.target, r.error.reason if r.error else None) for r in reports] == [
         ("a/r/vpc-1", "AccessDenied"), ("a/r/vpc-2", None), ("b/r", "AccessDenied")]
+
+
+# --- what the guard kept back ------------------------------------------------------------------------
+
+BUCKET = "222222222222/ca-central-1/acme-log-archive"
+SHORTER = Action(BUCKET, "222222222222", "ca-central-1", "s3", "PutBucketLifecycleConfiguration",
+                 changes=(Change("lifecycle", {"expire_after_days": 2555}, {"expire_after_days": 30}),))
+[SHORTER_W] = classify(SHORTER)
+TRAIL = "123456789012/ca-central-1/vigil-org-trail"
+NO_VALIDATION = Action(TRAIL, "123456789012", "ca-central-1", "cloudtrail", "UpdateTrail",
+                       changes=(Change("enable_log_file_validation", True, False),))
+[NO_VALIDATION_W] = classify(NO_VALIDATION)
+CONFLICT = Blocked(TRAIL, "Conflict", "owned by team-b/OrgTrail/org-trail; Vigil wrote nothing to it")
+ADOPTION = Blocked(BUCKET, "AdoptionRequired", "exists and no Vigil object owns it; Vigil would: PutBucketVersioning "
+                                               "(versioning: 'Suspended' -> 'Enabled'). Set spec.adoptionPolicy: "
+                                               "Adopt to take it over")
+
+
+def reasons(status):
+    return cond(status, "Ready")["reason"], cond(status, "Compliant")["reason"]
+
+
+def test_another_objects_resource_is_a_conflict_naming_the_owner():
+    report = Report([TargetReport(TRAIL, planned=[FIX], blocked=[CONFLICT]), TargetReport("ok")])
+    status, events = summarize(report, {}, 3, True, "T")
+    for type_ in ("Ready", "Compliant"):
+        condition = cond(status, type_)
+        assert (condition["status"], condition["reason"]) == ("False", "Conflict")
+        assert condition["message"] == f"{TRAIL}: owned by team-b/OrgTrail/org-trail; Vigil wrote nothing to it"
+    assert status["targets"]["compliant"] == 1
+    assert status["failures"] == [{"target": TRAIL, "reason": "Conflict", "message": CONFLICT.message}], \
+        "listed once, as the conflict, not again as drift"
+    assert [(e.type, e.reason) for e in events] == [("Warning", "Conflict")]
+    assert summarize(report, status, 3, True, "T2")[1] == [], "announced once"
+
+
+def test_a_resource_nobody_owns_asks_for_adoption():
+    status, events = summarize(Report([TargetReport(BUCKET, blocked=[ADOPTION])]), {}, 1, True, "T")
+    assert reasons(status) == ("AdoptionRequired", "AdoptionRequired")
+    assert cond(status, "Ready")["status"] == cond(status, "Compliant")["status"] == "False"
+    assert "spec.adoptionPolicy: Adopt" in cond(status, "Ready")["message"]
+    assert cond(status, "Ready")["message"].startswith(f"{BUCKET}: exists and no Vigil object owns it")
+    assert [f["reason"] for f in status["failures"]] == ["AdoptionRequired"]
+
+
+def test_a_held_weakening_names_the_change_and_the_annotation_that_allows_it():
+    report = Report([TargetReport(BUCKET, planned=[SHORTER], held=[SHORTER_W]),
+                     TargetReport(TRAIL, planned=[NO_VALIDATION], held=[NO_VALIDATION_W])])
+    status, events = summarize(report, {}, 1, True, "T")
+    assert reasons(status) == ("WeakeningHeld", "WeakeningHeld")
+    message = cond(status, "Ready")["message"]
+    assert message.startswith("2 weakening changes held: ")
+    assert f"{BUCKET}: lifecycle.expire_after_days 2555 -> 30" in message
+    assert f"{TRAIL}: enable_log_file_validation true -> false" in message
+    assert ALLOW_ANNOTATION in message
+    assert '"spec.retention.expireAfterDays=30,trail.logFileValidation=false"' in message, "ready to copy"
+    assert cond(status, "Compliant")["message"] == message
+    held = [f for f in status["failures"] if f["reason"] == "WeakeningHeld"]
+    assert [f["target"] for f in held] == [BUCKET, TRAIL]
+    assert f"{BUCKET}: lifecycle.expire_after_days 2555 -> 30" in held[0]["message"]
+    assert '"spec.retention.expireAfterDays=30"' in held[0]["message"]
+    assert not any(f["reason"] == "Drifted" for f in status["failures"])
+    assert [e.reason for e in events] == ["WeakeningHeld", "WeakeningHeld"]
+
+
+def test_audit_holds_nothing_it_reports_drift():
+    """Audit never writes: a weaker spec is drift to report, not a write waiting for an allowance."""
+    status, _ = summarize(Report([TargetReport(BUCKET, planned=[SHORTER], held=[SHORTER_W])]), {}, 1, False, "T")
+    assert reasons(status) == ("Reconciled", "Drifted")
+    assert [f["reason"] for f in status["failures"]] == ["Drifted"]
+
+
+def test_the_guard_reports_the_reason_to_act_on_first():
+    held = TargetReport(BUCKET, planned=[SHORTER], held=[SHORTER_W])
+    adoption = TargetReport(BUCKET, blocked=[ADOPTION])
+    conflict = TargetReport(TRAIL, blocked=[CONFLICT])
+    assert reasons(summarize(Report([held, adoption, conflict]), {}, 1, True, "T")[0]) == ("Conflict", "Conflict")
+    assert reasons(summarize(Report([held, adoption]), {}, 1, True, "T")[0]) == (
+        "AdoptionRequired", "AdoptionRequired")
+    errored = TargetReport("x", error=TargetError("AccessDenied", "no role"))
+    assert reasons(summarize(Report([held, errored]), {}, 1, True, "T")[0])[0] == "PartialFailure", \
+        "an AWS error is Ready's reason before the guard"
+
+
+def test_an_allowed_weakening_is_recorded_and_warned_about():
+    report = Report([TargetReport(BUCKET, planned=[SHORTER], applied=[SHORTER], allowed=[SHORTER_W])])
+    status, events = summarize(report, {}, 1, True, "T9")
+    assert status["allowedWeakenings"] == [{"allowance": "spec.retention.expireAfterDays=30",
+                                            "change": f"{BUCKET}: lifecycle.expire_after_days 2555 -> 30",
+                                            "time": "T9"}]
+    assert reasons(status) == ("Reconciled", "InSync")
+    warned = [e for e in events if e.reason == "WeakeningAllowed"]
+    assert [(e.type, e.message) for e in warned] == [
+        ("Warning", f"{BUCKET}: lifecycle.expire_after_days 2555 -> 30 (allowed by spec.retention.expireAfterDays=30)")]
+
+
+def test_allowed_weakenings_keep_the_twenty_most_recent_first():
+    previous = {"allowedWeakenings": [{"allowance": f"a{i}=1", "change": f"c{i}", "time": f"T{i}"} for i in range(20)]}
+    report = Report([TargetReport(BUCKET, planned=[SHORTER], applied=[SHORTER], allowed=[SHORTER_W])])
+    status, _ = summarize(report, previous, 1, True, "NOW")
+    kept = status["allowedWeakenings"]
+    assert len(kept) == 20
+    assert kept[0]["time"] == "NOW" and kept[1]["allowance"] == "a0=1" and kept[-1]["allowance"] == "a18=1"
+    quiet, _ = summarize(Report([TargetReport(BUCKET)]), status, 1, True, "LATER")
+    assert quiet["allowedWeakenings"] == kept, "a reconcile that allowed nothing keeps the record"

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from ..planning.flowlogs import chunks
 from ..state.flowlogs import FlowLog, FlowLogSettings, NetworkState, Vpc
-from ..planning.ownership import OWNER_TAG, Owner, owns
+from ..planning.ownership import OWNER_TAG, Owner, created_by
 from .session import AwsAccess
 
 FLOW_LOG_NOT_FOUND = "InvalidFlowLogId.NotFound"
@@ -33,7 +33,7 @@ def owned_flow_log_ids(access: AwsAccess, account_id: str, region: str, owner: O
     ec2 = access.client("ec2", account_id, region)
     pages = ec2.get_paginator("describe_flow_logs").paginate(
         Filters=[{"Name": f"tag:{OWNER_TAG}", "Values": [owner.value, owner.legacy_value]}])
-    return [f["FlowLogId"] for page in pages for f in page["FlowLogs"] if owns(_tags(f.get("Tags")), owner)]
+    return [f["FlowLogId"] for page in pages for f in page["FlowLogs"] if created_by(_tags(f.get("Tags")), owner)]
 
 
 def delete_owned_flow_logs(access: AwsAccess, account_id: str, region: str, owner: Owner) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from ..state.cloudtrail import RoleState
-from ..planning.ownership import Owner, owns
+from ..planning.ownership import Owner, created_by
 from ..state.documents import canonical
 from .errors import or_default
 from .session import AwsAccess
@@ -26,7 +26,7 @@ def delete_owned_role(access: AwsAccess, account_id: str, role_name: str, policy
     """Delete the role (and its inline policy) only if ``owner`` owns it."""
     iam = access.client("iam", account_id, "global")
     role = or_default(lambda: iam.get_role(RoleName=role_name)["Role"], None, "NoSuchEntity")
-    if role is None or not owns({t["Key"]: t["Value"] for t in role.get("Tags", [])}, owner):
+    if role is None or not created_by({t["Key"]: t["Value"] for t in role.get("Tags", [])}, owner):
         return False
     or_default(lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name), None, "NoSuchEntity")
     iam.delete_role(RoleName=role_name)

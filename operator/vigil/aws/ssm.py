@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..planning.ownership import Owner, owns
+from ..planning.ownership import Owner, created_by
 from ..state.sessionlogging import PREFERENCES_DOCUMENT, SessionDocumentState, parse_content, preferences_of
 from .errors import error_code, is_code, or_default
 from .session import AwsAccess
@@ -65,7 +65,7 @@ def delete_owned_document(access: AwsAccess, account_id: str, region: str, owner
     ssm = access.client("ssm", account_id, region)
     tags = or_default(lambda: ssm.list_tags_for_resource(ResourceType="Document", ResourceId=PREFERENCES_DOCUMENT)
                       ["TagList"], None, "InvalidResourceId", "InvalidDocument")
-    if tags is None or not owns({t["Key"]: t["Value"] for t in tags}, owner):
+    if tags is None or not created_by({t["Key"]: t["Value"] for t in tags}, owner):
         return False
     or_default(lambda: ssm.delete_document(Name=PREFERENCES_DOCUMENT), None, "InvalidDocument")
     return True

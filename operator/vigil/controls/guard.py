@@ -89,16 +89,15 @@ def gate_ownership(verdict: Verdict, resource: Resource, owner: Owner, tags: dic
     if verdict.holding is Holding.OTHERS:
         return Gate(blocked=Blocked(resource.label, "Conflict",
                                     f"owned by {verdict.holder}; Vigil wrote nothing to it"))
-    retag = [tag_action(resource, owner, tags or {})]
     if verdict.holding is Holding.UNOWNED:
         if not adopt:
             would = "; ".join(a.summary() for a in actions) or "only record itself as the owner"
             return Gate(blocked=Blocked(resource.label, "AdoptionRequired",
                                         f"exists and no Vigil object owns it; Vigil would: {would}. Set "
                                         f"spec.adoptionPolicy: Adopt to take it over"))
-        return Gate(apply=[*retag, *actions])
+        return Gate(apply=[tag_action(resource, owner, tags or {}, adopting=True), *actions])
     if verdict.holding is Holding.MINE_TO_RETAG:
-        return Gate(apply=[*retag, *actions])
+        return Gate(apply=[tag_action(resource, owner, tags or {}), *actions])
     return Gate(apply=list(actions))
 
 
@@ -110,16 +109,16 @@ def weakenings(actions: Sequence[Action], allowances: frozenset[str]) -> tuple[l
     apply: list[Action] = []
     held: list[Weakening] = []
     allowed: list[Weakening] = []
-    holding = False
+    holding: Weakening | None = None
     for action in actions:
         found = classify(action)
         blocked = [w for w in found if w.allowance not in allowances]
-        if not blocked and holding and REMOVING.match(action.operation):
-            blocked = [Weakening(action.target, action.operation, "present", "removed",
-                                 f"{action.operation}={action.target}")]
+        if not blocked and holding is not None and REMOVING.match(action.operation):
+            # Released by the same allowance as the write it waits for.
+            blocked = [Weakening(action.target, action.operation, "present", "removed", holding.allowance)]
         if blocked:
             held.extend(blocked)
-            holding = True
+            holding = holding or blocked[0]
             continue
         apply.append(action)
         allowed.extend(found)

@@ -21,7 +21,7 @@ from ..planning.guardduty import (GUARDDUTY_PRINCIPAL, AdministratorConflict, Fi
                                   member_account_ids, plan_administrator, plan_detector, plan_member,
                                   plan_organization, plan_publishing)
 from ..planning.organization import plan_trusted_access, target_regions
-from ..planning.ownership import owns
+from ..planning.ownership import created_by
 from ..state.guardduty import DetectorState
 from .base import Context, DependencyNotReady, GroupRun, Report, SpecError, TargetRun, run_groups
 
@@ -134,7 +134,7 @@ def delete(ctx: Context) -> list[str]:
         if detector.detector_id is None:
             continue
         for found in aws_guardduty.publishing_destinations(ctx.access, security, region, detector.detector_id):
-            if owns(found.tags, ctx.owner):
+            if created_by(found.tags, ctx.owner):
                 aws_guardduty.delete_publishing_destination(ctx.access, security, region, detector.detector_id,
                                                             found.destination_id)
                 removed += 1

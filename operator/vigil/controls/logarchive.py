@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..api.logarchive import LogArchiveSpec
 from ..aws import logarchive as aws_logarchive
 from ..aws.errors import TargetError
-from ..planning.ownership import Resource, owns
+from ..planning.ownership import Resource, created_by
 from ..planning.logarchive import LogArchiveTarget, plan_bucket, plan_key
 from .base import Context, Report, TargetRun, run_targets
 
@@ -62,7 +62,7 @@ def delete(ctx: Context) -> list[str]:
     tags = aws_logarchive.bucket_tags(ctx.access, a, r, spec.bucket_name)
     if tags is None:
         return [f"bucket {spec.bucket_name} does not exist"]
-    if not owns(tags, ctx.owner):
+    if not created_by(tags, ctx.owner):
         return [f"bucket {spec.bucket_name} was not created by this LogArchive; left in place"]
     outcome = aws_logarchive.delete_empty_bucket(ctx.access, a, r, spec.bucket_name)
     return [outcome, f"KMS key {spec.kms.alias} kept so archived logs stay readable"]

@@ -33,7 +33,7 @@ from ..planning.logsubscription import (ROLE_POLICY_NAME, SLOTS_FULL, Archive, C
                                         plan_delivery_log_group, plan_delivery_stream, plan_destination, plan_log_group,
                                         plan_role, selects)
 from ..planning.organization import scope_account_ids, target_regions
-from ..planning.ownership import owns
+from ..planning.ownership import created_by
 from ..state.logsubscription import LogGroup
 from .base import (Context, DependencyNotReady, GroupRun, Report, SpecError, TargetReport, TargetRun, run_groups,
                    run_targets)
@@ -213,11 +213,11 @@ def delete(ctx: Context) -> list[str]:
     notes = [f"{sum(o.value or 0 for o in outcomes)} subscriptions removed; delivered logs stay in the archive"]
     for region in regions:
         destination = aws_logs.observe_destination(ctx.access, la, region, names.destination)
-        if destination.exists and owns(aws_logs.destination_tags(ctx.access, la, region, destination.arn or ""),
+        if destination.exists and created_by(aws_logs.destination_tags(ctx.access, la, region, destination.arn or ""),
                                        ctx.owner):
             aws_logs.delete_destination(ctx.access, la, region, names.destination)
             notes.append(f"destination {names.destination} deleted in {region}")
-        if owns(aws_firehose.stream_tags(ctx.access, la, region, names.stream), ctx.owner):
+        if created_by(aws_firehose.stream_tags(ctx.access, la, region, names.stream), ctx.owner):
             aws_firehose.delete_delivery_stream(ctx.access, la, region, names.stream)
             notes.append(f"delivery stream {names.stream} deleted in {region}")
     for role_name in (names.logs_role, names.firehose_role):

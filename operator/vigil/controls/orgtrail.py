@@ -13,7 +13,7 @@ from ..planning.organization import plan_trusted_access
 from ..planning.orgtrail import (CLOUDTRAIL_PRINCIPAL, CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY, TrailTarget,
                                  plan_log_group, plan_role, plan_trail)
 from ..state.cloudtrail import TrailState
-from ..planning.ownership import Resource, owns
+from ..planning.ownership import Resource, created_by
 from . import integrity
 from .base import Context, DependencyNotReady, Report, TargetRun, run_targets
 
@@ -71,7 +71,7 @@ def delete(ctx: Context) -> list[str]:
     a, r = ctx.organization.management_account_id, ctx.organization.home_region
     notes = []
     trail = aws_cloudtrail.observe_trail(ctx.access, a, r, spec.trail_name)
-    if trail.exists and owns(aws_cloudtrail.trail_tags(ctx.access, a, r, trail.arn or ""), ctx.owner):
+    if trail.exists and created_by(aws_cloudtrail.trail_tags(ctx.access, a, r, trail.arn or ""), ctx.owner):
         aws_cloudtrail.delete_trail(ctx.access, a, r, trail.arn or spec.trail_name)
         notes.append(f"trail {spec.trail_name} deleted; its logs stay in the archive")
     elif trail.exists:

@@ -30,7 +30,7 @@ from ..planning.securityhub import (ACCESS_ANALYZER_PRINCIPAL, SECURITYHUB_PRINC
                                     aggregation_region, analyzer_problem, member_account_ids, plan_administrator,
                                     plan_aggregator, plan_analyzer, plan_analyzer_delegation, plan_hub,
                                     plan_integrations, plan_member, plan_organization, plan_standards)
-from ..planning.ownership import owns
+from ..planning.ownership import created_by
 from ..state.securityhub import FindingCounts, HubSettings
 from .base import Context, GroupRun, Report, SpecError, TargetRun, run_groups
 
@@ -236,7 +236,7 @@ def delete(ctx: Context) -> list[str]:
         return notes
     security, home, name = org.spec.accounts.security, org.home_region, spec.access_analyzer.name
     analyzer = aws_accessanalyzer.observe_analyzer(ctx.access, security, home, name)
-    if analyzer.exists and owns(analyzer.tags, ctx.owner):
+    if analyzer.exists and created_by(analyzer.tags, ctx.owner):
         aws_accessanalyzer.delete_analyzer(ctx.access, security, home, name)
         notes.insert(0, f"analyzer {name} deleted")
     elif analyzer.exists:

@@ -16,6 +16,8 @@ from ..aws.errors import TargetError
 from ..aws.fanout import fan_out
 from ..aws.logarchive import observe_key
 from ..planning.organization import scope_account_ids, target_regions
+from ..planning.ownership import Resource
+from ..state.sessionlogging import PREFERENCES_DOCUMENT
 from ..planning.sessionlogging import (SESSION_KEY_ALIAS, SessionTarget, check_document_type, key_region_error,
                                        plan_document, plan_key, plan_log_group)
 from .base import Context, DependencyNotReady, Report, SpecError, TargetRun, run_targets
@@ -43,19 +45,26 @@ def reconcile(ctx: Context) -> Report:
         a, r = target.account_id, target.region
         key_arn = spec.kms.key_arn
         if not key_arn:
-            key = observe_key(ctx.access, a, r, SESSION_KEY_ALIAS)
-            if run.converge(plan_key(spec, target, key)) and not key.exists:
-                key = observe_key(ctx.access, a, r, SESSION_KEY_ALIAS)
+            key = observe_key(ctx.access, a, r, SESSION_KEY_ALIAS, ctx.owner)
+            if run.converge(plan_key(spec, target, key),
+                            Resource("kms-key", a, r, key.arn or "", target.of(SESSION_KEY_ALIAS), key.exists)):
+                key = observe_key(ctx.access, a, r, SESSION_KEY_ALIAS, ctx.owner)
+            if run.report.blocked:
+                return  # another's key: nothing is pointed at it
             # In Audit a missing key has no ARN yet: the group and the document are compared to its alias.
             key_arn = key.arn or SESSION_KEY_ALIAS
         if spec.cloud_watch.enabled:
-            group = aws_logs.observe_log_group(ctx.access, a, r, spec.cloud_watch.log_group_name)
-            run.converge(plan_log_group(spec, target, key_arn, group))
+            name = spec.cloud_watch.log_group_name
+            group = aws_logs.observe_log_group(ctx.access, a, r, name)
+            run.converge(plan_log_group(spec, target, key_arn, group),
+                         Resource("logs-log-group", a, r, group.arn or "", target.of(name), group.exists))
         document = aws_ssm.observe_session_document(ctx.access, a, r)
         wrong = check_document_type(document)
         if wrong:
             raise TargetError(WRONG_DOCUMENT_TYPE, wrong, recoverable=False)
-        run.converge(plan_document(spec, target, key_arn, document))
+        run.converge(plan_document(spec, target, key_arn, document),
+                     Resource("ssm-document", a, r, PREFERENCES_DOCUMENT, target.of(PREFERENCES_DOCUMENT),
+                              document.exists))
 
     return Report(run_targets(ctx, [(t.label, lambda run, t=t: converge(t, run)) for t in targets(ctx)]))
 

@@ -14,7 +14,7 @@ wide, in every target region (organization rules and packs are regional).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..api.config import ConfigBaselineSpec, GlobalResourceTypes
@@ -129,8 +129,10 @@ def plan_recorder(spec: ConfigBaselineSpec, target: RecorderTarget, observed: Ac
     recorder, channel = observed.recorder, observed.channel
     recorder_name = recorder.name or DEFAULT_NAME
     want = desired_recorder(spec, target)
-    changes = [Change("recorder", None, recorder_name)] if not recorder.exists else diff(want, recorder.settings,
-                                                                                         "recorder.")
+    changes = [Change("recorder", None, recorder_name)] if not recorder.exists else [
+        replace(c, spec=f"spec.recorder.includeGlobalResourceTypes={spec.recorder.include_global_resource_types}")
+        if c.path == "recorder.include_global_resource_types" else c
+        for c in diff(want, recorder.settings, "recorder.")]
     if changes:
         act("PutConfigurationRecorder", {"ConfigurationRecorder": {
             "name": recorder_name, "roleARN": want.role_arn,
@@ -236,7 +238,7 @@ def plan_rules(spec: ConfigBaselineSpec, target: OrganizationTarget, region: str
         elif not have.managed:
             changes = [Change("organization_rule.type", "custom", "managed")]
         else:
-            changes = diff(want, have.settings, "organization_rule.")
+            changes = _by_scope(spec, diff(want, have.settings, "organization_rule."))
         if not changes:
             continue
         metadata: dict[str, Any] = {"RuleIdentifier": rule.identifier}
@@ -251,6 +253,13 @@ def plan_rules(spec: ConfigBaselineSpec, target: OrganizationTarget, region: str
     return actions
 
 
+def _by_scope(spec: ConfigBaselineSpec, changes: list[Change]) -> list[Change]:
+    """Excluded accounts follow the spec's scope (the active accounts outside it), so an account
+    joining outside the scope is allowed by naming the scope, not each account."""
+    return [replace(c, spec=f"spec.scope={spec.scope}") if c.path.endswith("excluded_accounts") else c
+            for c in changes]
+
+
 def plan_conformance_packs(spec: ConfigBaselineSpec, target: OrganizationTarget, region: str,
                            observed: dict[str, ConformancePackState]) -> list[Action]:
     """Packs are compared by presence and excluded accounts only: AWS does not return a pack's
@@ -261,8 +270,8 @@ def plan_conformance_packs(spec: ConfigBaselineSpec, target: OrganizationTarget,
         if have is None:
             changes = [Change("conformance_pack", None, pack.name)]
         elif have.excluded_accounts != target.excluded_accounts:
-            changes = [Change("conformance_pack.excluded_accounts", list(have.excluded_accounts),
-                              list(target.excluded_accounts))]
+            changes = _by_scope(spec, [Change("conformance_pack.excluded_accounts", list(have.excluded_accounts),
+                                              list(target.excluded_accounts))])
         else:
             continue
         actions.append(Action(target.label(pack.name, region), target.admin_account_id, region, "config",

@@ -32,6 +32,7 @@ from ..state.logsubscription import (AccountPolicy, DeliveryStreamSettings, Deli
                                      DestinationState, SubscriptionFilter, SubscriptionFilterSettings)
 from . import policies
 from .ownership import Owner
+from .weakening import token
 from .actions import Action, Change, diff
 
 # Where Vigil's Firehose streams log their delivery errors. Never subscribed, whatever the spec's
@@ -448,7 +449,10 @@ def plan_account_policy(spec: LogSubscriptionPolicySpec, source: Source, names: 
     changes = [Change(f"policy_document.{key}", have.get(key), want) for key, want in document.items()
                if have.get(key) != want]
     if excluded_names(ours.selection_criteria) != excluded:
-        changes.append(Change("selection_criteria", ours.selection_criteria, criteria))
+        # The names follow the spec's prefixes: allowing those prefixes allows the groups they match.
+        prefixes = sorted(spec.log_group_selector.exclude_prefixes)
+        changes.append(Change("selection_criteria", ours.selection_criteria, criteria,
+                              f"spec.logGroupSelector.excludePrefixes={token(prefixes)}"))
     if ours.scope != "ALL":
         changes.append(Change("scope", ours.scope, "ALL"))
     return act(tuple(changes)) if changes else []

@@ -20,6 +20,9 @@ from .actions import Action, Change
 OWNER_TAG = "vigil.dev/owner"
 INSTALLATION_TAG = "vigil.dev/installation"
 UID_TAG = "vigil.dev/uid"
+# On a resource that existed before Vigil and was adopted: deletionPolicy Delete leaves it, since
+# it was someone's before and deleting it would take away more than Vigil ever added.
+ADOPTED_TAG = "vigil.dev/adopted"
 DEFAULT_INSTALLATION = "default"
 
 
@@ -98,8 +101,12 @@ def judge(tags: dict[str, str] | None, me: Owner) -> Verdict:
 
 
 def owns(tags: dict[str, str] | None, me: Owner) -> bool:
-    """For deletion: only what this object owns is ever deleted."""
     return judge(tags, me).mine
+
+
+def created_by(tags: dict[str, str] | None, me: Owner) -> bool:
+    """For deletion: only what this object owns, and did not adopt, is ever deleted."""
+    return owns(tags, me) and not (tags or {}).get(ADOPTED_TAG)
 
 
 @dataclass(frozen=True)
@@ -141,10 +148,11 @@ TAGGERS: dict[str, tuple[str, str, Any]] = {
 }
 
 
-def tag_action(resource: Resource, me: Owner, existing: dict[str, str]) -> Action:
+def tag_action(resource: Resource, me: Owner, existing: dict[str, str], adopting: bool = False) -> Action:
     """The write that records ``me`` as the owner (adoption, or migrating an old record)."""
     service, operation, params = TAGGERS[resource.kind]
-    tags = {**existing, **me.tags()} if resource.kind == "s3-bucket" else me.tags()
+    mine = {**me.tags(), **({ADOPTED_TAG: "true"} if adopting else {})}
+    tags = {**existing, **mine} if resource.kind == "s3-bucket" else mine
     return Action(resource.label, resource.account_id, resource.region, service, operation,
                   params(resource.identifier, tags),
                   (Change("owner", existing.get(OWNER_TAG), me.value),), creates=True)

@@ -18,6 +18,7 @@ from ..state.logarchive import KeySettings, KeyState
 from ..state.sessionlogging import (MANAGED_INPUTS, PREFERENCES_DOCUMENT, SESSION_DOCUMENT_TYPE, STANDARD_STREAM,
                                     SessionDocumentState, SessionPreferences)
 from . import policies
+from .logarchive import missing_alias
 from .ownership import Owner
 from .actions import Action, Change, diff
 
@@ -75,7 +76,7 @@ def plan_key(spec: SessionLoggingSpec, target: SessionTarget, observed: KeyState
             "Policy": policies.to_json(policy),
             "Tags": target.owner.tag_list("TagKey", "TagValue"),
         }, (Change("key", None, SESSION_KEY_ALIAS),), creates=True)]
-    actions = []
+    actions = missing_alias(label, target.account_id, target.region, SESSION_KEY_ALIAS, observed)
     for change in diff(KeySettings(policy=policies.canonical(policy), rotation_enabled=True), observed.settings):
         if change.path == "policy":
             actions.append(Action(label, target.account_id, target.region, "kms", "PutKeyPolicy", {

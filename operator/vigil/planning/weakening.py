@@ -74,7 +74,7 @@ def token(value: Any) -> str:
 # A judge looks at one change and says which weakenings it holds: (field, allowance path, value),
 # or with two more, the before and after a user reads when the change's own are whole documents.
 Finding = tuple[Any, ...]
-Judge = Callable[[Change], list[Finding]]
+Judge = Callable[[Change, str], list[Finding]]  # (the change, the account written to)
 
 
 def _truthy(value: Any) -> bool:
@@ -83,18 +83,18 @@ def _truthy(value: Any) -> bool:
 
 def turned_off(allow: str, value: Any = ...) -> Judge:
     """On before, off after (a flag cleared, a destination or key removed)."""
-    def judge(change: Change) -> list[Finding]:
+    def judge(change: Change, account: str = "") -> list[Finding]:
         if _truthy(change.before) and not _truthy(change.after):
             return [(change.path, change.spec or allow, change.after if value is ... else value)]
         return []
     return judge
 
 
-def turned_on(allow: str) -> Judge:
-    """Off before, on after, where being on narrows: a filter pattern set where there was none
-    (none streams every event; a pattern only the events that match it)."""
-    def judge(change: Change) -> list[Finding]:
-        if not _truthy(change.before) and _truthy(change.after):
+def filter_narrowed(allow: str) -> Judge:
+    """A filter pattern set where there was none (none streams every event; a pattern only the
+    events that match it), or changed to another one, which may match less."""
+    def judge(change: Change, account: str = "") -> list[Finding]:
+        if _truthy(change.after) and change.after != change.before:
             return [(change.path, change.spec or allow, change.after)]
         return []
     return judge
@@ -102,7 +102,7 @@ def turned_on(allow: str) -> Judge:
 
 def shorter(allow: str) -> Judge:
     """A period that got shorter; None is for ever (no expiry), the longest of all."""
-    def judge(change: Change) -> list[Finding]:
+    def judge(change: Change, account: str = "") -> list[Finding]:
         before, after = change.before, change.after
         if after is not None and (before is None or after < before):
             return [(change.path, change.spec or allow, after)]
@@ -112,7 +112,7 @@ def shorter(allow: str) -> Judge:
 
 def ranked(order: tuple[str, ...], allow: str) -> Judge:
     """A setting with a strength order, weakest first: moving down the order weakens."""
-    def judge(change: Change) -> list[Finding]:
+    def judge(change: Change, account: str = "") -> list[Finding]:
         before, after = _rank(order, change.before), _rank(order, change.after)
         if before is not None and after is not None and after < before:
             return [(change.path, change.spec or allow, change.after)]
@@ -131,7 +131,7 @@ def grown(allow: str, members: Callable[[Any], list[Any]] | None = None) -> Judg
     of a value that is not one (an account policy's selection criteria)."""
     read = members or _items
 
-    def judge(change: Change) -> list[Finding]:
+    def judge(change: Change, account: str = "") -> list[Finding]:
         if set(read(change.after)) - set(read(change.before)):
             return [(change.path, change.spec or allow, change.after)]
         return []
@@ -169,14 +169,14 @@ def traffic(allow: str) -> Judge:
     """A flow log's traffic type: ALL covers ACCEPT and REJECT; anything else covers itself."""
     cover = {"ALL": {"ACCEPT", "REJECT"}, "ACCEPT": {"ACCEPT"}, "REJECT": {"REJECT"}}
 
-    def judge(change: Change) -> list[Finding]:
+    def judge(change: Change, account: str = "") -> list[Finding]:
         if cover.get(change.before, set()) - cover.get(change.after, set()):
             return [(change.path, change.spec or allow, change.after)]
         return []
     return judge
 
 
-def lifecycle(change: Change) -> list[Finding]:
+def lifecycle(change: Change, account: str = "") -> list[Finding]:
     """Vigil's lifecycle rule: only its expiry can destroy logs; moving to Glacier keeps them."""
     before = (change.before or {}).get("expire_after_days")
     after = (change.after or {}).get("expire_after_days")
@@ -185,7 +185,7 @@ def lifecycle(change: Change) -> list[Finding]:
     return []
 
 
-def object_lock(change: Change) -> list[Finding]:
+def object_lock(change: Change, account: str = "") -> list[Finding]:
     """Object Lock: a shorter default retention, or COMPLIANCE relaxed to GOVERNANCE."""
     before, after = change.before or {}, change.after or {}
     found: list[Finding] = []
@@ -196,16 +196,16 @@ def object_lock(change: Change) -> list[Finding]:
     return found
 
 
-def policy(allow: str) -> Judge:
+def policy(allow: str, grants: bool = True) -> Judge:
     """A resource or trust policy: weaker when it allows a principal it did not (beyond the AWS
     delivery services, grants scoped to the organization and the resource's own account, which
     are the baseline's own), or when a Deny it had is gone. ``account``: the account of the write."""
     def judge(change: Change, account: str = "") -> list[Finding]:
         before, after = _statements(change.before), _statements(change.after)
-        widened = {g for g in _grants(after, "Allow") - _grants(before, "Allow") if not _baseline_grant(g, account)}
+        widened = {g for g in _grants(after, "Allow") - _grants(before, "Allow")
+                   if grants and not _baseline_grant(g, account)}
         dropped = _grants(before, "Deny") - _grants(after, "Deny")
         return [(change.path, change.spec or allow, change.after)] if widened or dropped else []
-    judge.takes_account = True  # type: ignore[attr-defined]
     return judge
 
 
@@ -254,7 +254,7 @@ def _baseline_grant(grant: Grant, account: str = "") -> bool:
         "aws:PrincipalOrgID" in condition or "aws:SourceOrgID" in condition
 
 
-def event_selectors(change: Change) -> list[Finding]:
+def event_selectors(change: Change, account: str = "") -> list[Finding]:
     """CloudTrail's classic event selectors, as the events they record: what was recorded before
     and is not after is a weakening, named by the spec field that turns it off."""
     before, after = _coverage(change.before), _coverage(change.after)
@@ -308,6 +308,22 @@ def _read_write(kinds: set[str]) -> str:
 
 
 AUTO_ENABLE = ("NONE", "NEW", "ALL")
+
+
+def feature(name: str) -> Judge:
+    """A GuardDuty protection plan: on the detector a flag, in the organization configuration
+    ALL | NEW | NONE. Off is the spec's ``features.<name>: false``; ALL to NEW follows
+    ``autoEnable: NEW`` (existing members no longer enrolled in it)."""
+    def judge(change: Change, account: str = "") -> list[Finding]:
+        before, after = change.before, change.after
+        if isinstance(before, bool) or isinstance(after, bool):
+            return turned_off(f"spec.features.{name}", False)(change, account)
+        if before in ("ALL", "NEW") and after == "NONE":
+            return [(change.path, f"spec.features.{name}", False, before, after)]
+        if before == "ALL" and after == "NEW":
+            return [(change.path, "spec.autoEnable", after)]
+        return []
+    return judge
 # Config's snapshot delivery: the rarer, the weaker.
 DELIVERY_FREQUENCY = ("TwentyFour_Hours", "Twelve_Hours", "Six_Hours", "Three_Hours", "One_Hour")
 
@@ -339,18 +355,19 @@ RULES: dict[tuple[str, str], Judge] = {
     ("logs", "retention_days"): shorter("logGroup.retentionInDays"),
     ("logs", "kms_key_id"): turned_off("logGroup.kmsKeyId", ""),
     ("logs", "access_policy"): policy("destinationPolicy"),
-    ("logs", "filter_pattern"): turned_on("spec.filterPattern"),  # a pattern filters; none streams all
-    ("logs", "policy_document.FilterPattern"): turned_on("spec.filterPattern"),  # the document's key
+    ("logs", "filter_pattern"): filter_narrowed("spec.filterPattern"),  # a pattern filters; none streams all
+    ("logs", "policy_document.FilterPattern"): filter_narrowed("spec.filterPattern"),  # the document's key
     ("logs", "selection_criteria"): grown("spec.logGroupSelector.excludePrefixes", _criteria_exclusions),
     ("logs", "scope"): turned_off("accountPolicy.scope"),
     ("iam", "trust_policy"): policy("role.trustPolicy"),
-    ("iam", "inline_policy"): policy("role.inlinePolicy"),
+    # A role's own permissions name no principal: only a Deny taken away weakens them.
+    ("iam", "inline_policy"): policy("role.inlinePolicy", grants=False),
     # VPC flow logs
     ("ec2", "traffic_type"): traffic("spec.trafficType"),
     # GuardDuty (detector features are booleans, organization features ALL | NEW | NONE)
     ("guardduty", "enabled"): turned_off("detector.enabled", False),
     ("guardduty", "auto_enable_organization_members"): ranked(AUTO_ENABLE, "spec.autoEnable"),
-    **{("guardduty", f"features.{f}"): ranked(AUTO_ENABLE, f"spec.features.{s}") for f, s in _FEATURE_SPEC.items()},
+    **{("guardduty", f"features.{f}"): feature(s) for f, s in _FEATURE_SPEC.items()},
     # Config
     ("config", "recorder.all_supported"): turned_off("spec.recorder.allSupported", False),
     ("config", "recorder.include_global_resource_types"): turned_off("spec.recorder.includeGlobalResourceTypes"),
@@ -371,7 +388,7 @@ RULES: dict[tuple[str, str], Judge] = {
 
 # Writes that take something away whatever their changes say: judged by operation.
 REMOVING = re.compile(r"^(Delete|Disable|Stop|Disassociate|Deregister|Remove|Untag|ScheduleKeyDeletion|"
-                      r"BatchDisable|CancelKeyDeletion$)")
+                      r"BatchDisable)")
 # Removals whose changes say whether they weaken: Vigil's lifecycle rule deleted means logs kept
 # for ever; a flow log replaced by the right one (created first in the same plan) drops no coverage.
 JUDGED_BY_CHANGES = {("s3", "DeleteBucketLifecycle"), ("ec2", "DeleteFlowLogs")}
@@ -399,8 +416,7 @@ def classify(action: Action) -> list[Weakening]:
         if judge is None:
             continue
         # Policy judges need the account written to: its own root is the baseline's, not a widening.
-        findings = judge(change, action.account_id) if getattr(judge, "takes_account", False) else judge(change)
-        for finding in findings:
+        for finding in judge(change, action.account_id):
             found.append(_weakening(action, finding, change))
     if not found and REMOVING.match(action.operation) and (action.service, action.operation) not in JUDGED_BY_CHANGES:
         found.append(Weakening(action.target, action.operation, "present", "removed",
@@ -411,7 +427,9 @@ def classify(action: Action) -> list[Weakening]:
 def _weakening(action: Action, finding: Finding, change: Change) -> Weakening:
     field, allow, value, *shown = finding
     before, after = shown if shown else (change.before, change.after)
-    return Weakening(action.target, field, before, after, f"{allow}={token(value)}")
+    # A planner may name the whole allowance (Change.spec "path=value") where the spec value that
+    # asks for the change is not the AWS value (HomeRegionOnly for a recorder's False).
+    return Weakening(action.target, field, before, after, allow if "=" in allow else f"{allow}={token(value)}")
 
 
 def _show(value: Any, limit: int = 60) -> str:
