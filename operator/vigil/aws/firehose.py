@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..state.logsubscription import DeliveryStreamSettings, DeliveryStreamState
+from ..planning.ownership import Resource
 from .errors import or_default
+from .ownership import read_tags
 from .session import AwsAccess
 
 NOT_FOUND = "ResourceNotFoundException"
@@ -39,10 +41,8 @@ def _settings(s3: dict[str, Any]) -> DeliveryStreamSettings:
         error_log_stream=logging.get("LogStreamName") or "")
 
 
-def stream_tags(access: AwsAccess, account_id: str, region: str, name: str) -> dict[str, str]:
-    firehose = access.client("firehose", account_id, region)
-    tags = or_default(lambda: firehose.list_tags_for_delivery_stream(DeliveryStreamName=name)["Tags"], [], NOT_FOUND)
-    return {t["Key"]: t.get("Value", "") for t in tags}
+def stream_tags(access: AwsAccess, account_id: str, region: str, name: str) -> dict[str, str] | None:
+    return read_tags(access, Resource("firehose-stream", account_id, region, name, name))
 
 
 def delete_delivery_stream(access: AwsAccess, account_id: str, region: str, name: str) -> None:

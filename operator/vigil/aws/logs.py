@@ -10,7 +10,9 @@ from ..state.cloudtrail import LogGroupState
 from ..state.documents import canonical
 from ..state.logsubscription import (AccountPolicy, DestinationSettings, DestinationState, LogGroup,
                                      SubscriptionFilter, SubscriptionFilterSettings)
+from ..planning.ownership import Resource
 from .errors import or_default
+from .ownership import read_tags
 from .session import AwsAccess
 
 NOT_FOUND = "ResourceNotFoundException"
@@ -97,9 +99,8 @@ def delete_subscription_policy(access: AwsAccess, account_id: str, region: str, 
                None, NOT_FOUND)
 
 
-def destination_tags(access: AwsAccess, account_id: str, region: str, arn: str) -> dict[str, str]:
-    logs = access.client("logs", account_id, region)
-    return or_default(lambda: logs.list_tags_for_resource(resourceArn=arn).get("tags", {}), {}, NOT_FOUND)
+def destination_tags(access: AwsAccess, account_id: str, region: str, arn: str) -> dict[str, str] | None:
+    return read_tags(access, Resource("logs-destination", account_id, region, arn, arn))
 
 
 def delete_destination(access: AwsAccess, account_id: str, region: str, name: str) -> None:

@@ -36,7 +36,7 @@ OPERATIONS: dict[str, frozenset[str]] = {service: frozenset(ops) for service, op
              "DescribeDestinations", "PutDestination", "PutDestinationPolicy", "DeleteDestination",
              "ListTagsForResource", "DescribeAccountPolicies", "PutAccountPolicy", "DeleteAccountPolicy", "TagResource"],
     "firehose": ["DescribeDeliveryStream", "CreateDeliveryStream", "UpdateDestination",
-                 "ListTagsForDeliveryStream", "DeleteDeliveryStream"],
+                 "ListTagsForDeliveryStream", "DeleteDeliveryStream", "TagDeliveryStream"],
     "ssm": ["GetDocument", "DescribeDocument", "CreateDocument", "UpdateDocument",
             "UpdateDocumentDefaultVersion", "ListTagsForResource", "DeleteDocument", "AddTagsToResource"],
     "ec2": ["DescribeVpcs", "DescribeFlowLogs", "CreateFlowLogs", "DeleteFlowLogs", "CreateTags"],

@@ -46,6 +46,12 @@ def _log_group(client: Any, r: Resource) -> dict[str, str] | None:
                       None, "ResourceNotFoundException")
 
 
+def _stream(client: Any, r: Resource) -> dict[str, str] | None:
+    tags = or_default(lambda: client.list_tags_for_delivery_stream(DeliveryStreamName=r.identifier)["Tags"], None,
+                      "ResourceNotFoundException")
+    return None if tags is None else {t["Key"]: t.get("Value", "") for t in tags}
+
+
 def _role(client: Any, r: Resource) -> dict[str, str] | None:
     role = or_default(lambda: client.get_role(RoleName=r.identifier)["Role"], None, "NoSuchEntity")
     return None if role is None else _pairs(role.get("Tags", []))
@@ -61,6 +67,8 @@ READERS: dict[str, tuple[str, Callable[[Any, Resource], dict[str, str] | None]]]
     "kms-key": ("kms", _kms_key),
     "cloudtrail-trail": ("cloudtrail", _trail),
     "logs-log-group": ("logs", _log_group),
+    "logs-destination": ("logs", _log_group),  # the same tagging API, by ARN
+    "firehose-stream": ("firehose", _stream),
     "iam-role": ("iam", _role),
     "ssm-document": ("ssm", _ssm_document),
 }

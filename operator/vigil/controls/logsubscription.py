@@ -33,7 +33,7 @@ from ..planning.logsubscription import (ROLE_POLICY_NAME, SLOTS_FULL, Archive, C
                                         plan_delivery_log_group, plan_delivery_stream, plan_destination, plan_log_group,
                                         plan_role, selects)
 from ..planning.organization import scope_account_ids, target_regions
-from ..planning.ownership import created_by
+from ..planning.ownership import Resource, created_by
 from ..state.logsubscription import LogGroup
 from .base import (Context, DependencyNotReady, GroupRun, Report, SpecError, TargetReport, TargetRun, run_groups,
                    run_targets)
@@ -76,7 +76,8 @@ def reconcile(ctx: Context) -> Report:
     def role(name: str, trust: dict[str, Any], inline: dict[str, Any]) -> Callable[[TargetRun], None]:
         def converge(run: TargetRun) -> None:
             observed = aws_iam.observe_role(ctx.access, archive.account_id, name, ROLE_POLICY_NAME)
-            run.converge(plan_role(archive, name, trust, inline, observed))
+            run.converge(plan_role(archive, name, trust, inline, observed),
+                         Resource("iam-role", archive.account_id, "global", name, run.report.target, observed.exists))
         return converge
 
     roles = run_targets(ctx, [
@@ -98,13 +99,17 @@ def _delivery(ctx: Context, archive: Archive, region: str) -> Callable[[GroupRun
 
     def stream(run: TargetRun) -> None:
         log_group = aws_logs.observe_log_group(ctx.access, a, region, names.log_group)
-        run.converge(plan_delivery_log_group(archive, region, log_group))
+        run.converge(plan_delivery_log_group(archive, region, log_group),
+                     Resource("logs-log-group", a, region, log_group.arn or "", archive.label(region, names.log_group),
+                              log_group.exists))
         observed = aws_firehose.observe_delivery_stream(ctx.access, a, region, names.stream)
-        run.converge(plan_delivery_stream(spec, archive, region, observed))
+        run.converge(plan_delivery_stream(spec, archive, region, observed),
+                     Resource("firehose-stream", a, region, names.stream, run.report.target, observed.exists))
 
     def destination(run: TargetRun) -> None:
         observed = aws_logs.observe_destination(ctx.access, a, region, names.destination)
-        run.converge(plan_destination(archive, region, observed))
+        run.converge(plan_destination(archive, region, observed),
+                     Resource("logs-destination", a, region, observed.arn or "", run.report.target, observed.exists))
 
     def converge(group: GroupRun) -> None:
         # In this order: a destination is refused unless the stream it points at exists.

@@ -139,6 +139,9 @@ TAGGERS: dict[str, tuple[str, str, Any]] = {
     "cloudtrail-trail": ("cloudtrail", "AddTags", lambda i, t: {
         "ResourceId": i, "TagsList": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "logs-log-group": ("logs", "TagResource", lambda i, t: {"resourceArn": i.removesuffix(":*"), "tags": t}),
+    "logs-destination": ("logs", "TagResource", lambda i, t: {"resourceArn": i, "tags": t}),
+    "firehose-stream": ("firehose", "TagDeliveryStream", lambda i, t: {
+        "DeliveryStreamName": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "iam-role": ("iam", "TagRole", lambda i, t: {"RoleName": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "guardduty-detector": ("guardduty", "TagResource", lambda i, t: {"ResourceArn": i, "Tags": t}),
     "ec2-flow-log": ("ec2", "CreateTags", lambda i, t: {
