@@ -19,6 +19,7 @@ from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.config import (AGGREGATOR_ROLE_NAME, SERVICE_LINKED_ROLE_NAME, OrganizationTarget,
                                    RecorderTarget, plan_aggregator, plan_aggregator_role, plan_delegation,
                                    plan_recorder, plan_rules, plan_service_linked_role)
+from vigil.planning.ownership import Owner
 from vigil.sandbox.gaps import without_gaps
 
 REGION = "ap-southeast-2"
@@ -260,7 +261,8 @@ def test_planner_writes_and_the_adapter_reads_back_in_sync(aws, organization, ac
         assert plan_recorder(s, target, aws_config.observe_account(access, account, REGION)) == []
 
     excluded = tuple(sorted((set(organization.members) | {organization.management}) - set(in_scope)))
-    org = OrganizationTarget(delegated, organization.management, REGION, (REGION,), excluded, "test/config")
+    org = OrganizationTarget(delegated, organization.management, REGION, (REGION,), excluded,
+                             Owner("test", "ConfigBaseline", "config"))
     for action in plan_delegation(org, aws_config.observe_delegation(access, delegated)):
         execute(access, action)
     assert plan_delegation(org, aws_config.observe_delegation(access, delegated)) == []

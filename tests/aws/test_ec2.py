@@ -14,13 +14,13 @@ from vigil.aws import ec2 as aws_ec2
 from vigil.aws.errors import classify
 from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.flowlogs import DEFAULT_LOG_FORMAT, vpc_filters
+from vigil.planning.ownership import Owner
 from vigil.sandbox.seed import NETWORK_TEAM_BUCKET
-from vigil.state.documents import OWNER_TAG
 
 WORKLOAD = "555555555555"
 SHARED_NETWORK = "444444444444"
 REGION = "us-east-1"
-OWNER = "tests/adapter"
+OWNER = Owner("tests", "FlowLogPolicy", "adapter")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_observe_selects_vpcs_by_tag_and_finds_their_flow_logs(access, aws, arch
     created = ec2.create_flow_logs(
         ResourceType="VPC", ResourceIds=[prod], TrafficType="REJECT", LogDestinationType="s3",
         LogDestination=f"arn:aws:s3:::{archive}/adapter", MaxAggregationInterval=60,
-        TagSpecifications=[{"ResourceType": "vpc-flow-log", "Tags": [{"Key": OWNER_TAG, "Value": OWNER}]}])
+        TagSpecifications=[{"ResourceType": "vpc-flow-log", "Tags": OWNER.tag_list()}])
     assert created["Unsuccessful"] == []
     call_log.reset()
     try:
@@ -55,12 +55,12 @@ def test_observe_selects_vpcs_by_tag_and_finds_their_flow_logs(access, aws, arch
             ("DescribeVpcs", WORKLOAD), ("DescribeFlowLogs", WORKLOAD)]
         assert [v.vpc_id for v in network.vpcs] == [prod] and network.vpcs[0].tags["env"] == "prod"
         [flow_log] = network.flow_logs_of(prod)
-        assert flow_log.tags == {OWNER_TAG: OWNER}
+        assert flow_log.tags == OWNER.tags()
         s = flow_log.settings
         assert (s.traffic_type, s.log_destination_type, s.log_destination, s.max_aggregation_interval) == (
             "REJECT", "s3", f"arn:aws:s3:::{archive}/adapter", 60)
         assert s.log_format == DEFAULT_LOG_FORMAT, "AWS records the default format when none was given"
-        assert aws_ec2.owned_flow_log_ids(access, WORKLOAD, REGION, OWNER_TAG, OWNER) == [flow_log.flow_log_id]
+        assert aws_ec2.owned_flow_log_ids(access, WORKLOAD, REGION, OWNER) == [flow_log.flow_log_id]
     finally:
         ec2.delete_flow_logs(FlowLogIds=created["FlowLogIds"])
 

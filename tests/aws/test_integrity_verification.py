@@ -1,11 +1,15 @@
 """Integrity verification against the sandbox (vigil.aws.integrity, `vigil verify-trail`): digest
 chains written to S3 with their signature metadata, CloudTrail's public key from ListPublicKeys;
-every tampered variant found as exactly its own finding; a 48-hour chain of 3 accounts x 2 regions
-verifies clean; the calls it makes are reads; an unreadable bucket is an error, not a finding."""
+every tampered variant found as exactly its own finding (a gzip member appended to a log file or a
+digest included); backfill digests verified, and tampering with them found; a 48-hour chain of 3
+accounts x 2 regions verifies clean; the calls it makes are reads; an unreadable bucket is an
+error, not a finding. `vigil verify-trail` finds where a trail delivers from the trail itself, and
+looking anywhere else (a wrong prefix, no organization id) is a finding, not "nothing to verify"."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,9 +17,10 @@ import pytest
 from vigil import cli
 from vigil.aws.integrity import Reader, verify_trail
 from vigil.aws.session import AccessSettings, AwsAccess
-from vigil.planning.integrity import DigestLayout, FindingKind, Window
+from vigil.planning.integrity import APPENDED, DigestLayout, FindingKind, Window
 from vigil.sandbox.digests import (SANDBOX_TRAIL_BUCKET, ChainWriter, ClientStore, MotoStore, Signer,
-                                   sandbox_layout)
+                                   reader_policy, sandbox_layout)
+from vigil.sandbox.gaps.cloudtrail import find_trail
 
 HOME = "ca-central-1"
 REGIONS = ("ca-central-1", "us-east-1")
@@ -38,9 +43,10 @@ def layout_for(organization, prefix: str) -> DigestLayout:
     return DigestLayout(BUCKET, prefix, "vigil-org-trail", HOME, organization.organization_id)
 
 
-def run(access, organization, layout, accounts, regions=REGIONS[:1], hours: int = 8):
+def run(access, organization, layout, accounts, regions=REGIONS[:1], hours: int = 8, expect_since=None):
     window = Window.lookback(datetime.now(timezone.utc), timedelta(hours=hours))
-    return verify_trail(access, Reader(organization.log_archive, HOME), layout, accounts, regions, window, 16)
+    return verify_trail(access, Reader(organization.log_archive, HOME), layout, accounts, regions, window, 16,
+                        expect_since=expect_since)
 
 
 def start(hours: int) -> datetime:
@@ -76,8 +82,11 @@ VARIANTS = {
     "re-signed digest": FindingKind.DIGEST_SIGNATURE_INVALID,
     "modified digest": FindingKind.DIGEST_MODIFIED,
     "broken chain": FindingKind.CHAIN_BROKEN,
+    "gzip member appended to a log": FindingKind.LOG_FILE_MODIFIED,
+    "gzip member appended to a digest": FindingKind.DIGEST_MODIFIED,
     "empty hour": None,
 }
+STOP_LOGGING = json.dumps({"Records": [{"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging"}]})
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -94,6 +103,9 @@ def test_each_tampered_variant_is_found_and_nothing_else(access, aws, organizati
         "re-signed digest": lambda: writer.resign_digest(keys[2], Signer.from_seed("not cloudtrail")) or keys[2],
         "modified digest": lambda: writer.hide_log_in_digest(keys[2]) and keys[2],
         "broken chain": lambda: writer.break_chain(keys, 2) or keys[2],
+        "gzip member appended to a log": lambda: writer.append_gzip_member(
+            log := writer.log_keys(keys[2])[1], STOP_LOGGING.encode()) or log,
+        "gzip member appended to a digest": lambda: writer.append_gzip_member(keys[2], b'{"logFiles": []}') or keys[2],
         "empty hour": lambda: None,
     }[variant]()
     result = run(access, organization, layout, [account])
@@ -101,6 +113,27 @@ def test_each_tampered_variant_is_found_and_nothing_else(access, aws, organizati
     expected = [] if VARIANTS[variant] is None else [(VARIANTS[variant], f"{BUCKET}/{where}")]
     assert [(f.kind, f.location) for f in result.tally.findings] == expected, [str(f) for f in result.tally.findings]
     assert result.tally.digests == 6 - (variant == "deleted digest")
+    if variant.startswith("gzip member appended"):
+        assert result.tally.findings[0].message == APPENDED
+
+
+def test_backfill_digests_are_verified_and_tampering_with_them_is_found(access, aws, organization, bucket):
+    layout = layout_for(organization, "backfill")
+    account = organization.workloads[0]
+    writer = ChainWriter(ClientStore(aws.client("s3", organization.log_archive)), layout, Signer.from_seed())
+    writer.write(account, HOME, start(6), 6)
+    backfill = writer.write(account, HOME, start(6) + timedelta(hours=1), 3, backfill=True)
+    assert all(key.endswith("_backfill.json.gz") for key in backfill)
+    clean = run(access, organization, layout, [account], expect_since=start(6))
+    assert clean.verified and (clean.tally.digests, clean.tally.log_files) == (6 + 3, (6 + 3) * 2)
+
+    log = writer.log_keys(backfill[1])[0]
+    writer.flip_log_byte(log)
+    writer.hide_log_in_digest(backfill[2])  # the newest: nothing after it tells modified from re-signed
+    found = run(access, organization, layout, [account], expect_since=start(6)).tally.findings
+    assert [(f.kind, f.location) for f in found] == [
+        (FindingKind.LOG_FILE_MODIFIED, f"{BUCKET}/{log}"),
+        (FindingKind.DIGEST_SIGNATURE_INVALID, f"{BUCKET}/{backfill[2]}")], [str(f) for f in found]
 
 
 def test_verification_only_reads(access, aws, organization, bucket, call_log):
@@ -152,3 +185,121 @@ def test_vigil_verify_trail_reports_and_exits_1_on_a_finding(aws, organization, 
 def _keys(aws, organization, prefix: str):
     page = aws.client("s3", organization.log_archive).list_objects_v2(Bucket=SANDBOX_TRAIL_BUCKET, Prefix=prefix)
     return [(SANDBOX_TRAIL_BUCKET, item["Key"]) for item in page.get("Contents", [])]
+
+
+# --- Where verify-trail looks --------------------------------------------------------------------
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+LOCATED_TRAIL = "vigil-test-located-trail"
+LOCATED_BUCKET = "vigil-test-located"
+LOCATED_PREFIX = "org/audit"
+
+
+def logging_since(organization, trail: str, at: datetime) -> None:
+    """The trail started logging at ``at``: moto's clock for it, naive UTC as moto keeps it."""
+    find_trail(organization.management, HOME, trail).status.started = at.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+@pytest.fixture(scope="module")
+def located(aws, organization) -> Iterator[DigestLayout]:
+    """An organization trail of the management account delivering to the log-archive account's
+    bucket under a prefix, logging for 8 hours, a clean chain of every active account in its home
+    region where it delivers; the trail deleted and trusted access put back afterwards."""
+    s3 = aws.client("s3", organization.log_archive)
+    s3.create_bucket(Bucket=LOCATED_BUCKET, CreateBucketConfiguration={"LocationConstraint": HOME})
+    policy = json.loads(reader_policy(LOCATED_BUCKET, organization.management))  # verify-trail reads as it
+    policy["Statement"].append({"Effect": "Allow", "Principal": {"Service": CLOUDTRAIL},
+                                "Action": ["s3:GetBucketAcl", "s3:PutObject"],
+                                "Resource": [f"arn:aws:s3:::{LOCATED_BUCKET}", f"arn:aws:s3:::{LOCATED_BUCKET}/*"]})
+    s3.put_bucket_policy(Bucket=LOCATED_BUCKET, Policy=json.dumps(policy))
+    org = aws.client("organizations")
+    trusted = CLOUDTRAIL in {s["ServicePrincipal"] for s in
+                             org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]}
+    org.enable_aws_service_access(ServicePrincipal=CLOUDTRAIL)
+    cloudtrail = aws.client("cloudtrail")
+    arn = cloudtrail.create_trail(Name=LOCATED_TRAIL, S3BucketName=LOCATED_BUCKET, S3KeyPrefix=LOCATED_PREFIX,
+                                  IsOrganizationTrail=True, IsMultiRegionTrail=True,
+                                  EnableLogFileValidation=True)["TrailARN"]
+    cloudtrail.start_logging(Name=arn)
+    logging_since(organization, LOCATED_TRAIL, datetime.now(timezone.utc) - timedelta(hours=8))
+    layout = DigestLayout(LOCATED_BUCKET, LOCATED_PREFIX, LOCATED_TRAIL, HOME, organization.organization_id)
+    writer = ChainWriter(MotoStore(organization.log_archive), layout, Signer.from_seed(), logs_per_hour=1,
+                         events_per_log=1)
+    writer.write_trail((organization.management, *organization.members), [HOME], start(4), 4)
+    try:
+        yield layout
+    finally:
+        cloudtrail.delete_trail(Name=arn)
+        if not trusted:
+            org.disable_aws_service_access(ServicePrincipal=CLOUDTRAIL)
+
+
+def verify_json(capsys, *args: str) -> tuple[int, dict]:
+    code = cli.main(["verify-trail", "--home-region", HOME, "--lookback", "6h", "--json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_verify_trail_finds_where_the_trail_delivers_from_its_name_alone(organization, located, capsys):
+    code, report = verify_json(capsys, "--trail", LOCATED_TRAIL)
+    assert report["location"] == {"bucket": LOCATED_BUCKET, "prefix": LOCATED_PREFIX,
+                                  "organizationId": organization.organization_id, "trail": LOCATED_TRAIL,
+                                  "homeRegion": HOME, "notes": []}
+    accounts = 1 + len(organization.members)
+    assert (report["chains"], report["digestsVerified"], report["failures"]) == (accounts, accounts * 4, 0)
+    assert code == 0
+
+
+@pytest.mark.parametrize("given, contradiction", [
+    (["--prefix", "audit"], "--prefix 'audit' contradicts trail vigil-test-located-trail, which has 'org/audit'"),
+    (["--organization-id", ""], "--organization-id 'none' contradicts trail vigil-test-located-trail, which has 'o-"),
+])
+def test_looking_where_the_trail_does_not_deliver_is_a_finding(organization, located, capsys, given, contradiction):
+    code, report = verify_json(capsys, "--trail", LOCATED_TRAIL, *given)
+    assert code == 1
+    assert len(report["location"]["notes"]) == 1 and report["location"]["notes"][0].startswith(contradiction)
+    looked = DigestLayout(LOCATED_BUCKET, report["location"]["prefix"], LOCATED_TRAIL, HOME,
+                          report["location"]["organizationId"])
+    accounts = (organization.management, *organization.members)
+    assert report["digestsVerified"] == 0 and report["failures"] == len(accounts)
+    assert sorted((f["kind"], f["object"]) for f in report["findings"]) == sorted(
+        ("DigestMissing", f"s3://{LOCATED_BUCKET}/{looked.digest_folder(account, HOME)}") for account in accounts)
+    assert "not where the trail delivers" in report["findings"][0]["message"]
+
+    assert cli.main(["verify-trail", "--home-region", HOME, "--lookback", "6h", "--trail", LOCATED_TRAIL,
+                     *given]) == 1
+    text = capsys.readouterr().out
+    assert f"  NOTE     {contradiction}" in text
+    assert f"no digest in s3://{LOCATED_BUCKET}/{looked.digest_folder('<account>', '<region>')}: " \
+           "is that where the trail delivers?" in text
+
+
+def test_nothing_where_a_young_trail_delivers_is_not_a_verification_either(organization, located, capsys):
+    logging_since(organization, LOCATED_TRAIL, datetime.now(timezone.utc) - timedelta(minutes=30))
+    try:
+        code, report = verify_json(capsys, "--trail", LOCATED_TRAIL, "--prefix", "audit")
+    finally:
+        logging_since(organization, LOCATED_TRAIL, datetime.now(timezone.utc) - timedelta(hours=8))
+    assert (code, report["failures"], report["digestsVerified"]) == (2, 0, 0)
+
+
+def test_a_missing_organization_id_is_a_finding_where_the_trail_cannot_be_read(organization, capsys):
+    """The sandbox's seeded chain has no trail in CloudTrail: verify-trail looks where it is told,
+    and without the organization id finds no digest, which is a finding, where it says it looked."""
+    code, report = verify_json(capsys, "--trail", "vigil-org-trail", "--bucket", SANDBOX_TRAIL_BUCKET,
+                               "--prefix", "cloudtrail")
+    assert code == 1
+    assert report["location"]["organizationId"] is None
+    assert "trail vigil-org-trail was not found in ca-central-1" in report["location"]["notes"][0]
+    assert report["digestsVerified"] == 0 and report["failures"] == 1 + len(organization.members)
+    assert {f["object"] for f in report["findings"]} == {
+        f"s3://{SANDBOX_TRAIL_BUCKET}/cloudtrail/AWSLogs/{account}/CloudTrail-Digest/{HOME}/"
+        for account in (organization.management, *organization.members)}
+
+    code, report = verify_json(capsys, "--trail", "vigil-org-trail", "--bucket", SANDBOX_TRAIL_BUCKET,
+                               "--prefix", "cloudtrail", "--organization-id", organization.organization_id)
+    assert (code, report["failures"]) == (0, 0) and report["digestsVerified"] == 3 * (1 + len(organization.members))
+
+
+def test_a_trail_that_cannot_be_found_needs_a_bucket(capsys):
+    assert cli.main(["verify-trail", "--home-region", HOME, "--trail", "vigil-test-no-such-trail"]) == 2
+    assert "trail vigil-test-no-such-trail was not found in ca-central-1" in capsys.readouterr().err

@@ -24,6 +24,7 @@ from vigil.planning.logsubscription import (ROLE_POLICY_NAME, Archive, Names, So
                                             firehose_role_policy, firehose_trust_policy, logs_role_policy,
                                             logs_trust_policy, plan_account_policy, plan_delivery_log_group,
                                             plan_delivery_stream, plan_destination, plan_log_group, plan_role)
+from vigil.planning.ownership import Owner
 from vigil.sandbox.gaps import without_gaps
 
 REGION = "us-west-2"
@@ -36,6 +37,7 @@ NO_RETRIES = Config(retries={"total_max_attempts": 1})
 SPEC = LogSubscriptionPolicySpec.model_validate({"organizationRef": {"name": "acme"},
                                                  "logArchiveRef": {"name": "central"}})
 NAMES = Names.of("tests", "logsub")
+OWNER = Owner("tests", "LogSubscriptionPolicy", "logsub")
 
 
 def error_code(call) -> str:
@@ -66,7 +68,7 @@ def archive(aws, access, organization) -> Archive:
     client(aws, "s3", ARCHIVE_ACCOUNT).create_bucket(Bucket=BUCKET,
                                                      CreateBucketConfiguration={"LocationConstraint": REGION})
     key = client(aws, "kms", ARCHIVE_ACCOUNT).create_key()["KeyMetadata"]["Arn"]
-    archive = Archive(ARCHIVE_ACCOUNT, REGION, BUCKET, key, organization.organization_id, "tests/logsub", NAMES)
+    archive = Archive(ARCHIVE_ACCOUNT, REGION, BUCKET, key, organization.organization_id, OWNER, NAMES)
     a = ARCHIVE_ACCOUNT
     for name, trust, inline in roles(archive):
         converge(access, plan_role(archive, name, trust, inline, aws_iam.observe_role(access, a, name,

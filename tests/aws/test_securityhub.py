@@ -22,6 +22,7 @@ from vigil.aws import securityhub as aws_securityhub
 from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.controls import securityhub as control
 from vigil.controls.base import Context, OrganizationView
+from vigil.planning.ownership import Owner
 from vigil.sandbox.gaps import without_gaps
 from vigil.state.organizations import Account, OrganizationInventory
 from vigil.state.securityhub import FindingCounts
@@ -386,15 +387,16 @@ def test_delete_removes_only_the_analyzer_vigil_created(aws, access, organizatio
         "accounts": {"logArchive": organization.log_archive, "security": organization.security},
         "regions": {"home": ELSEWHERE, "governed": [ELSEWHERE]}})
     view = OrganizationView(org, OrganizationInventory(organization.organization_id, organization.management))
+    hub_owner, other = Owner("ns", "SecurityHubBaseline", "hub"), Owner("ns", "SecurityHubBaseline", "other")
 
     def context(name: str) -> Context:
         spec = SecurityHubBaselineSpec.model_validate({"organizationRef": {"name": "acme"}, "deletionPolicy": "Delete",
                                                        "accessAnalyzer": {"name": name}})
-        return Context("SecurityHubBaseline", "ns", "hub", spec, "Enforce", access, view)
+        return Context("SecurityHubBaseline", "ns", "hub", spec, "Enforce", access, view, owner=hub_owner)
 
     security = analyzer(aws, organization.security, ELSEWHERE)
-    security.create_analyzer(analyzerName="ours", type="ACCOUNT", tags={"vigil.dev/owner": "ns/hub"})
-    security.create_analyzer(analyzerName="theirs", type="ACCOUNT", tags={"vigil.dev/owner": "ns/other"})
+    security.create_analyzer(analyzerName="ours", type="ACCOUNT", tags=hub_owner.tags())
+    security.create_analyzer(analyzerName="theirs", type="ACCOUNT", tags=other.tags())
     assert control.delete(context("ours"))[0] == "analyzer ours deleted"
     assert "left in place" in control.delete(context("theirs"))[0]
     assert [a["name"] for a in security.list_analyzers()["analyzers"]] == ["theirs"]

@@ -23,6 +23,7 @@ from vigil.aws import ssm as aws_ssm
 from vigil.aws.apply import execute
 from vigil.aws.logarchive import observe_key
 from vigil.aws.session import AccessSettings, AwsAccess
+from vigil.planning.ownership import Owner
 from vigil.planning.sessionlogging import (SESSION_KEY_ALIAS, SessionTarget, desired_preferences, document_content,
                                            plan_document, plan_key, plan_log_group)
 from vigil.sandbox.gaps import without_gaps
@@ -34,7 +35,7 @@ OTHER_REGION = "eu-north-1"
 WORKLOAD = "666666666666"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 SPEC = SessionLoggingSpec.model_validate({"organizationRef": {"name": "acme"}, "logArchiveRef": {"name": "central"}})
-TARGET = SessionTarget(WORKLOAD, REGION, "acme-log-archive", "tests/session-logging")
+TARGET = SessionTarget(WORKLOAD, REGION, "acme-log-archive", Owner("tests", "SessionLogging", "session-logging"))
 _numbers = itertools.count()
 
 
@@ -256,7 +257,7 @@ def test_preferences_put_back_after_an_edit_reuse_the_version_ssm_will_not_dupli
 def test_only_the_document_vigil_created_is_deleted(access, aws):
     a, r = WORKLOAD, REGION
     assert aws_ssm.observe_session_document(access, a, r).exists
-    assert not aws_ssm.delete_owned_document(access, a, r, "someone/else")
+    assert not aws_ssm.delete_owned_document(access, a, r, Owner("someone", "SessionLogging", "else"))
     assert aws_ssm.observe_session_document(access, a, r).exists
     assert aws_ssm.delete_owned_document(access, a, r, TARGET.owner)
     assert not aws_ssm.observe_session_document(access, a, r).exists

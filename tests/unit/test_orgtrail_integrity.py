@@ -1,6 +1,7 @@
 """OrgTrail's integrity glue (vigil.controls.integrity) without AWS: when a verification is due,
 what a resync between two carries forward, the IntegrityVerified condition for each kind of
-result; and how a report's findings reach status.failures and Events (vigil.controls.status)."""
+result, a trail logging long enough with no digest where Vigil looks; and how a report's findings
+reach status.failures and Events (vigil.controls.status)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.controls import integrity
 from vigil.controls.base import Context, LogArchiveView, OrganizationView, Report, TargetReport
 from vigil.controls.status import summarize
-from vigil.planning.integrity import Finding, FindingKind, IntegrityResult, Tally, UnitError, Window
+from vigil.planning.integrity import (DayRead, Finding, FindingKind, IntegrityResult, Tally, UnitError, Window,
+                                      link_day_reads)
 from vigil.state.cloudtrail import TrailState
-from vigil.state.organizations import OrganizationInventory
+from vigil.state.organizations import Account, OrganizationInventory
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 FINDING = {"target": "s3://b/k.json.gz", "reason": "LogFileModified", "message": "SHA-256 differs"}
+LOGGING = TrailState(exists=True, is_logging=True, start_logging_time=(NOW - timedelta(days=30)).isoformat())
 
 
 def spec(**integrity_spec) -> OrgTrailSpec:
@@ -30,7 +33,8 @@ def context(previous: dict) -> Context:
     org = OrganizationSpec.model_validate({"accounts": {"logArchive": "222222222222", "security": "333333333333"},
                                            "regions": {"home": "ca-central-1", "governed": ["ca-central-1"]}})
     return Context("OrgTrail", "baseline", "org-trail", spec(), "Enforce", AwsAccess(AccessSettings()),
-                   OrganizationView(org, OrganizationInventory("o-x", "123456789012")),
+                   OrganizationView(org, OrganizationInventory("o-x", "123456789012", (
+                       Account("123456789012", "management", "ACTIVE"), Account("222222222222", "archive", "ACTIVE")))),
                    log_archive=LogArchiveView("b", "arn:aws:s3:::b", "k", "222222222222", "ca-central-1"),
                    previous_status=previous)
 
@@ -64,21 +68,52 @@ def result(digests: int = 0, findings: tuple[Finding, ...] = (), errors: tuple[U
 
 def test_the_condition_says_what_the_verification_found():
     ctx = context({})
-    verified = integrity._outcome(ctx, result(digests=48), NOW)
+    verified = integrity._outcome(ctx, result(digests=48), NOW, LOGGING)
     assert verified.conditions[0][1:3] == ("True", "Verified")
     assert verified.status == {"lastVerifiedTime": "2026-03-02T12:00:00Z", "digestsVerified": 48,
                                "logFilesVerified": 96, "failures": 0}
-    assert integrity._outcome(ctx, result(), NOW).conditions[0][1:3] == ("Unknown", "NoDigests")
-    unread = integrity._outcome(ctx, result(digests=3, errors=(UnitError("a/r/d", "AccessDenied", "no"),)), NOW)
+    unread = integrity._outcome(ctx, result(digests=3, errors=(UnitError("a/r/d", "AccessDenied", "no"),)),
+                                NOW, LOGGING)
     assert unread.conditions[0][1:3] == ("Unknown", "AccessDenied")
     found = integrity._outcome(ctx, result(digests=3, findings=(
-        Finding(FindingKind.DIGEST_MISSING, "b/d.json.gz", "named by the next digest"),)), NOW)
+        Finding(FindingKind.DIGEST_MISSING, "b/d.json.gz", "named by the next digest"),)), NOW, LOGGING)
     _, state, reason, message = found.conditions[0]
     assert (state, reason) == ("False", "NotVerified")
     assert message == "1 finding: DigestMissing s3://b/d.json.gz: named by the next digest"
     assert found.findings == [{"target": "s3://b/d.json.gz", "reason": "DigestMissing",
                                "message": "named by the next digest"}]
     assert found.status["failures"] == 1
+
+
+def empty_bucket(access, reader, layout, accounts, regions, window, concurrency, expect_since=None, progress=None):
+    """verify_trail where there is no digest at all: the layout looks where the trail does not deliver."""
+    result = IntegrityResult(window, chains=len(accounts) * len(regions))
+    for account in accounts:
+        for region in regions:
+            folder = f"{layout.bucket}/{layout.digest_folder(account, region)}"
+            result.tally.add(link_day_reads([DayRead() for _ in window.days()], window, expect_since, folder))
+    return result
+
+
+def test_no_digest_where_vigil_looks_is_a_finding_once_the_trail_has_logged_long_enough(monkeypatch):
+    monkeypatch.setattr(integrity, "verify_trail", empty_bucket)
+    outcome = integrity.verify(context({}), spec(), LOGGING, NOW)
+    _, state, reason, message = outcome.conditions[0]
+    assert (state, reason) == ("False", "NotVerified")
+    assert [(f["reason"], f["target"]) for f in outcome.findings] == [
+        ("DigestMissing", f"s3://b/cloudtrail/AWSLogs/o-x/{account}/CloudTrail-Digest/ca-central-1/")
+        for account in ("123456789012", "222222222222")]
+    assert "not where the trail delivers" in message
+    assert outcome.status["failures"] == 2 and outcome.status["digestsVerified"] == 0
+
+
+def test_no_digest_is_unknown_only_while_none_is_due(monkeypatch):
+    monkeypatch.setattr(integrity, "verify_trail", empty_bucket)
+    young = LOGGING.model_copy(update={"start_logging_time": (NOW - timedelta(minutes=90)).isoformat()})
+    _, state, reason, message = integrity.verify(context({}), spec(), young, NOW).conditions[0]
+    assert (state, reason) == ("Unknown", "NoDigests") and "first digest within 2 hours" in message
+    stopped = TrailState(exists=True, is_logging=False)
+    assert integrity.verify(context({}), spec(), stopped, NOW).conditions[0][1:3] == ("Unknown", "NotLogging")
 
 
 def test_findings_join_failures_without_touching_ready_and_warn_once():

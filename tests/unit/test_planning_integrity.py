@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import zlib
+import os
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from functools import cache
 
 import pytest
 
-from vigil.planning.integrity import (ChainSegment, DigestLayout, FindingKind, LogFileRead, PublicKeys, Tally,
-                                      Window, check_digest, check_log_file, key_time, link_chain, string_to_sign)
+from vigil.planning.integrity import (APPENDED, CHUNK, NOT_GZIP, TRUNCATED, DayRead, DigestLayout, FindingKind,
+                                      LogFileRead, PublicKeys, Tally, Window, check_digest, check_log_file,
+                                      digests_due_since, inflate, is_backfill, key_time, link_day_reads,
+                                      string_to_sign)
 from vigil.sandbox.digests import ChainWriter, Signer
+from vigil.state.cloudtrail import TrailState
 from vigil.state.digests import Digest, DigestObject
 
 ACCOUNTS = ("123456789012", "222222222222", "555555555555")
@@ -57,40 +60,51 @@ def chain(hours: int = 12, accounts=ACCOUNTS[:1], regions=REGIONS[:1], **writer)
 
 def verify(w: ChainWriter, keys: PublicKeys | None = None, window: Window | None = None,
            accounts=ACCOUNTS[:1], regions=REGIONS[:1], unread_days=(), expect_since=None) -> Tally:
-    """What the aws layer does, over the in-memory store: a segment per account x region x day."""
+    """What the aws layer does, over the in-memory store: a DayRead per account x region x day."""
     keys = keys or keys_for(signer())
     window = window or Window(START, NOW)
     store: MemoryStore = w.store  # type: ignore[assignment]
     total = Tally()
     for account in accounts:
         for region in regions:
-            segments: list[ChainSegment | None] = []
+            days: list[DayRead | None] = []
             for day in window.days():
                 if day in unread_days:
-                    segments.append(None)
+                    days.append(None)
                     continue
-                segment = ChainSegment()
+                day_read = DayRead()
                 folder, pattern = LAYOUT.digest_folder(account, region, day), LAYOUT.digest_pattern(account, region)
                 for (_, key) in sorted(k for k in store.objects if k[1].startswith(folder)):
                     match = pattern.match(key)
                     if not match or not window.contains(match.group(1)):
                         continue
                     body, meta = store.objects[(LAYOUT.bucket, key)]
-                    try:
-                        content = zlib.decompress(body, zlib.MAX_WBITS | 16)
-                    except zlib.error:
-                        content = None
-                    check = check_digest(DigestObject(LAYOUT.bucket, key, content, meta.get("signature"),
-                                                      meta.get("signature-algorithm")), keys)
+                    parts: list[bytes] = []
+                    unreadable = inflate(chunked(body), parts.append)
+                    check = check_digest(DigestObject(LAYOUT.bucket, key, None if unreadable else b"".join(parts),
+                                                      meta.get("signature"), meta.get("signature-algorithm"),
+                                                      unreadable, meta.get("backfill-generation-timestamp")), keys)
+                    segment = day_read.segment(key)
                     segment.add(check)
                     for log in check.digest.log_files if check.digest else ():
-                        found = store.objects.get((log.s3_bucket, log.s3_object))
-                        read = LogFileRead(log.s3_object, hashlib.sha256(gzip.decompress(found[0])).hexdigest()
-                                           if found else None, missing=found is None)
-                        segment.log_file(check_log_file(log, read))
-                segments.append(segment)
-            total.add(link_chain(segments, window, expect_since, LAYOUT.digest_folder(account, region)))
+                        segment.log_file(check_log_file(log, read_log(store, log.s3_bucket, log.s3_object)))
+                days.append(day_read)
+            total.add(link_day_reads(days, window, expect_since, LAYOUT.digest_folder(account, region)))
     return total
+
+
+def chunked(body: bytes, size: int = 7) -> list[bytes]:
+    """Small chunks: a gzip member's end falls inside one, as it may in S3's stream."""
+    return [body[i:i + size] for i in range(0, len(body), size)]
+
+
+def read_log(store: MemoryStore, bucket: str, key: str) -> LogFileRead:
+    found = store.objects.get((bucket, key))
+    if found is None:
+        return LogFileRead(key, None, missing=True)
+    sha256 = hashlib.sha256()
+    unreadable = inflate(chunked(found[0]), sha256.update)
+    return LogFileRead(key, None if unreadable else sha256.hexdigest(), unreadable=unreadable)
 
 
 def kinds(tally: Tally) -> Counter[str]:
@@ -271,6 +285,7 @@ def test_log_file_checks():
     assert check_log_file(log, LogFileRead("b/k", "aa")) is None
     assert check_log_file(log, LogFileRead("b/k", None, missing=True)).kind is FindingKind.LOG_FILE_MISSING
     assert check_log_file(log, LogFileRead("b/k", None)).message == "the object is not gzip"
+    assert check_log_file(log, LogFileRead("b/k", None, unreadable=APPENDED)).message == APPENDED
     assert check_log_file(log, LogFileRead("b/k", "bb")).kind is FindingKind.LOG_FILE_MODIFIED
 
 
@@ -282,3 +297,140 @@ def test_findings_are_all_counted_and_the_first_ones_kept():
     tally = verify(w, accounts=ACCOUNTS, regions=REGIONS)
     assert tally.failures == 12 * 2 * 6 and len(tally.findings) == 100
     assert dict(tally.counts) == {"LogFileMissing": 144}
+
+
+# --- What a reader reads: exactly one gzip member -------------------------------------------------
+
+def test_inflate_reads_one_complete_gzip_member_and_refuses_anything_else():
+    content = b'{"Records": []}'
+    member = gzip.compress(content)
+    for body, why in [(member, None), (member + gzip.compress(b'{"Records": [{"eventName": "StopLogging"}]}'),
+                                       APPENDED),
+                      (member + b"\0", APPENDED), (member[:-4], TRUNCATED), (b"", TRUNCATED),
+                      (b"not gzip at all", NOT_GZIP)]:
+        for size in (1, 7, len(body) or 1, CHUNK):  # wherever the member's end falls in the stream
+            out: list[bytes] = []
+            assert inflate(chunked(body, size), out.append) == why, (body, size)
+            if why is None:
+                assert b"".join(out) == content
+
+
+def test_inflate_hands_out_bounded_pieces_of_a_highly_compressed_object():
+    content = b"\0" * (8 * CHUNK) + os.urandom(1000)  # 8 chunks that compress to a few hundred bytes
+    out: list[bytes] = []
+    assert inflate([gzip.compress(content)], out.append) is None
+    assert b"".join(out) == content and max(map(len, out)) <= CHUNK
+
+
+def test_a_gzip_member_appended_to_a_log_file_is_a_modified_log():
+    """Readers of the file read the appended event; the SHA-256 of the first member still matches."""
+    w, keys = chain(4)
+    log = w.log_keys(keys[2])[0]
+    w.append_gzip_member(log, b'{"Records": [{"eventName": "StopLogging"}]}')
+    found = verify(w).findings
+    assert [(f.kind, f.location, f.message) for f in found] == [
+        (FindingKind.LOG_FILE_MODIFIED, f"{LAYOUT.bucket}/{log}", APPENDED)]
+
+
+def test_a_gzip_member_appended_to_a_digest_is_a_modified_digest_and_nothing_else():
+    w, keys = chain(4)
+    w.append_gzip_member(keys[2], b'{"logFiles": []}')
+    found = verify(w).findings
+    assert [(f.kind, f.location, f.message) for f in found] == [
+        (FindingKind.DIGEST_MODIFIED, f"{LAYOUT.bucket}/{keys[2]}", APPENDED)]
+
+
+# --- Backfill digests: a chain of their own -------------------------------------------------------
+
+def backfilled(hours: int = 4) -> tuple[ChainWriter, list[str], list[str]]:
+    """A 12-hour chain, and backfill digests for ``hours`` of its hours, with late log files."""
+    w, keys = chain(12)
+    return w, keys, w.write(ACCOUNTS[0], REGIONS[0], START + timedelta(hours=3), hours, backfill=True)
+
+
+def test_backfill_digest_keys_follow_cloudtrail_naming():
+    at = datetime(2026, 3, 2, 1, 5, tzinfo=timezone.utc)
+    key = LAYOUT.digest_key("555555555555", "us-east-1", at, backfill=True)
+    assert key.endswith("_vigil-org-trail_ca-central-1_20260302T010500Z_backfill.json.gz")
+    assert is_backfill(key) and not is_backfill(LAYOUT.digest_key("555555555555", "us-east-1", at))
+    assert key_time(key) == "20260302T010500Z"
+    assert LAYOUT.digest_pattern("555555555555", "us-east-1").match(key).group(1) == "20260302T010500Z"
+
+
+def test_backfill_digests_and_their_log_files_are_verified():
+    w, keys, backfill = backfilled(4)
+    tally = verify(w, expect_since=START - timedelta(days=1))
+    assert tally.findings == []
+    assert (tally.digests, tally.log_files) == (12 + 4, (12 + 4) * 2)
+    _, metadata = w.store.get(LAYOUT.bucket, backfill[0])
+    assert metadata["backfill-generation-timestamp"]
+
+
+@pytest.mark.parametrize("variant, kind", [
+    ("flipped byte in a backfilled log", FindingKind.LOG_FILE_MODIFIED),
+    ("deleted backfilled log", FindingKind.LOG_FILE_MISSING),
+    ("modified backfill digest", FindingKind.DIGEST_MODIFIED),
+    ("re-signed backfill digest", FindingKind.DIGEST_SIGNATURE_INVALID),
+    ("deleted backfill digest", FindingKind.DIGEST_MISSING),
+    ("backfill digest without its generation time", FindingKind.DIGEST_SIGNATURE_INVALID),
+    ("gzip member appended to a backfill digest", FindingKind.DIGEST_MODIFIED),
+])
+def test_tampering_with_a_backfill_digest_or_its_log_files_is_found(variant, kind):
+    w, _, backfill = backfilled(4)
+    target = backfill[1]
+    if variant == "flipped byte in a backfilled log":
+        w.flip_log_byte(target := w.log_keys(backfill[1])[1])
+    elif variant == "deleted backfilled log":
+        w.delete(target := w.log_keys(backfill[1])[0])
+    elif variant == "modified backfill digest":
+        w.hide_log_in_digest(backfill[1])
+    elif variant == "re-signed backfill digest":
+        w.resign_digest(backfill[1], Signer.from_seed("someone else"))
+    elif variant == "deleted backfill digest":
+        w.delete(backfill[1])
+    elif variant == "backfill digest without its generation time":
+        body, metadata = w.store.get(LAYOUT.bucket, backfill[1])
+        w.store.put(LAYOUT.bucket, backfill[1], body, {k: v for k, v in metadata.items()
+                                                      if k != "backfill-generation-timestamp"})
+    else:
+        w.append_gzip_member(backfill[1], b"{}")
+    found = verify(w).findings
+    assert [(f.kind, f.location) for f in found] == [(kind, f"{LAYOUT.bucket}/{target}")], [str(f) for f in found]
+
+
+def test_the_backfill_chain_is_not_the_hourly_chain():
+    """Hourly digests link to hourly ones and backfill to backfill, so neither breaks the other; a
+    trail owes no backfill digest, and a backfill digest does not stand for a missing hourly one."""
+    w, keys = chain(12)
+    backfill = w.write(ACCOUNTS[0], REGIONS[0], START + timedelta(hours=11), 1, backfill=True)
+    assert key_time(backfill[0]) == key_time(keys[-1])  # the newest hour, backfilled
+    assert verify(w, expect_since=START).findings == []
+    w.delete(keys[-1])
+    assert verify(w).findings == [], "the newest digest is named by no other"
+    later = Window(START, NOW + timedelta(hours=1, minutes=30))  # the newest hour's digest is due by now
+    assert [(f.kind, f.location) for f in verify(w, window=later, expect_since=START).findings] == [
+        (FindingKind.DIGEST_MISSING, LAYOUT.digest_folder(ACCOUNTS[0], REGIONS[0]))]
+
+
+# --- No digest where the trail delivers -----------------------------------------------------------
+
+def test_no_digest_at_all_while_the_trail_logs_says_where_it_looked():
+    w = ChainWriter(MemoryStore(), LAYOUT, signer())  # nothing written: a wrong prefix looks like this
+    folder = LAYOUT.digest_folder(ACCOUNTS[0], REGIONS[0])
+    found = verify(w, expect_since=START).findings
+    assert [(f.kind, f.location) for f in found] == [(FindingKind.DIGEST_MISSING, folder)]
+    assert str(found[0]).startswith(f"DigestMissing s3://{folder}: no digest of this trail here since ")
+    assert "not where the trail delivers (bucket, prefix, organization id)" in found[0].message
+    assert verify(w, expect_since=NOW - timedelta(hours=1)).findings == [], "none due yet"
+
+
+def test_digests_are_due_since_the_trail_started_logging_and_all_the_window_when_unknown():
+    window = Window(START, NOW)
+    started = NOW - timedelta(hours=3)
+    logging = TrailState(exists=True, is_logging=True, start_logging_time=started.isoformat())
+    assert digests_due_since(logging, window) == started
+    long_ago = logging.model_copy(update={"start_logging_time": (START - timedelta(days=3)).isoformat()})
+    assert digests_due_since(long_ago, window) == START
+    assert digests_due_since(TrailState(exists=True, is_logging=False), window) is None
+    assert digests_due_since(TrailState(exists=True, is_logging=True), window) == START
+    assert digests_due_since(None, window) == START, "a trail that could not be read is owed every digest"

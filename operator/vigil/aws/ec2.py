@@ -3,13 +3,14 @@ failure in the answer instead of raising."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ..planning.flowlogs import chunks
-from ..state.flowlogs import FlowLog, FlowLogSettings, NetworkState, Vpc
 from ..planning.ownership import OWNER_TAG, Owner, created_by
+from ..state.flowlogs import FlowLog, FlowLogSettings, NetworkState, Vpc
 from .session import AwsAccess
 
 FLOW_LOG_NOT_FOUND = "InvalidFlowLogId.NotFound"
@@ -69,8 +70,13 @@ def _flow_log(raw: dict[str, Any]) -> FlowLog:
 
 def create_flow_logs(client: Any, params: dict[str, Any]) -> None:
     """CreateFlowLogs answers 200 with the resources it could not cover in "Unsuccessful" (a
-    destination that does not exist or refuses delivery): that is a failure of the target."""
-    answer = client.create_flow_logs(**params)
+    destination that does not exist or refuses delivery): that is a failure of the target.
+
+    botocore does not fill EC2's ClientToken, so Vigil does, once per create: its own retries of
+    a request whose answer was lost then get the first answer instead of a second flow log. A
+    fresh token per create, not one derived from the spec: AWS would answer a deleted flow log's
+    id to a token it has seen, and never make the flow log again."""
+    answer = client.create_flow_logs(**{"ClientToken": str(uuid.uuid4()), **params})
     _raise_unsuccessful("CreateFlowLogs", answer.get("Unsuccessful") or [])
 
 

@@ -28,10 +28,16 @@ _ABSENT = ("NoSuchKey", "404", "NotFound")
 
 @dataclass(frozen=True)
 class Reader:
-    """The account (and region) whose credentials read the bucket and ask CloudTrail for keys."""
+    """The account (and region) whose credentials read the bucket and ask CloudTrail for keys,
+    and the account that must own the bucket (ExpectedBucketOwner on every read) when known:
+    evidence is never read from a bucket of the same name elsewhere."""
 
     account_id: str
     region: str
+    bucket_owner: str | None = None
+
+    def owner(self) -> dict[str, str]:
+        return {"ExpectedBucketOwner": self.bucket_owner} if self.bucket_owner else {}
 
 
 # Called after each unit with (account, region, day, digests, log files) verified in it.
@@ -57,11 +63,12 @@ def public_keys(access: AwsAccess, reader: Reader, region: str, window: Window) 
 
 
 def digest_keys(s3: Any, layout: DigestLayout, account: str, region: str, day: date,
-                window: Window) -> Iterator[str]:
+                window: Window, owner: dict[str, str] | None = None) -> Iterator[str]:
     """The trail's digest keys, hourly and backfill, of one day folder inside the window, in key
     (= delivery) order."""
     pattern = layout.digest_pattern(account, region)
-    params: dict[str, Any] = {"Bucket": layout.bucket, "Prefix": layout.digest_folder(account, region, day)}
+    params: dict[str, Any] = {"Bucket": layout.bucket, "Prefix": layout.digest_folder(account, region, day),
+                              **(owner or {})}
     while True:
         page = s3.list_objects_v2(**params)
         for item in page.get("Contents", []):
@@ -73,10 +80,10 @@ def digest_keys(s3: Any, layout: DigestLayout, account: str, region: str, day: d
         params["ContinuationToken"] = page["NextContinuationToken"]
 
 
-def _get(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+def _get(s3: Any, bucket: str, key: str, owner: dict[str, str] | None) -> dict[str, Any] | None:
     """GetObject, or None when there is no such object."""
     try:
-        response: dict[str, Any] = s3.get_object(Bucket=bucket, Key=key)
+        response: dict[str, Any] = s3.get_object(Bucket=bucket, Key=key, **(owner or {}))
     except ClientError as exc:
         if is_code(exc, *_ABSENT):
             return None
@@ -92,9 +99,9 @@ def _inflate_body(response: dict[str, Any], sink: Callable[[bytes], None]) -> st
         response["Body"].close()  # also when refused part way: the rest is never read
 
 
-def read_digest(s3: Any, bucket: str, key: str) -> DigestObject | None:
+def read_digest(s3: Any, bucket: str, key: str, owner: dict[str, str] | None = None) -> DigestObject | None:
     """The digest object, its signature from the metadata; None if it went since it was listed."""
-    response = _get(s3, bucket, key)
+    response = _get(s3, bucket, key, owner)
     if response is None:
         return None
     parts: list[bytes] = []
@@ -105,10 +112,10 @@ def read_digest(s3: Any, bucket: str, key: str) -> DigestObject | None:
                         metadata.get("backfill-generation-timestamp"))
 
 
-def read_log_file(s3: Any, bucket: str, key: str) -> LogFileRead:
+def read_log_file(s3: Any, bucket: str, key: str, owner: dict[str, str] | None = None) -> LogFileRead:
     """The SHA-256 of the decompressed content, hashed as it streams in."""
     location = f"{bucket}/{key}"
-    response = _get(s3, bucket, key)
+    response = _get(s3, bucket, key, owner)
     if response is None:
         return LogFileRead(location, None, missing=True)
     sha256 = hashlib.sha256()
@@ -121,8 +128,9 @@ def verify_day(access: AwsAccess, reader: Reader, layout: DigestLayout, keys: Pu
     """One account x region x day: each digest, then each of its log files, one at a time."""
     s3 = access.client("s3", reader.account_id, reader.region)
     day_read = DayRead()
-    for key in digest_keys(s3, layout, account, region, day, window):
-        digest = read_digest(s3, layout.bucket, key)
+    owner = reader.owner()
+    for key in digest_keys(s3, layout, account, region, day, window, owner):
+        digest = read_digest(s3, layout.bucket, key, owner)
         if digest is None:
             continue
         # Keys are listed in time order, so each chain's segment gets its own digests in order.
@@ -130,7 +138,8 @@ def verify_day(access: AwsAccess, reader: Reader, layout: DigestLayout, keys: Pu
         check = check_digest(digest, keys)
         segment.add(check)
         for log in check.digest.log_files if check.digest else ():
-            segment.log_file(check_log_file(log, read_log_file(s3, log.s3_bucket, log.s3_object)))
+            segment.log_file(check_log_file(log, read_log_file(
+                s3, log.s3_bucket, log.s3_object, owner if log.s3_bucket == layout.bucket else None)))
     return day_read
 
 

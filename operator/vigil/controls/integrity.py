@@ -52,7 +52,7 @@ def verify(ctx: Context, spec: OrgTrailSpec, trail: TrailState | None,
         return IntegrityOutcome(previous, [(c.INTEGRITY_VERIFIED, "Unknown", NO_TRAIL,
                                             "the trail does not exist: no digest to verify")])
     window = Window.lookback(now, parse_duration(spec.integrity.lookback))
-    reader = Reader(ctx.log_archive.account_id, ctx.log_archive.region)
+    reader = Reader(ctx.log_archive.account_id, ctx.log_archive.region, bucket_owner=ctx.log_archive.account_id)
     # A chain without the digests due since the trail started logging is a finding, so a layout
     # looking where the trail does not deliver fails instead of verifying nothing.
     result = verify_trail(ctx.access, reader, layout(ctx, spec), ctx.organization.inventory.active_ids,
@@ -105,5 +105,6 @@ def _none_due(trail: TrailState) -> tuple[str, str]:
     """Why a verification without any digest found nothing wrong: none is due yet."""
     if not trail.is_logging:
         return NOT_LOGGING, "the trail is not logging: no digest is due"
+    hours = DELIVERY_GRACE.total_seconds() / 3600
     return NO_DIGESTS, (f"no digest yet: the trail started logging at {trail.start_logging_time} and CloudTrail "
-                        f"delivers its first digest within {DELIVERY_GRACE}")
+                        f"delivers its first digest within {hours:g} hours")

@@ -497,10 +497,10 @@ def _overdue(folder: str, newest: str, expect_since: datetime) -> Finding:
         return Finding(FindingKind.DIGEST_MISSING, folder,
                        f"no digest delivered after {newest}; CloudTrail writes one every hour")
     # Nothing at all: digests lost, or the verification looks where the trail does not deliver.
+    since = expect_since.astimezone(timezone.utc)
     return Finding(FindingKind.DIGEST_MISSING, folder,
-                   f"no digest of this trail in s3://{folder} since {format_key_time(expect_since)}, "
-                   "while CloudTrail writes one every hour: lost, or not where the trail delivers "
-                   "(bucket, prefix, organization id)")
+                   f"no digest of this trail here since {since:%Y-%m-%dT%H:%M:%SZ}, while CloudTrail writes one "
+                   "every hour: lost, or this is not where the trail delivers (bucket, prefix, organization id)")
 
 
 def digests_due_since(trail: TrailState | None, window: Window) -> datetime | None:

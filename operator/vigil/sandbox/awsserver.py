@@ -6,6 +6,7 @@ could have changed something. The recorder answers with botocore operation names
 
 The record is served on the same port under CALLS_PATH, a path no AWS service uses:
 GET returns the calls as a JSON list (``?since=<index>`` for the newer ones), DELETE clears it.
+Faults to inject (vigil.sandbox.faults) are set under FAULTS_PATH; the record says which hit a call.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import io
 import json
 import os
 import re
+import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from ipaddress import ip_address
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, parse_qsl
 
 import botocore.session
@@ -34,6 +37,9 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from vigil.sandbox.faults import FAULTS_PATH, REFUSALS, FaultInjector, refusal_answer, serve_faults
+from vigil.sandbox.faults import Faults as Faults  # beside CallLog, for the sandbox's users
 
 CALLS_PATH = "/_vigil/calls"
 UNKNOWN_OPERATION = "Unknown"
@@ -63,7 +69,15 @@ class AwsCall:
     operation: str  # botocore's operation name
     region: str
     write: bool
-    status: int  # HTTP status of the answer
+    status: int  # HTTP status of the answer (moto's, for a dropped one)
+    # The fault injected (vigil.sandbox.faults): "throttle" or "error" (answered in moto's place,
+    # not applied), "drop" (applied, the answer never sent), "delay", or None.
+    fault: str | None = None
+
+    @property
+    def dropped(self) -> bool:
+        """moto applied the request, and the client got no answer."""
+        return self.fault == "drop"
 
 
 class CallRecorder:
@@ -73,10 +87,12 @@ class CallRecorder:
         self._calls: list[AwsCall] = []
         self._lock = threading.Lock()
 
-    def record(self, account: str, service: str, operation: str, region: str, status: int) -> None:
+    def record(
+        self, account: str, service: str, operation: str, region: str, status: int, fault: str | None = None
+    ) -> None:
         with self._lock:
             call = AwsCall(
-                len(self._calls), account, service, operation, region, is_write(operation), status
+                len(self._calls), account, service, operation, region, is_write(operation), status, fault
             )
             self._calls.append(call)
 
@@ -309,35 +325,73 @@ def _identify(environ: dict[str, Any]) -> _AwsRequest | None:
 
 
 class RecordingApp:
-    """WSGI middleware: records each AWS request moto answers, and serves the record."""
+    """WSGI middleware: records each AWS request moto answers, and serves the record; injects
+    the faults of its FaultInjector, and serves their plan."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], recorder: CallRecorder) -> None:
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], recorder: CallRecorder, faults: FaultInjector | None = None
+    ) -> None:
         self._app = app
         self._recorder = recorder
+        self._faults = faults or FaultInjector()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == CALLS_PATH:
             return self._serve_record(environ, start_response)
+        if environ.get("PATH_INFO") == FAULTS_PATH:
+            return serve_faults(self._faults, environ, start_response)
         request = _identify(environ)
         if request is None:
             return self._app(environ, start_response)
+        refused = self._refuse(request, start_response)
+        if refused is not None:
+            return refused
+        return self._answer(request, environ, start_response)
 
+    def _refuse(self, request: _AwsRequest, start_response: Callable[..., Any]) -> list[bytes] | None:
+        """A throttling or server error drawn for the request, answered in moto's place."""
+        for kind in REFUSALS:
+            fault = self._faults.draw(kind, request.service, request.operation)
+            if fault is not None:
+                status, headers, body = refusal_answer(service_model(request.service), kind, fault)
+                self._delay(request)
+                self._record(request, int(status.split(" ", 1)[0]), kind)
+                start_response(status, headers)
+                return [body]
+        return None
+
+    def _answer(
+        self, request: _AwsRequest, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """moto's answer, delayed or dropped as the faults draw."""
         statuses: list[int] = []
+        fault: str | None = None
 
         def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             statuses.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, exc_info)
 
         try:
-            return self._app(environ, recording_start_response)
+            answer = self._app(environ, recording_start_response)
+            fault = "delay" if self._delay(request) else None
+            if is_write(request.operation) and self._faults.draw("drop", request.service, request.operation):
+                fault = "drop"
+                _drop(answer, environ)
+            return answer
         finally:
             # An exception escaping moto becomes a 500 from the server, so record it as one.
-            status = statuses[-1] if statuses else 500
-            self._recorder.record(
-                request.account, request.service, request.operation, request.region, status
-            )
+            self._record(request, statuses[-1] if statuses else 500, fault)
+
+    def _delay(self, request: _AwsRequest) -> bool:
+        fault = self._faults.draw("delay", request.service, request.operation)
+        if fault is not None:
+            time.sleep(fault.ms / 1000)
+        return fault is not None
+
+    def _record(self, request: _AwsRequest, status: int, fault: str | None) -> None:
+        self._recorder.record(request.account, request.service, request.operation, request.region, status, fault)
 
     def _serve_record(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -358,6 +412,17 @@ class RecordingApp:
         return [body]
 
 
+def _drop(answer: Iterable[bytes], environ: dict[str, Any]) -> NoReturn:
+    """Lose moto's answer: close the connection before a byte of it is sent, as when a response
+    is lost on the way. The client reads the end of the stream where a status line should be."""
+    close = getattr(answer, "close", None)
+    if close is not None:
+        close()
+    environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+    # werkzeug takes a ConnectionError for a client gone away: nothing is sent, nothing logged.
+    raise ConnectionAbortedError("vigil sandbox: answer dropped by a fault")
+
+
 class _QuietRequestHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # One access-log line per AWS call drowns test output; the recorder keeps them instead.
@@ -372,6 +437,7 @@ class AwsServer:
     host: str
     port: int
     recorder: CallRecorder
+    faults: FaultInjector
     _server: BaseWSGIServer
     _thread: threading.Thread
 
@@ -396,12 +462,12 @@ def start_aws_server(host: str = "127.0.0.1", port: int = 0) -> AwsServer:
 
     Moto's state lives in this process, so code here (gaps, seeding, tests) can reach it.
     """
-    recorder = CallRecorder()
-    app = RecordingApp(DomainDispatcherApplication(create_backend_app), recorder)
+    recorder, faults = CallRecorder(), FaultInjector()
+    app = RecordingApp(DomainDispatcherApplication(create_backend_app), recorder, faults)
     server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="vigil-aws-sandbox", daemon=True)
     thread.start()
-    return AwsServer(host, server.server_port, recorder, server, thread)
+    return AwsServer(host, server.server_port, recorder, faults, server, thread)
 
 
 class CallLog:

@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing\n"
             f"  export AWS_DEFAULT_REGION={regions[0]}\n"
             f"calls made: {endpoint}/_vigil/calls\n"
+            f"faults to inject: POST a plan to {endpoint}/_vigil/faults (docs/testing.md, Faults)\n"
             f"{organization.summary()}\n"
             f"signed CloudTrail digests of the last hours: vigil verify-trail --bucket {SANDBOX_TRAIL_BUCKET} "
             f"--prefix cloudtrail --trail vigil-org-trail --home-region {regions[0]} "

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..planning.integrity import DigestLayout, format_key_time, key_time, string_to_sign
+from ..planning.integrity import DigestLayout, format_key_time, is_backfill, key_time, string_to_sign
 from ..state.digests import SIGNATURE_ALGORITHM, Digest
 from .seed import SandboxOrganization
 
@@ -30,6 +30,8 @@ SANDBOX_SEED = "vigil-sandbox-cloudtrail"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Digests land a few minutes after the hour they cover, as CloudTrail's do.
 DELIVERY_DELAY = timedelta(minutes=5)
+# A backfill digest is generated later, when log files delivered late need one.
+BACKFILL_DELAY = timedelta(minutes=30)
 
 
 # --- The signing key -----------------------------------------------------------------------------
@@ -190,15 +192,20 @@ class ChainWriter:
     events_per_log: int = 3
 
     def write(self, account: str, region: str, start: datetime, hours: int,
-              empty_hours: Iterable[int] = ()) -> list[str]:
-        """The digest keys, oldest first. The first digest starts the chain (previous-* null)."""
+              empty_hours: Iterable[int] = (), backfill: bool = False) -> list[str]:
+        """The digest keys, oldest first. The first digest starts the chain (previous-* null).
+
+        ``backfill``: backfill digests instead (``..._backfill.json.gz``, with their
+        backfill-generation-timestamp metadata), listing log files of their own and chained to
+        each other, as validate-logs walks them apart from the hourly chain."""
         empty = set(empty_hours)
         keys: list[str] = []
         previous: tuple[str, str, str] | None = None  # location, sha256, signature
         for hour in range(hours):
             begin = hour_floor(start) + timedelta(hours=hour)
-            logs = [] if hour in empty else [self._log(account, region, begin, n) for n in range(self.logs_per_hour)]
-            key = self.layout.digest_key(account, region, begin + timedelta(hours=1) + DELIVERY_DELAY)
+            logs = [] if hour in empty else [self._log(account, region, begin, n, backfill)
+                                             for n in range(self.logs_per_hour)]
+            key = self.layout.digest_key(account, region, begin + timedelta(hours=1) + DELIVERY_DELAY, backfill)
             document = {
                 "awsAccountId": account,
                 "digestStartTime": begin.strftime(TIME_FORMAT),
@@ -225,13 +232,17 @@ class ChainWriter:
         content = json.dumps(document).encode()
         sha256 = hashlib.sha256(content).hexdigest()
         signature = (signer or self.signer).sign(string_to_sign(Digest.model_validate(document), sha256))
-        self.store.put(bucket or self.layout.bucket, key, gzip.compress(content, 1, mtime=0),
-                       {"signature": signature, "signature-algorithm": SIGNATURE_ALGORITHM})
+        metadata = {"signature": signature, "signature-algorithm": SIGNATURE_ALGORITHM}
+        if is_backfill(key):
+            generated = datetime.strptime(key_time(key), "%Y%m%dT%H%M%SZ") + BACKFILL_DELAY
+            metadata["backfill-generation-timestamp"] = generated.strftime(TIME_FORMAT)
+        self.store.put(bucket or self.layout.bucket, key, gzip.compress(content, 1, mtime=0), metadata)
         return f"{document['digestS3Bucket']}/{document['digestS3Object']}", sha256, signature
 
-    def _log(self, account: str, region: str, begin: datetime, n: int) -> dict[str, str]:
+    def _log(self, account: str, region: str, begin: datetime, n: int, backfill: bool = False) -> dict[str, str]:
         body = log_body(account, region, begin, n, self.events_per_log)
-        key = self.layout.log_key(account, region, begin + timedelta(minutes=5 * (n + 1)), f"v{n:04d}")
+        unique = f"{'b' if backfill else 'v'}{n:04d}"  # late log files are other files than the hour's
+        key = self.layout.log_key(account, region, begin + timedelta(minutes=5 * (n + 1)), unique)
         self.store.put(self.layout.bucket, key, gzip.compress(body, 1, mtime=0))
         return {"s3Bucket": self.layout.bucket, "s3Object": key,
                 "hashValue": hashlib.sha256(body).hexdigest(), "hashAlgorithm": "SHA-256"}
@@ -255,6 +266,12 @@ class ChainWriter:
         content = bytearray(gzip.decompress(body))
         content[len(content) // 2] ^= 0x01
         self.store.put(self.layout.bucket, log_key, gzip.compress(bytes(content), 1, mtime=0), metadata)
+
+    def append_gzip_member(self, key: str, content: bytes) -> None:
+        """Someone appends a gzip member to a delivered object (a log file or a digest): the bytes
+        CloudTrail wrote are untouched, and every gzip reader reads ``content`` after them."""
+        body, metadata = self.store.get(self.layout.bucket, key)
+        self.store.put(self.layout.bucket, key, body + gzip.compress(content, 1, mtime=0), metadata)
 
     def delete(self, key: str) -> None:
         self.store.delete(self.layout.bucket, key)
@@ -308,6 +325,17 @@ def sandbox_layout(bucket: str, organization_id: str, home_region: str, prefix: 
     return DigestLayout(bucket, prefix, SANDBOX_TRAIL, home_region, organization_id)
 
 
+def reader_policy(bucket: str, *readers: str) -> str:
+    """A trail bucket's policy letting other accounts read it: S3 refuses another account's
+    reads (GetBucketLocation, ListObjectsV2, GetObject) that the bucket policy does not grant.
+    The sandbox's default credentials act in the management account, so `vigil verify-trail`
+    run with them reads the log-archive account's bucket through such a grant."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "VerifierRead", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in readers]},
+        "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"],
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]})
+
+
 def seed_trail(organization: SandboxOrganization, hours: int = SANDBOX_HOURS) -> DigestLayout:
     """`vigil sandbox`'s CloudTrail: its signing key served by ListPublicKeys in every region, and a
     clean chain of the last few hours for every account and region in a bucket of the log-archive
@@ -321,6 +349,8 @@ def seed_trail(organization: SandboxOrganization, hours: int = SANDBOX_HOURS) ->
     # Straight into moto: a hundred objects through HTTP would slow every sandbox start.
     store = MotoStore(organization.log_archive)
     store.create_bucket(SANDBOX_TRAIL_BUCKET, organization.regions[0])
+    store.backend.put_bucket_policy(SANDBOX_TRAIL_BUCKET,
+                                    reader_policy(SANDBOX_TRAIL_BUCKET, organization.management).encode())
     layout = sandbox_layout(SANDBOX_TRAIL_BUCKET, organization.organization_id, organization.regions[0])
     writer = ChainWriter(store, layout, signer, logs_per_hour=1)
     writer.write_trail((organization.management, *organization.members), organization.regions,

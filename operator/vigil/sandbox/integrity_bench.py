@@ -23,7 +23,7 @@ import boto3
 
 from ..planning.integrity import DigestLayout
 from .cli import start_sandbox
-from .digests import ChainWriter, MotoStore, Signer, hour_floor, sandbox_layout
+from .digests import ChainWriter, MotoStore, Signer, hour_floor, reader_policy, sandbox_layout
 from .seed import SandboxOrganization
 
 BUCKET = "vigil-bench-cloudtrail"
@@ -72,6 +72,7 @@ def _bucket(endpoint: str, org: SandboxOrganization) -> None:
                         aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
                         aws_session_token=keys["SessionToken"])
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": org.regions[0]})
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=reader_policy(BUCKET, org.management))  # verify-trail reads as it
 
 
 def _verify(endpoint: str, layout: DigestLayout, accounts: Sequence[str], regions: Sequence[str],

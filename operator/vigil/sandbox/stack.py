@@ -131,6 +131,13 @@ class Stack:
     def stop_operator(self) -> None:
         self._stop("operator")
 
+    def kill_operator(self) -> None:
+        """SIGKILL, as a node failure would: no handler runs, nothing is flushed."""
+        process = self._processes.pop("operator", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
     def _stop(self, name: str) -> None:
         process = self._processes.pop(name, None)
         if process is None or process.poll() is not None:

@@ -3,6 +3,7 @@ the moto method that runs a gap. Service modules import from here, never from th
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,30 @@ def check_response(gap: Gap, result: dict[str, Any]) -> None:
             f"{gap.operation} answer does not match botocore's output shape: "
             f"{report.generate_report()}"
         )
+
+
+def with_client_token(backend: Any, operation: str, params: dict[str, Any], token_field: str,
+                      create: Callable[[], dict[str, Any]], mismatch: AwsError) -> dict[str, Any]:
+    """A create made idempotent as AWS makes it by a client token: the same token with the same
+    request gets the first answer again and creates nothing; with another request, ``mismatch``.
+
+    moto ignores client tokens, so a retried create (botocore resends a request whose answer was
+    lost with the same token) made a second resource. The answers are kept on moto's backend
+    object of the account and region: moto's reset replaces the object's __dict__, and them with it.
+    """
+    token = params.get(token_field)
+    if not token:
+        return create()
+    request = {name: value for name, value in params.items() if name != token_field}
+    answers = backend.__dict__.setdefault("_vigil_client_tokens", {})
+    if (operation, token) in answers:
+        first_request, answer = answers[(operation, token)]
+        if first_request != request:
+            raise mismatch
+        return copy.deepcopy(answer)
+    answer = create()
+    answers[(operation, token)] = (copy.deepcopy(request), copy.deepcopy(answer))
+    return answer
 
 
 def gap_method(gap: Gap, moto_method: Callable[[Any], Any] | None) -> Callable[[Any], Any]:

@@ -47,14 +47,23 @@ def trust_allows_account(trust_policy: str | None, account: str) -> bool:
 
     Checked per account, not per principal ARN: the sandbox's callers are account-wide.
     """
-    for statement in _statements(trust_policy):
-        if not _allows_action(statement, "sts:AssumeRole"):
-            continue
-        principal = statement.get("Principal")
-        if principal == "*":
+    return policy_allows_account(trust_policy, account, "sts:AssumeRole")
+
+
+def policy_allows_account(policy: str | None, account: str, action: str) -> bool:
+    """Whether a resource policy allows principals of an account an action: a statement naming
+    the account (its id, its root, or any ARN in it) or everyone.
+
+    As coarse as policy_allows_service, and per account, not per principal ARN.
+    """
+    for statement in _statements(policy):
+        if _allows_action(statement, action) and _names_account(statement.get("Principal"), account):
             return True
-        aws = _as_list(principal.get("AWS")) if isinstance(principal, dict) else []
-        for entry in aws:
-            if entry in ("*", account) or entry.split(":")[4:5] == [account]:
-                return True
     return False
+
+
+def _names_account(principal: Any, account: str) -> bool:
+    if principal == "*":
+        return True
+    aws = _as_list(principal.get("AWS")) if isinstance(principal, dict) else []
+    return any(entry in ("*", account) or entry.split(":")[4:5] == [account] for entry in aws)

@@ -25,7 +25,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.responses import BaseResponse
 from moto.utilities.utils import get_partition
 
-from ._core import AwsError, Gap, Handler
+from ._core import AwsError, Gap, Handler, with_client_token
 from .securityhub import is_trusted, organization_of
 
 ACCESS_ANALYZER = "access-analyzer.amazonaws.com"
@@ -118,9 +118,13 @@ class AccessAnalyzerResponse(BaseResponse):
 
 
 def _create_analyzer(self: AccessAnalyzerResponse, params: dict[str, Any]) -> dict[str, Any]:
-    analyzer = create_analyzer(self.current_account, self.region, params["analyzerName"], params["type"],
-                               params.get("tags") or {})
-    return {"arn": analyzer.arn}
+    def create() -> dict[str, Any]:
+        analyzer = create_analyzer(self.current_account, self.region, params["analyzerName"], params["type"],
+                                   params.get("tags") or {})
+        return {"arn": analyzer.arn}
+    return with_client_token(_backend(self.current_account, self.region), "CreateAnalyzer", params, "clientToken",
+                             create, AwsError("ConflictException", "The clientToken was used before with other "
+                                                                   "parameters."))
 
 
 def _get_analyzer(self: AccessAnalyzerResponse, params: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +165,7 @@ def _gap(operation: str, handler: Handler, sandbox: str) -> Gap:
 GAPS: tuple[Gap, ...] = (
     _gap("CreateAnalyzer", _create_analyzer,
          "unique names; ORGANIZATION types need trusted access and the management account or the delegated "
-         "administrator"),
+         "administrator; a repeated clientToken gets the first answer"),
     _gap("GetAnalyzer", _get_analyzer, "the analyzer; DISABLED while the organization does not trust the service"),
     _gap("ListAnalyzers", _list_analyzers, "the account's analyzers in the region, by type"),
     _gap("DeleteAnalyzer", _delete_analyzer, "removes the analyzer"),

@@ -1,11 +1,13 @@
-"""EC2 gaps: CreateFlowLogs to an S3 subfolder and to a bucket of another account, and AWS's
-rule for what makes a second flow log on a resource a duplicate.
+"""EC2 gaps: CreateFlowLogs to an S3 subfolder and to a bucket of another account, AWS's rule
+for what makes a second flow log on a resource a duplicate, and its client token.
 
 Moto takes ``arn:aws:s3:::bucket/prefix`` for a bucket named "bucket/prefix", which does not
 exist, so every flow log to a subfolder fails (in the answer's Unsuccessful list); it delivers to
 another account's bucket without asking its policy; and it refuses a second flow log to the same
 destination even when the traffic type differs, which AWS allows (an ACCEPT and a REJECT flow
-log side by side, or the right flow log created before the wrong one is deleted).
+log side by side, or the right flow log created before the wrong one is deleted). It also ignores
+ClientToken, so a CreateFlowLogs retried after its answer was lost made a second flow log, or
+failed as a duplicate of the first.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from moto.logs.models import logs_backends
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 
-from ._core import AwsError, Gap
+from ._core import AwsError, Gap, with_client_token
 from ._policies import policy_allows_service
 
 # --- Domain: VPC flow logs -----------------------------------------------------------------------
@@ -115,7 +117,12 @@ def create_flow_logs(backend: Any, params: dict[str, Any], tags: dict[str, str])
 def _create_flow_logs(self: FlowLogsResponse, params: dict[str, Any]) -> dict[str, Any]:
     tags = {tag["Key"]: tag["Value"] for spec in params.get("TagSpecifications", [])
             if spec.get("ResourceType") == "vpc-flow-log" for tag in spec.get("Tags", [])}
-    return create_flow_logs(self.ec2_backend, params, tags)
+    answer = with_client_token(
+        self.ec2_backend, "CreateFlowLogs", params, "ClientToken",
+        lambda: create_flow_logs(self.ec2_backend, params, tags),
+        AwsError("IdempotentParameterMismatch", "Client token already used before with different parameters."))
+    # AWS echoes the token it was given.
+    return {**answer, "ClientToken": params["ClientToken"]} if params.get("ClientToken") else answer
 
 
 GAPS: tuple[Gap, ...] = (
@@ -123,9 +130,9 @@ GAPS: tuple[Gap, ...] = (
         "ec2", "CreateFlowLogs", "fix", FlowLogsResponse, _create_flow_logs,
         moto="an S3 subfolder (arn:aws:s3:::bucket/prefix) is taken as the bucket's name, so fails; "
              "another account's bucket needs no policy; a second flow log to the same destination is "
-             "refused whatever its traffic type",
+             "refused whatever its traffic type; ClientToken ignored",
         sandbox="the bucket of the ARN, in any account; another account's bucket must allow "
                 "delivery.logs.amazonaws.com s3:PutObject; a duplicate is the same resource, traffic "
-                "type and destination",
+                "type and destination; a repeated ClientToken gets the first answer",
     ),
 )

@@ -34,7 +34,7 @@ from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
-from ._core import AwsError, Gap, Handler
+from ._core import AwsError, Gap, Handler, with_client_token
 from .organizations import is_active_account, management_organization, organization_of
 from ._policies import policy_allows_service
 
@@ -330,11 +330,18 @@ def _list_organization_admin_accounts(self: GuardDutyResponse, params: dict[str,
     return {"AdminAccounts": [{"AdminAccountId": a, "AdminStatus": "ENABLED"} for a in admins]}
 
 
+def _token_reused() -> AwsError:
+    return refused("The request is rejected because the client token was used before with other parameters.")
+
+
 def _create_detector(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
-    detector = create_detector(self.current_account, self.region, params["Enable"],
-                               params.get("FindingPublishingFrequency"), params.get("Features") or [],
-                               params.get("Tags"))
-    return {"DetectorId": detector.id}
+    def create() -> dict[str, Any]:
+        detector = create_detector(self.current_account, self.region, params["Enable"],
+                                   params.get("FindingPublishingFrequency"), params.get("Features") or [],
+                                   params.get("Tags"))
+        return {"DetectorId": detector.id}
+    return with_client_token(_backend(self.current_account, self.region), "CreateDetector", params, "ClientToken",
+                             create, _token_reused())
 
 
 def _update_detector(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
@@ -383,11 +390,15 @@ def _members_to(relationship: str, allowed_from: tuple[str, ...]) -> Handler:
 
 def _create_publishing_destination(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
     found = additions(self.current_account, self.region, params["DetectorId"])
-    if params["DestinationType"] != "S3":
-        raise refused("The request is rejected because destinationType must be S3.")
-    check_destination(self.current_account, self.region, params["DestinationProperties"])
-    destination = add_destination(found, params["DestinationProperties"], params.get("Tags") or {})
-    return {"DestinationId": destination.destination_id}
+
+    def create() -> dict[str, Any]:
+        if params["DestinationType"] != "S3":
+            raise refused("The request is rejected because destinationType must be S3.")
+        check_destination(self.current_account, self.region, params["DestinationProperties"])
+        destination = add_destination(found, params["DestinationProperties"], params.get("Tags") or {})
+        return {"DestinationId": destination.destination_id}
+    return with_client_token(_backend(self.current_account, self.region), "CreatePublishingDestination", params,
+                             "ClientToken", create, _token_reused())
 
 
 def _list_publishing_destinations(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
@@ -447,8 +458,10 @@ GAPS: tuple[Gap, ...] = (
          moto="answers any caller from its own (empty) list",
          sandbox="BadRequestException unless the caller is the management account"),
     _gap("CreateDetector", "fix", _create_detector,
-         moto="makes a second detector in the same account and region; lists only the features given",
-         sandbox="BadRequestException for a second detector; every feature listed, unnamed ones DISABLED"),
+         moto="makes a second detector in the same account and region; lists only the features given; "
+              "ClientToken ignored",
+         sandbox="BadRequestException for a second detector; every feature listed, unnamed ones DISABLED; a "
+                 "repeated ClientToken gets the first answer"),
     _gap("UpdateDetector", "fix", _update_detector,
          moto="replaces the whole feature list with the features given",
          sandbox="merges features by name; the legacy DataSources view follows"),
@@ -473,7 +486,8 @@ GAPS: tuple[Gap, ...] = (
          moto=_NOT_IMPLEMENTED, sandbox="Disabled members become Enabled; a Removed one is unprocessed"),
     _gap("CreatePublishingDestination", "addition", _create_publishing_destination,
          moto=_NOT_IMPLEMENTED,
-         sandbox="one S3 export per detector; the bucket and key policies must let GuardDuty in"),
+         sandbox="one S3 export per detector; the bucket and key policies must let GuardDuty in; a repeated "
+                 "ClientToken gets the first answer"),
     _gap("ListPublishingDestinations", "addition", _list_publishing_destinations,
          moto=_NOT_IMPLEMENTED, sandbox="the detector's exports"),
     _gap("DescribePublishingDestination", "addition", _describe_publishing_destination,

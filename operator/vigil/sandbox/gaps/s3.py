@@ -1,17 +1,22 @@
 """S3 gaps: GetObjectLockConfiguration returns only the retention period that was set; a bucket
-policy's statements conditioned on plain HTTP do not apply to the sandbox's requests."""
+policy's statements conditioned on plain HTTP do not apply to the sandbox's requests; a bucket
+answers only its owner, another account its policy lets in, and a caller expecting its owner."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from moto.s3.models import FakeBucket
+from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.models import FakeBucket, s3_backends
 from moto.s3.responses import S3Response
 
+from vigil.sandbox.awsserver import operation_for
+
 from ._core import Gap
-from ._policies import _as_list
+from ._policies import _as_list, policy_allows_account
 
 # --- Domain: bucket policies over TLS --------------------------------------------------------------
 
@@ -43,7 +48,92 @@ def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
     return IAMPolicy(policy_over_tls(self.policy.decode())).is_action_permitted(action, resource)
 
 
+# --- Domain: who may address a bucket --------------------------------------------------------------
+
+# Operations on a bucket's own configuration (its policy, encryption, versioning, ...): AWS lets
+# only the owner's account make them. Coarse: AWS lets a bucket policy grant another account a few
+# of these (GetBucketAcl, PutBucketTagging, ...); the sandbox never reads a policy for them.
+OWNER_ONLY_PREFIXES = ("GetBucket", "PutBucket", "DeleteBucket", "ListBucket")
+OWNER_ONLY_SUFFIXES = ("PublicAccessBlock", "ObjectLockConfiguration")
+# Read by other accounts as any object operation is: what the policy must grant them.
+GRANTABLE_BUCKET_READS = ("GetBucketLocation",)
+
+# The IAM action a bucket policy grants for an operation, where it is not s3:<operation>.
+POLICY_ACTIONS = {
+    "HeadBucket": "s3:ListBucket", "ListObjects": "s3:ListBucket", "ListObjectsV2": "s3:ListBucket",
+    "ListObjectVersions": "s3:ListBucketVersions", "ListMultipartUploads": "s3:ListBucketMultipartUploads",
+    "ListParts": "s3:ListMultipartUploadParts", "HeadObject": "s3:GetObject", "DeleteObjects": "s3:DeleteObject",
+    "CopyObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
+    "UploadPartCopy": "s3:PutObject", "CompleteMultipartUpload": "s3:PutObject",
+}
+
+
+def bucket_owner(bucket_name: str) -> str | None:
+    """The account that owns a bucket, wherever it is: bucket names are global."""
+    found = s3_backends.bucket_accounts.get(bucket_name)
+    return found[1] if found else None
+
+
+def owner_only(operation: str) -> bool:
+    return operation not in GRANTABLE_BUCKET_READS and (
+        operation.startswith(OWNER_ONLY_PREFIXES) or operation.endswith(OWNER_ONLY_SUFFIXES))
+
+
+def bucket_refuses(caller: str, bucket_name: str, operation: str, expected_owner: str | None) -> bool:
+    """Whether S3 answers AccessDenied to a request addressing a bucket.
+
+    moto resolves a bucket name in any account (its global ``bucket_accounts``) and serves it to
+    every caller, whatever the ExpectedBucketOwner header says. AWS checks the expected owner
+    first, then lets the owner's account in, and another account only as the bucket policy allows.
+    A bucket that does not exist is left to moto (NoSuchBucket), as is CreateBucket: a taken name
+    is BucketAlreadyExists (409), from any account.
+    """
+    owner = bucket_owner(bucket_name)
+    if owner is None or operation == "CreateBucket":
+        return False
+    if expected_owner is not None and expected_owner != owner:
+        return True
+    if caller == owner:
+        return False
+    if owner_only(operation):
+        return True
+    partition = s3_backends.bucket_accounts[bucket_name][0]
+    bucket = s3_backends[owner][partition].get_bucket(bucket_name)
+    policy = bucket.policy.decode() if bucket.policy else None
+    return not policy_allows_account(policy, caller, POLICY_ACTIONS.get(operation, f"s3:{operation}"))
+
+
+def _copy_source_bucket(copy_source: str) -> str:
+    """The bucket of an x-amz-copy-source header: [/]bucket/key[?versionId=...], URL-encoded."""
+    return unquote(copy_source).lstrip("/").split("/", 1)[0]
+
+
 # --- Wire ----------------------------------------------------------------------------------------
+
+
+def _check_bucket_access(self: S3Response, request: Any, full_url: str) -> None:
+    """AccessDenied (403) before moto answers a request its bucket would refuse."""
+    if not self.bucket_name:
+        return  # ListBuckets addresses no bucket
+    url = urlsplit(full_url)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    operation = operation_for("s3", request.method, url.netloc, url.path,
+                              parse_qs(url.query, keep_blank_values=True), headers)
+    refused = bucket_refuses(self.current_account, self.bucket_name, operation,
+                             headers.get("x-amz-expected-bucket-owner"))
+    if "x-amz-copy-source" in headers:  # CopyObject, UploadPartCopy: the source is read too
+        refused = refused or bucket_refuses(self.current_account, _copy_source_bucket(headers["x-amz-copy-source"]),
+                                            "GetObject", headers.get("x-amz-source-expected-bucket-owner"))
+    if refused:
+        raise S3AccessDeniedError()
+
+
+def _checking_access(moto_method: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: S3Response, request: Any, full_url: str) -> Any:
+        _check_bucket_access(self, request, full_url)
+        return moto_method(self, request, full_url)
+    method.__name__ = moto_method.__name__
+    return method
 
 
 def _get_object_lock_configuration(self: S3Response, params: dict[str, Any]) -> dict[str, Any]:
@@ -65,8 +155,11 @@ GAPS: tuple[Gap, ...] = (
     ),
 )
 
-# moto checks a bucket's policy before it dispatches an object operation, where no operation's
-# handler reaches: the domain method itself is replaced. (class, method, replacement)
+# moto checks a bucket's policy before it dispatches an object operation, and resolves the bucket
+# of every bucket and object operation, where no operation's handler reaches: those methods
+# themselves are replaced. (class, method, replacement)
 PATCHES: tuple[tuple[type, str, Callable[..., Any]], ...] = (
     (FakeBucket, "get_permission", _bucket_permission),
+    (S3Response, "_bucket_response", _checking_access(S3Response.__dict__["_bucket_response"])),
+    (S3Response, "_key_response", _checking_access(S3Response.__dict__["_key_response"])),
 )
