@@ -20,7 +20,7 @@ from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
 pytestmark = pytest.mark.e2e
 NS = "baseline"
 NAME = "vpc-flow-logs"
-OWNER = f"{NS}/{NAME}"
+OWNER = f"{NS}/FlowLogPolicy/{NAME}"
 SHARED_NETWORK = "444444444444"
 REGIONS = ("ca-central-1", "us-east-1")
 HOME = REGIONS[0]
@@ -113,10 +113,9 @@ def test_flow_log_deleted_out_of_band_is_recreated(baseline: Stack):
     baseline.wait("FlowLogPolicy", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC, what="Compliant again")
 
 
-def test_accept_only_replacement_is_corrected(baseline: Stack):
+def test_accept_only_replacement_gets_vigils_own_beside_it(baseline: Stack):
     vpc = vpc_named(baseline, "shared-network-dev")
     ec2 = network(baseline)
-    corrections = policy(baseline)["status"]["driftCorrections"]
     [ours] = [f for f in flow_logs(baseline, vpc) if owner(f) == OWNER]
     # Someone "fixes" the VPC's logging: accepted traffic only, into the archive, untagged.
     created = ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc], TrafficType="ACCEPT",
@@ -124,15 +123,15 @@ def test_accept_only_replacement_is_corrected(baseline: Stack):
     assert created["Unsuccessful"] == []
     ec2.delete_flow_logs(FlowLogIds=[ours["FlowLogId"]])
 
-    def corrected() -> bool:
+    def covered() -> bool:
         logs = flow_logs(baseline, vpc)
-        return len(logs) == 1 and owner(logs[0]) == OWNER and right(logs[0])
+        return any(owner(f) == OWNER and right(f) for f in logs)
 
-    wait_until("ACCEPT-only flow log replaced by the right one", corrected)
-    status = baseline.wait("FlowLogPolicy", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC,
-                           what="Compliant again")["status"]
-    assert status["driftCorrections"] > corrections
-    assert any(e["reason"] == "DriftCorrected" and vpc in e["message"] for e in baseline.events(NS, NAME))
+    wait_until("the VPC covered by the right flow log again", covered)
+    baseline.wait("FlowLogPolicy", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC, what="Compliant again")
+    # The untagged one is nobody's: without adoptionPolicy Adopt, Vigil leaves it as it is.
+    assert [f["TrafficType"] for f in flow_logs(baseline, vpc) if owner(f) is None] == ["ACCEPT"]
+    ec2.delete_flow_logs(FlowLogIds=[f["FlowLogId"] for f in flow_logs(baseline, vpc) if owner(f) is None])
 
 
 def test_new_vpc_is_covered_at_the_next_resync_and_a_deleted_one_leaves_the_count(baseline: Stack):
@@ -148,9 +147,15 @@ def test_new_vpc_is_covered_at_the_next_resync_and_a_deleted_one_leaves_the_coun
                   and is_ready_and_compliant(o), timeout=ONE_RESYNC, what="the deleted VPC out of the count")
 
 
-def test_exclusive_removes_other_flow_logs(baseline: Stack):
+def test_exclusive_removes_other_flow_logs_once_allowed(baseline: Stack):
     tools = vpc_named(baseline, "shared-network-tools")
     baseline.patch_spec("FlowLogPolicy", NS, NAME, {"exclusive": True})
+    # Removing someone's flow log takes a log destination away: held until allowed.
+    held = baseline.wait("FlowLogPolicy", NS, NAME, lambda o: condition(o, "Ready").get("reason") == "WeakeningHeld",
+                         timeout=ONE_RESYNC, what="WeakeningHeld")
+    assert 'vigil.dev/allow-weakening: "spec.exclusive=true"' in condition(held, "Ready")["message"]
+    assert len(flow_logs(baseline, tools)) == 2
+    baseline.annotate("FlowLogPolicy", NS, NAME, {"vigil.dev/allow-weakening": "spec.exclusive=true"})
     wait_until("the team's flow log removed", lambda: [owner(f) for f in flow_logs(baseline, tools)] == [OWNER])
     baseline.patch_spec("FlowLogPolicy", NS, NAME, {"exclusive": False})
     baseline.wait("FlowLogPolicy", NS, NAME, lambda o: o["metadata"]["generation"] == 3 and is_ready_and_compliant(o),

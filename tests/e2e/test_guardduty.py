@@ -167,7 +167,8 @@ def test_audit_reports_drift_and_writes_nothing(stack: Stack, built):
 
 
 def test_invalid_spec_is_refused(stack: Stack, manifest):
-    bad = manifest("GuardDutyOrg", NS, publishFindingsToLogArchive={"enabled": True})
+    # Audit: an Enforce twin of the organization's GuardDutyOrg would be a Conflict before anything.
+    bad = manifest("GuardDutyOrg", NS, publishFindingsToLogArchive={"enabled": True}, managementPolicy="Audit")
     bad["metadata"]["name"] = "no-archive"
     stack.apply(bad)
     obj = stack.wait("GuardDutyOrg", NS, "no-archive", lambda o: reason(o, "Ready") == "InvalidSpec", timeout=20,

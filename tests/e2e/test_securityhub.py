@@ -66,6 +66,10 @@ def wait_until(what: str, check, timeout: float = ONE_RESYNC) -> None:
     stack_wait_until(what, check, timeout)
 
 
+def baseline_uid(stack: Stack) -> str:
+    return stack.get("SecurityHubBaseline", NS, NAME)["metadata"]["uid"]
+
+
 def reason(obj: dict[str, Any], type_: str) -> str:
     return condition(obj, type_).get("reason", "")
 
@@ -104,7 +108,8 @@ def test_security_account_runs_security_hub_for_every_account_in_every_region(st
     assert (found["FindingAggregationRegion"], found["RegionLinkingMode"]) == (HOME, "ALL_REGIONS")
     analyzer = stack.aws("accessanalyzer", SECURITY, HOME).get_analyzer(analyzerName="vigil-org-analyzer")["analyzer"]
     assert (analyzer["type"], analyzer["status"], analyzer["tags"]) == (
-        "ORGANIZATION", "ACTIVE", {"vigil.dev/owner": f"{NS}/{NAME}"})
+        "ORGANIZATION", "ACTIVE", {"vigil.dev/owner": f"{NS}/SecurityHubBaseline/{NAME}",
+                                   "vigil.dev/installation": "default", "vigil.dev/uid": baseline_uid(stack)})
     organizations = stack.aws("organizations")
     trusted = {s["ServicePrincipal"] for s in
                organizations.list_aws_service_access_for_organization()["EnabledServicePrincipals"]}
@@ -186,7 +191,8 @@ def test_audit_reports_drift_and_writes_nothing(stack: Stack, built):
 
 
 def test_aggregation_region_outside_the_regions_is_refused(stack: Stack, manifest):
-    bad = manifest("SecurityHubBaseline", NS, aggregationRegion="eu-west-1")
+    # Audit: an Enforce twin of the organization's baseline would be a Conflict before anything.
+    bad = manifest("SecurityHubBaseline", NS, aggregationRegion="eu-west-1", managementPolicy="Audit")
     bad["metadata"]["name"] = "elsewhere"
     stack.apply(bad)
     obj = stack.wait("SecurityHubBaseline", NS, "elsewhere", lambda o: reason(o, "Ready") == "InvalidSpec",
