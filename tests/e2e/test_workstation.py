@@ -88,3 +88,34 @@ def test_bad_manifest_is_refused_naming_file_and_field_and_nothing_reaches_aws(s
     assert f"{bad}: OrgTrail org-trail: spec.managementEvents.readWriteType" in result.stderr
     assert "nothing was sent to AWS" in result.stderr
     assert calls.calls() == []
+
+
+def test_plan_marks_a_weakening_and_apply_holds_it_until_allowed(sandbox: Stack, tmp_path: Path):
+    assert vigil(sandbox, "apply", "-f", "examples/").returncode == 0
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    for path in (ROOT / "examples").glob("*.yaml"):
+        (examples / path.name).write_text(path.read_text())
+    archive = examples / "logarchive.yaml"
+    archive.write_text(archive.read_text().replace("expireAfterDays: 2555, transitionToGlacierAfterDays: 90",
+                                                   "expireAfterDays: 1"))
+    plan = vigil(sandbox, "plan", "-f", str(examples))
+    assert plan.returncode == 2, plan.stderr
+    assert "! PutBucketLifecycleConfiguration acme-log-archive" in plan.stdout
+    assert 'held, weakening: allow with vigil.dev/allow-weakening: "spec.retention.expireAfterDays=1"' in plan.stdout
+    assert "1 held as weakening" in plan.stdout
+
+    def expiry() -> int:
+        rules = sandbox.aws("s3", "222222222222").get_bucket_lifecycle_configuration(Bucket="acme-log-archive")
+        return next(r for r in rules["Rules"] if r["ID"] == "vigil-retention")["Expiration"]["Days"]
+
+    held = vigil(sandbox, "apply", "-f", str(examples))
+    assert held.returncode == 1 and "WeakeningHeld" in held.stdout
+    assert expiry() == 2555, "apply holds it too"
+    archive.write_text(archive.read_text().replace(
+        "annotations:\n", 'annotations:\n    vigil.dev/allow-weakening: "spec.retention.expireAfterDays=1"\n', 1))
+    allowed = vigil(sandbox, "apply", "-f", str(examples))
+    assert allowed.returncode == 0, allowed.stdout
+    assert expiry() == 1
+    restored = vigil(sandbox, "apply", "-f", "examples/")
+    assert restored.returncode == 0 and expiry() == 2555

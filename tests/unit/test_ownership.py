@@ -225,3 +225,14 @@ def test_converge_holds_a_weakening_until_its_allowance(aws):
     allowed.converge([stop], TRAIL)
     assert written == ["UpdateTrail", "UpdateTrail"] and allowed.report.held == []
     assert [w.allowance for w in allowed.report.allowed] == ["trail.logFileValidation=false"]
+
+
+def test_only_a_resource_the_object_made_itself_is_being_created_here():
+    from vigil.controls.guard import created_here
+    from vigil.planning.ownership import ADOPTED_TAG, Holding, Verdict
+
+    me = Owner("team-a", "OrgTrail", "org-trail")
+    assert created_here(Verdict(Holding.MINE, me.value), me.tags())
+    assert not created_here(Verdict(Holding.MINE, me.value), {**me.tags(), ADOPTED_TAG: "true"})
+    assert not created_here(Verdict(Holding.MINE, me.value), None), "confirmed earlier: tags not read this time"
+    assert not created_here(Verdict(Holding.UNOWNED), {})

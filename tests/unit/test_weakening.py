@@ -642,3 +642,19 @@ def test_token_names_other_values_by_a_stable_digest():
     assert token({"a": 1, "b": [1, 2]}) == token({"b": [1, 2], "a": 1}), "key order does not matter"
     assert token(["x", "y"]) != token(["y", "x"]) and token("ERROR WARN") != token("ERROR  WARN")
     assert token(("444444444444",)) == token(["444444444444"])
+
+
+def test_finishing_a_create_of_the_objects_own_resource_is_no_weakening():
+    """A log group this object created whose retention AWS reports unset (the operator stopped
+    between CreateLogGroup and PutRetentionPolicy): setting it finishes the create. The same
+    change on a group someone else made, or one the object adopted, is held."""
+    set_retention = Action("a/r/group", "111111111111", "ca-central-1", "logs", "PutRetentionPolicy",
+                           {"logGroupName": "group", "retentionInDays": 365},
+                           (Change("retention_days", None, 365, "spec.cloudWatch.retentionDays"),))
+    assert classify(set_retention, completing=True) == []
+    assert [w.allowance for w in classify(set_retention)] == ["spec.cloudWatch.retentionDays=365"]
+    shorter = Action("a/r/group", "111111111111", "ca-central-1", "logs", "PutRetentionPolicy",
+                     {"logGroupName": "group", "retentionInDays": 30},
+                     (Change("retention_days", 365, 30, "spec.cloudWatch.retentionDays"),))
+    assert [w.allowance for w in classify(shorter, completing=True)] == ["spec.cloudWatch.retentionDays=30"], \
+        "a set retention made shorter is a weakening on the object's own group too"

@@ -28,7 +28,7 @@ from ..planning.ownership import DEFAULT_INSTALLATION, Owner, Resource
 from ..planning.weakening import Weakening
 from ..state.organizations import OrganizationInventory
 from .claims import ClaimRegistry
-from .guard import Blocked, OwnershipLedger, gate_ownership, ownership, weakenings
+from .guard import Blocked, OwnershipLedger, created_here, gate_ownership, ownership, weakenings
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class TargetReport:
     applied: list[Action] = field(default_factory=list)
     error: TargetError | None = None
     held: list[Weakening] = field(default_factory=list)  # weakening writes not made (no allowance)
+    withheld: list[Action] = field(default_factory=list)  # the writes those are, for a plan to mark
     allowed: list[Weakening] = field(default_factory=list)  # weakening writes made under an allowance
     blocked: list[Blocked] = field(default_factory=list)  # resources of another owner, or of nobody
 
@@ -154,8 +155,11 @@ class TargetRun:
         ctx = self.ctx
         if not ctx.enforce:  # Audit observes any resource and never writes, tags or adopts
             self.report.planned.extend(actions)
-            self.report.held.extend(weakenings(actions, ctx.allowances)[1])
+            apply, held, _ = weakenings(actions, ctx.allowances)
+            self.report.held.extend(held)
+            self.report.withheld.extend(a for a in actions if a not in apply)
             return False
+        completing = False
         if resource is not None and (actions or resource.exists):
             verdict, found = ownership(ctx.access, ctx.ledger, ctx.owner, resource,
                                        None if isinstance(tags, _Unread) else tags,
@@ -166,9 +170,11 @@ class TargetRun:
                 self.report.blocked.append(gate.blocked)
                 return False
             actions = gate.apply
+            completing = created_here(verdict, found)
         self.report.planned.extend(actions)
-        apply, held, allowed = weakenings(actions, ctx.allowances)
+        apply, held, allowed = weakenings(actions, ctx.allowances, completing)
         self.report.held.extend(held)
+        self.report.withheld.extend(a for a in actions if a not in apply)
         for action in apply:
             log.info("%s %s: %s", ctx.kind, ctx.owner, action.describe())
             execute(ctx.access, action)

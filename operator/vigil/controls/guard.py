@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..aws.ownership import read_tags
 from ..aws.session import AwsAccess
 from ..planning.actions import Action
-from ..planning.ownership import Holding, Owner, Resource, Verdict, judge, tag_action
+from ..planning.ownership import ADOPTED_TAG, Holding, Owner, Resource, Verdict, judge, tag_action
 from ..planning.weakening import REMOVING, Weakening, classify
 
 # Tags are read again before every write; between writes, a resource confirmed as the object's
@@ -83,6 +83,11 @@ def ownership(access: AwsAccess, ledger: OwnershipLedger, owner: Owner, resource
     return verdict, tags
 
 
+def created_here(verdict: Verdict, tags: dict[str, str] | None) -> bool:
+    """The object made this resource itself (its tags say so, and not as an adoption)."""
+    return verdict.holding is Holding.MINE and tags is not None and not tags.get(ADOPTED_TAG)
+
+
 def gate_ownership(verdict: Verdict, resource: Resource, owner: Owner, tags: dict[str, str] | None, adopt: bool,
                    actions: Sequence[Action]) -> Gate:
     """Actions on a resource of another are never applied; on nobody's, only when adopting."""
@@ -101,17 +106,17 @@ def gate_ownership(verdict: Verdict, resource: Resource, owner: Owner, tags: dic
     return Gate(apply=list(actions))
 
 
-def weakenings(actions: Sequence[Action], allowances: frozenset[str]) -> tuple[list[Action], list[Weakening],
-                                                                                list[Weakening]]:
+def weakenings(actions: Sequence[Action], allowances: frozenset[str], completing: bool = False
+               ) -> tuple[list[Action], list[Weakening], list[Weakening]]:
     """(actions to apply, weakenings held, weakenings allowed). Once a write of the batch is held,
     the removals after it are held too: they depend on it (a flow log is deleted only once its
-    replacement exists)."""
+    replacement exists). ``completing``: see ``classify``."""
     apply: list[Action] = []
     held: list[Weakening] = []
     allowed: list[Weakening] = []
     holding: Weakening | None = None
     for action in actions:
-        found = classify(action)
+        found = classify(action, completing)
         blocked = [w for w in found if w.allowance not in allowances]
         if not blocked and holding is not None and REMOVING.match(action.operation):
             # Released by the same allowance as the write it waits for.

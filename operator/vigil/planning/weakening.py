@@ -401,13 +401,19 @@ def _rule(service: str, path: str) -> Judge | None:
     return RULES.get((service, f"{parent}.*")) or RULES.get((service, path.split(".", 1)[-1]))
 
 
-def classify(action: Action) -> list[Weakening]:
+def classify(action: Action, completing: bool = False) -> list[Weakening]:
     """The weakenings ``action`` would make; [] for a neutral or strengthening write. Creating a
-    resource (or configuring one just created) weakens nothing: there was nothing to weaken."""
+    resource (or configuring one just created) weakens nothing: there was nothing to weaken.
+
+    ``completing``: the resource is one this object created (not adopted). A setting AWS reports
+    as unset there is its creation not yet finished (an answer lost, the operator stopped between
+    the create and the settings), so setting it is finishing the create, not weakening it."""
     if action.creates and not REMOVING.match(action.operation):
         return []
     found: list[Weakening] = []
     for change in action.changes:
+        if completing and change.before is None:
+            continue
         if action.operation == "DeleteFlowLogs":
             if change.after == "exclusive":  # another tool's flow log: a log destination removed
                 found.append(_weakening(action, (change.path, change.spec or change.path, True), change))

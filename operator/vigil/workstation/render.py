@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from ..conditions import COMPLIANT, READY, get_condition
 from ..planning.actions import Action
+from ..planning.weakening import ALLOW_ANNOTATION
 from ..status_table import format_table
 from .reconcile_once import Result
 
@@ -72,22 +73,32 @@ def print_table(rows: list[list[str]], title: str, out: TextIO = sys.stdout) -> 
 
 
 def plan_text(results: list[Result]) -> str:
-    """The plan as a reviewer reads it: grouped by account and region, what changes from what to what."""
+    """The plan as a reviewer reads it: grouped by account and region, what changes from what to
+    what; a weakening change is marked "!" with the allowance that would let it through (Enforce
+    holds it until the manifest carries that allowance)."""
     by_place: dict[tuple[str, str], list[Action]] = defaultdict(list)
+    held: dict[int, list[str]] = {}
     for r in results:
         for action in actions(r):
             by_place[(action.account_id, action.region)].append(action)
+        report = r.outcome.report
+        for target in report.targets if report else []:
+            for action in target.withheld:
+                held[id(action)] = sorted({w.allowance for w in target.held if w.target == action.target})
     lines = []
     for (account, region), planned in sorted(by_place.items()):
         lines.append(f"{account} / {region}")
         for action in planned:
-            mark = "+" if action.creates else "~"
+            mark = "!" if id(action) in held else "+" if action.creates else "~"
             lines.append(f"  {mark} {action.operation} {action.target.split('/', 2)[-1]}")
             for change in action.changes:
                 lines.append(f"      {change}")
+            if id(action) in held:
+                lines.append(f"      held, weakening: allow with {ALLOW_ANNOTATION}: \"{','.join(held[id(action)])}\"")
     count = sum(len(v) for v in by_place.values())
     lines.append(f"Plan: {count} change{'s' if count != 1 else ''} "
-                 f"({sum(1 for v in by_place.values() for a in v if a.creates)} to create).")
+                 f"({sum(1 for v in by_place.values() for a in v if a.creates)} to create, "
+                 f"{len(held)} held as weakening).")
     return "\n".join(lines)
 
 
