@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from ..state.guardduty import (DetectorFeatures, DetectorSettings, DetectorState, OrganizationFeatures,
                                OrganizationSettings, PublishingDestination)
-from .session import AwsAccess
+from .session import AwsAccess, partition
 
 
 def administrators(access: AwsAccess, management_account_id: str, region: str) -> dict[str, str]:
@@ -29,7 +29,9 @@ def observe_detector(access: AwsAccess, account_id: str, region: str) -> Detecto
         return DetectorState(exists=False)
     detector = gd.get_detector(DetectorId=ids[0])
     statuses = {f["Name"]: f.get("Status", "") for f in detector.get("Features", [])}
-    return DetectorState(exists=True, detector_id=ids[0], settings=DetectorSettings(
+    arn = f"arn:{partition(region)}:guardduty:{region}:{account_id}:detector/{ids[0]}"
+    return DetectorState(exists=True, detector_id=ids[0], arn=arn, tags=detector.get("Tags") or {},
+                         settings=DetectorSettings(
         enabled=detector.get("Status") == "ENABLED",
         finding_publishing_frequency=detector.get("FindingPublishingFrequency"),
         features=DetectorFeatures.from_statuses(statuses)))

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from ..state.documents import canonical
 from ..state.logarchive import (LIFECYCLE_RULE_ID, BucketEncryption, BucketSettings, BucketState, KeySettings,
                                 KeyState, LifecycleRule, PublicAccessBlock)
+from ..conditions import CONFLICT
 from ..planning.ownership import Owner, Resource, owns
 from .errors import TargetError, error_code, or_default
 from .ownership import read_tags
@@ -61,7 +62,7 @@ def describe_key_arn(access: AwsAccess, account_id: str, region: str, key: str) 
 def bucket_not_owned(bucket: str, account_id: str) -> TargetError:
     """A bucket of the archive's name that is not the log-archive account's (bucket sniping, or a
     name taken elsewhere): never written to, never trusted as the archive."""
-    return TargetError("Conflict", f"bucket {bucket} is not owned by the log-archive account {account_id} (S3 "
+    return TargetError(CONFLICT, f"bucket {bucket} is not owned by the log-archive account {account_id} (S3 "
                                    f"refused ExpectedBucketOwner={account_id}); Vigil writes nothing to it and "
                                    f"points no delivery at it", recoverable=False)
 

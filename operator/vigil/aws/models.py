@@ -55,7 +55,7 @@ OPERATIONS: dict[str, frozenset[str]] = {service: frozenset(ops) for service, op
                     "GetEnabledStandards", "BatchEnableStandards", "ListEnabledProductsForImport",
                     "EnableImportFindingsForProduct", "ListFindingAggregators", "GetFindingAggregator",
                     "CreateFindingAggregator", "UpdateFindingAggregator", "ListMembers", "CreateMembers",
-                    "GetFindings"],
+                    "GetFindings", "TagResource", "ListTagsForResource"],
     "accessanalyzer": ["GetAnalyzer", "CreateAnalyzer", "DeleteAnalyzer"],
 }.items()}
 

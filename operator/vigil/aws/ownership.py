@@ -57,6 +57,11 @@ def _role(client: Any, r: Resource) -> dict[str, str] | None:
     return None if role is None else _pairs(role.get("Tags", []))
 
 
+def _hub(client: Any, r: Resource) -> dict[str, str] | None:
+    return or_default(lambda: client.list_tags_for_resource(ResourceArn=r.identifier).get("Tags", {}), None,
+                      "ResourceNotFoundException", "InvalidAccessException")
+
+
 def _ssm_document(client: Any, r: Resource) -> dict[str, str] | None:
     return or_default(lambda: _pairs(client.list_tags_for_resource(
         ResourceType="Document", ResourceId=r.identifier).get("TagList", [])), None, "InvalidResourceId")
@@ -71,6 +76,7 @@ READERS: dict[str, tuple[str, Callable[[Any, Resource], dict[str, str] | None]]]
     "firehose-stream": ("firehose", _stream),
     "iam-role": ("iam", _role),
     "ssm-document": ("ssm", _ssm_document),
+    "securityhub-hub": ("securityhub", _hub),
 }
 
 

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from ..state.securityhub import FindingAggregator, FindingCounts, HubSettings, StandardSubscription
 from .errors import or_default
-from .session import AwsAccess
+from .session import AwsAccess, partition
 
 # Security Hub's answer to any read of an account where it is off.
 NOT_SUBSCRIBED = "InvalidAccessException"
@@ -29,6 +29,10 @@ def administrators(access: AwsAccess, management_account_id: str, region: str) -
     return {a["AccountId"]: a.get("Status", "")
             for page in hub.get_paginator("list_organization_admin_accounts").paginate()
             for a in page.get("AdminAccounts", [])}
+
+
+def hub_arn(account_id: str, region: str) -> str:
+    return f"arn:{partition(region)}:securityhub:{region}:{account_id}:hub/default"
 
 
 def hub_enabled(access: AwsAccess, account_id: str, region: str) -> bool:

@@ -141,6 +141,11 @@ def _count(client: BaseClient) -> None:
     client.meta.events.register("after-call-error", after_error)
 
 
+def partition(region: str) -> str:
+    """The ARN partition of a region."""
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
 class AccessPool:
     """One AwsAccess per distinct access settings, shared by every object that uses them."""
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..aws.ownership import read_tags
+from ..conditions import ADOPTION_REQUIRED, CONFLICT
 from ..aws.session import AwsAccess
 from ..planning.actions import Action
 from ..planning.ownership import ADOPTED_TAG, Holding, Owner, Resource, Verdict, judge, tag_action
@@ -92,12 +93,12 @@ def gate_ownership(verdict: Verdict, resource: Resource, owner: Owner, tags: dic
                    actions: Sequence[Action]) -> Gate:
     """Actions on a resource of another are never applied; on nobody's, only when adopting."""
     if verdict.holding is Holding.OTHERS:
-        return Gate(blocked=Blocked(resource.label, "Conflict",
+        return Gate(blocked=Blocked(resource.label, CONFLICT,
                                     f"owned by {verdict.holder}; Vigil wrote nothing to it"))
     if verdict.holding is Holding.UNOWNED:
         if not adopt:
             would = "; ".join(a.summary() for a in actions) or "only record itself as the owner"
-            return Gate(blocked=Blocked(resource.label, "AdoptionRequired",
+            return Gate(blocked=Blocked(resource.label, ADOPTION_REQUIRED,
                                         f"exists and no Vigil object owns it; Vigil would: {would}. Set "
                                         f"spec.adoptionPolicy: Adopt to take it over"))
         return Gate(apply=[tag_action(resource, owner, tags or {}, adopting=True), *actions])

@@ -21,7 +21,7 @@ from ..planning.guardduty import (GUARDDUTY_PRINCIPAL, AdministratorConflict, Fi
                                   member_account_ids, plan_administrator, plan_detector, plan_member,
                                   plan_organization, plan_publishing)
 from ..planning.organization import plan_trusted_access, target_regions
-from ..planning.ownership import created_by
+from ..planning.ownership import Resource, created_by, tag_action
 from ..state.guardduty import DetectorState
 from .base import Context, DependencyNotReady, GroupRun, Report, SpecError, TargetRun, run_groups
 
@@ -82,11 +82,21 @@ def _converge_administrator(ctx: Context, run: TargetRun, target: GuardDutyRegio
                                                                             region))
     except AdministratorConflict as exc:
         raise TargetError(ADMINISTRATOR_CONFLICT, str(exc), recoverable=False) from None
-    run.converge(designate)
+    designated = run.converge(designate)
     # Designating the administrator makes its detector, so it is read only afterwards.
     detector = aws_guardduty.observe_detector(ctx.access, admin, region)
-    if run.converge(plan_detector(spec, target, detector)) and not detector.exists:
+    if designated and detector.exists and not detector.tags:
+        # AWS made it because Vigil designated the administrator just now: it is this object's.
+        made = Resource("guardduty-detector", admin, region, detector.arn or "", target.label)
+        run.converge([tag_action(made, ctx.owner, {})])
+        detector = detector.model_copy(update={"tags": ctx.owner.tags()})
+    # The administrator's detector is where the organization's GuardDuty is recorded as this
+    # object's: the organization configuration and exports are written only while it is.
+    anchor = Resource("guardduty-detector", admin, region, detector.arn or "", target.label, detector.exists)
+    if run.converge(plan_detector(spec, target, detector), anchor, detector.tags) and not detector.exists:
         detector = aws_guardduty.observe_detector(ctx.access, admin, region)
+    if run.report.blocked:
+        return  # members are enrolled only by an administrator this object owns
     seen["detector"] = detector
     detector_id = detector.detector_id
     organization = aws_guardduty.observe_organization(ctx.access, admin, region, detector_id) if detector_id else None

@@ -30,7 +30,7 @@ from ..planning.securityhub import (ACCESS_ANALYZER_PRINCIPAL, SECURITYHUB_PRINC
                                     aggregation_region, analyzer_problem, member_account_ids, plan_administrator,
                                     plan_aggregator, plan_analyzer, plan_analyzer_delegation, plan_hub,
                                     plan_integrations, plan_member, plan_organization, plan_standards)
-from ..planning.ownership import created_by
+from ..planning.ownership import Resource, created_by
 from ..state.securityhub import FindingCounts, HubSettings
 from .base import Context, GroupRun, Report, SpecError, TargetRun, run_groups
 
@@ -141,7 +141,12 @@ def _converge_administrator(run: TargetRun, target: SecurityHubRegion,
     # The hub is turned on before the designation, which would otherwise turn it on with AWS's
     # default standards rather than the spec's.
     was_on = aws_securityhub.hub_enabled(access, a, r)
-    hub_on = run.converge(plan_hub(target.label, a, r, was_on, ctx.owner)) or was_on
+    # The administrator's hub is where the organization's Security Hub is recorded as this
+    # object's: nothing of it (designation, configuration, members) is written while it is not.
+    anchor = Resource("securityhub-hub", a, r, aws_securityhub.hub_arn(a, r), target.label, was_on)
+    hub_on = run.converge(plan_hub(target.label, a, r, was_on, ctx.owner), anchor) or was_on
+    if run.report.blocked:
+        return
     try:
         designate = plan_administrator(target, aws_securityhub.administrators(access, target.management_account_id, r))
     except AdministratorConflict as exc:

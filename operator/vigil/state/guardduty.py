@@ -55,7 +55,9 @@ class DetectorState(BaseModel):
 
     exists: bool
     detector_id: str | None = None
+    arn: str | None = None
     settings: DetectorSettings = DetectorSettings()
+    tags: dict[str, str] = {}  # GetDetector returns them: ownership costs no read
 
 
 class OrganizationFeatures(BaseModel):

@@ -349,6 +349,16 @@ def _update_detector(self: GuardDutyResponse, params: dict[str, Any]) -> dict[st
     return {}
 
 
+def _tag_resource(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
+    """Tags on a detector of the caller's (GetDetector returns them, as AWS does)."""
+    arn = params["ResourceArn"]
+    prefix = f"arn:{get_partition(self.region)}:guardduty:{self.region}:{self.current_account}:detector/"
+    if not arn.startswith(prefix):
+        raise refused(f"The request is rejected because the resource {arn} is not owned by the current account.")
+    owned_detector(self.current_account, self.region, arn.removeprefix(prefix)).tags.update(params["Tags"])
+    return {}
+
+
 def _describe_organization_configuration(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
     return organization_configuration(administration(self.current_account, self.region, params["DetectorId"]))
 
@@ -437,6 +447,7 @@ _ADDED_PATHS = (
     "{0}/detector/(?P<detector_id>[^/]+)/member/(?P<member_action>[^/]+)$",
     "{0}/detector/(?P<detector_id>[^/]+)/publishingDestination$",
     "{0}/detector/(?P<detector_id>[^/]+)/publishingDestination/(?P<destination_id>[^/]+)$",
+    "{0}/tags/(?P<resource_arn>.+)$",
 )
 for _path in _ADDED_PATHS:
     moto_guardduty_urls.url_paths.setdefault(_path, GuardDutyResponse.dispatch)
@@ -465,6 +476,8 @@ GAPS: tuple[Gap, ...] = (
     _gap("UpdateDetector", "fix", _update_detector,
          moto="replaces the whole feature list with the features given",
          sandbox="merges features by name; the legacy DataSources view follows"),
+    _gap("TagResource", "addition", _tag_resource,
+         moto=_NOT_IMPLEMENTED, sandbox="tags a detector of the caller's, by ARN (GetDetector shows them)"),
     _gap("DescribeOrganizationConfiguration", "addition", _describe_organization_configuration,
          moto=_NOT_IMPLEMENTED,
          sandbox="the administrator detector's member and feature auto-enable; administrator only"),

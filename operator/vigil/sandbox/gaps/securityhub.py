@@ -370,6 +370,23 @@ def _enable_security_hub(self: SecurityHubResponse, params: dict[str, Any]) -> d
     return {}
 
 
+def _hub_of_arn(account: str, region: str, arn: str) -> SecurityHubBackend:
+    """The caller's hub named by ``arn``; AWS answers ResourceNotFound for anyone else's."""
+    if arn != f"arn:{get_partition(region)}:securityhub:{region}:{account}:hub/default":
+        raise AwsError("ResourceNotFoundException", f"The request was rejected because no hub was found with ARN {arn}.")
+    require_hub(account, region)
+    return backend(account, region)
+
+
+def _tag_resource(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    _hub_of_arn(self.current_account, self.region, params["ResourceArn"]).tags.update(params["Tags"])
+    return {}
+
+
+def _list_tags_for_resource(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    return {"Tags": dict(_hub_of_arn(self.current_account, self.region, params["ResourceArn"]).tags)}
+
+
 def _enable_organization_admin_account(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
     designate_administrator(self.current_account, self.region, params["AdminAccountId"])
     return {"AdminAccountId": params["AdminAccountId"], "Feature": params.get("Feature", "SecurityHub")}
@@ -542,6 +559,7 @@ _ADDED_PATHS = (
     "{0}/findingAggregator/get/(?P<FindingAggregatorArn>.+)$",
     "{0}/findingAggregator/delete/(?P<FindingAggregatorArn>.+)$",
     "{0}/members/disassociate$",
+    "{0}/tags/(?P<ResourceArn>.+)$",
 )
 for _path in _ADDED_PATHS:
     moto_securityhub_urls.url_paths.setdefault(_path, SecurityHubResponse.dispatch)
@@ -559,6 +577,10 @@ GAPS: tuple[Gap, ...] = (
          moto="ignores EnableDefaultStandards; enables no integration; succeeds again on an enabled hub",
          sandbox="default standards (FSBP, CIS 1.2.0) unless EnableDefaultStandards is false; the AWS services' "
                  "integrations on; ResourceConflictException when already on"),
+    _gap("TagResource", "addition", _tag_resource, moto=_NOT_IMPLEMENTED,
+         sandbox="tags the caller's hub, by its ARN; ResourceNotFoundException for another's or a hub that is off"),
+    _gap("ListTagsForResource", "addition", _list_tags_for_resource, moto=_NOT_IMPLEMENTED,
+         sandbox="the caller's hub's tags (those EnableSecurityHub was given, and TagResource's)"),
     _gap("EnableOrganizationAdminAccount", "fix", _enable_organization_admin_account,
          moto="one administrator for every region; no trusted access needed; the hub stays off",
          sandbox="per organization and region; management account and trusted access required; registers the "
