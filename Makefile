@@ -15,9 +15,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## The whole suite: architecture contracts, unit, AWS sandbox, end-to-end (kind tests skip without Docker).
+## Test files run on TEST_WORKERS processes, each file on one (an e2e module owns its stack): the
+## end-to-end tests mostly wait on the operator, so two workers halve the time on two cores.
+TEST_WORKERS ?= 2
 test: install
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -180,6 +180,28 @@ def show_integrity(stack: Stack, objects: dict[tuple[str, str, str], dict[str, A
             say(f"    Event {event['type']} {event['reason']}: {event['message']}")
 
 
+def show_guard(stack: Stack, objects: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+    """A one-day retention lands in Git: held, until an allowance names exactly that change."""
+    (_, ns, name), archive = next((k, o) for k, o in objects.items() if k[0] == "LogArchive")
+    s3 = stack.aws("s3", archive["status"]["accountId"])
+    bucket = archive["spec"]["bucketName"]
+
+    def expiry() -> Any:
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        return next((r.get("Expiration", {}).get("Days") for r in rules if r["ID"] == "vigil-retention"), None)
+
+    say(f"  spec.retention.expireAfterDays: {archive['spec']['retention']['expireAfterDays']} -> 1")
+    stack.patch_spec("LogArchive", ns, name, {"retention": {"expireAfterDays": 1, "transitionToGlacierAfterDays": None}})
+    held = stack.wait("LogArchive", ns, name, lambda o: condition(o, "Ready").get("reason") == "WeakeningHeld",
+                      timeout=60, what="WeakeningHeld")
+    say(f"  Ready=False WeakeningHeld: {condition(held, 'Ready')['message']}")
+    say(f"  the bucket still expires objects after {expiry()} days")
+    stack.patch_spec("LogArchive", ns, name, {"retention": archive["spec"]["retention"]})
+    stack.wait("LogArchive", ns, name, lambda o: o["status"].get("observedGeneration") == o["metadata"]["generation"]
+               and is_ready_and_compliant(o), timeout=60, what="back to the example")
+    say("  the edit reverted: Ready and Compliant again, nothing was ever written")
+
+
 def rss_mib(pid: int | None) -> float | None:
     if pid is None:
         return None
@@ -239,6 +261,9 @@ def main() -> int:
                     say(f"    Event {event['type']} {event['reason']}: {event['message']}")
         say(f"  trail logging again: {stack.aws('cloudtrail').get_trail_status(Name=name)['IsLogging']}; "
             f"versioning: {stack.aws('s3', archive['status']['accountId']).get_bucket_versioning(Bucket=bucket)['Status']}")
+
+        heading("Guard: a weakening edit is held until an allowance names it")
+        show_guard(stack, objects)
 
         heading("Integrity: CloudTrail digests verified, then a log file tampered with")
         show_integrity(stack, objects)
