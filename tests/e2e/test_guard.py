@@ -208,3 +208,35 @@ def test_a_bucket_of_the_archive_name_in_another_account_is_never_written(team_a
     assert s3.get_bucket_versioning(Bucket=sniped).get("Status") is None
     with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
         s3.get_bucket_policy(Bucket=sniped)
+
+
+def test_another_installations_trail_is_never_written_even_when_adopting(team_a: Stack, manifest):
+    ct = team_a.aws("cloudtrail")
+    ct.create_trail(Name="prod-cluster-trail", S3BucketName=BUCKET, S3KeyPrefix="prod", TagsList=[
+        {"Key": "vigil.dev/owner", "Value": "security/OrgTrail/org-trail"},
+        {"Key": "vigil.dev/installation", "Value": "prod-cluster"}])
+    calls = team_a.calls()
+    start = len(calls.calls())
+    other = manifest("OrgTrail", A, trailName="prod-cluster-trail", cloudWatchLogs={"enabled": False},
+                     adoptionPolicy="Adopt")
+    other["metadata"]["name"] = "other-installation"
+    team_a.apply(other)
+    obj = team_a.wait("OrgTrail", A, "other-installation", lambda o: reason(o) == "Conflict", timeout=30,
+                      what="Conflict")
+    assert "security/OrgTrail/org-trail (installation prod-cluster)" in condition(obj, "Ready")["message"]
+    time.sleep(RESYNC_SECONDS)
+    assert calls.writes(start) == []
+    assert trail(team_a, "prod-cluster-trail")["IsOrganizationTrail"] is False, "left exactly as it was"
+
+
+def test_the_old_owner_tag_is_recognised_and_rewritten(team_a: Stack, manifest):
+    ct = team_a.aws("cloudtrail")
+    ct.create_trail(Name="older-vigil-trail", S3BucketName=BUCKET, S3KeyPrefix="older", TagsList=[
+        {"Key": "vigil.dev/owner", "Value": f"{A}/older"}])  # what Vigil wrote before owners named their kind
+    older = manifest("OrgTrail", A, trailName="older-vigil-trail", cloudWatchLogs={"enabled": False})
+    older["metadata"]["name"] = "older"
+    team_a.apply(older)
+    team_a.wait("OrgTrail", A, "older", is_ready_and_compliant, timeout=30, what="Ready without adoption")
+    tags = trail_tags(team_a, "older-vigil-trail")
+    assert tags["vigil.dev/owner"] == f"{A}/OrgTrail/older" and tags["vigil.dev/installation"] == "default"
+    assert trail(team_a, "older-vigil-trail")["IsOrganizationTrail"], "and enforced"

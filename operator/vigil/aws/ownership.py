@@ -62,6 +62,12 @@ def _hub(client: Any, r: Resource) -> dict[str, str] | None:
                       "ResourceNotFoundException", "InvalidAccessException")
 
 
+def _aggregator(client: Any, r: Resource) -> dict[str, str] | None:
+    tags = or_default(lambda: client.list_tags_for_resource(ResourceArn=r.identifier)["Tags"], None,
+                      "ResourceNotFoundException")
+    return None if tags is None else _pairs(tags)
+
+
 def _ssm_document(client: Any, r: Resource) -> dict[str, str] | None:
     return or_default(lambda: _pairs(client.list_tags_for_resource(
         ResourceType="Document", ResourceId=r.identifier).get("TagList", [])), None, "InvalidResourceId")
@@ -77,6 +83,7 @@ READERS: dict[str, tuple[str, Callable[[Any, Resource], dict[str, str] | None]]]
     "iam-role": ("iam", _role),
     "ssm-document": ("ssm", _ssm_document),
     "securityhub-hub": ("securityhub", _hub),
+    "config-aggregator": ("config", _aggregator),
 }
 
 

@@ -17,6 +17,7 @@ from ..planning.config import (AGGREGATOR_ROLE_NAME, MULTI_ACCOUNT_SETUP_PRINCIP
                                plan_aggregator_role, plan_conformance_packs, plan_delegation, plan_recorder,
                                plan_rules, plan_service_linked_role)
 from ..planning.organization import scope_account_ids, target_regions
+from ..planning.ownership import Resource
 from ..state.config import ComplianceCounts
 from .base import Context, DependencyNotReady, GroupRun, Report, TargetRun, run_groups
 
@@ -86,9 +87,17 @@ def _converge_organization(run: TargetRun, spec: ConfigBaselineSpec, target: Org
     run.converge(plan_delegation(target, delegation))
 
     role = aws_config.observe_service_role(access, admin, AGGREGATOR_ROLE_NAME)
-    run.converge(plan_aggregator_role(target, role))
+    run.converge(plan_aggregator_role(target, role),
+                 Resource("iam-role", admin, "global", AGGREGATOR_ROLE_NAME, target.label(f"role/{AGGREGATOR_ROLE_NAME}"),
+                          role.exists))
     aggregator = aws_config.observe_aggregator(access, admin, home, spec.aggregator.name)
-    created = run.converge(plan_aggregator(spec, target, aggregator, role.arn or target.aggregator_role_arn))
+    # The aggregator is where the organization's Config is recorded as this object's: the rules
+    # and packs are put only while it is.
+    created = run.converge(plan_aggregator(spec, target, aggregator, role.arn or target.aggregator_role_arn),
+                           Resource("config-aggregator", admin, home, aggregator.arn or "",
+                                    target.label(spec.aggregator.name), aggregator.exists))
+    if run.report.blocked:
+        return
 
     # Without the delegation the administrator cannot even read the organization's rules: in
     # Audit the missing delegation is the finding, and the rules are looked at once it is there.

@@ -145,6 +145,8 @@ TAGGERS: dict[str, tuple[str, str, Any]] = {
     "iam-role": ("iam", "TagRole", lambda i, t: {"RoleName": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "guardduty-detector": ("guardduty", "TagResource", lambda i, t: {"ResourceArn": i, "Tags": t}),
     "securityhub-hub": ("securityhub", "TagResource", lambda i, t: {"ResourceArn": i, "Tags": t}),
+    "config-aggregator": ("config", "TagResource", lambda i, t: {
+        "ResourceArn": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "ec2-flow-log": ("ec2", "CreateTags", lambda i, t: {
         "Resources": [i], "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "ssm-document": ("ssm", "AddTagsToResource", lambda i, t: {
