@@ -202,3 +202,13 @@ def test_allowed_weakenings_keep_the_twenty_most_recent_first():
     assert kept[0]["time"] == "NOW" and kept[1]["allowance"] == "a0=1" and kept[-1]["allowance"] == "a18=1"
     quiet, _ = summarize(Report([TargetReport(BUCKET)]), status, 1, True, "LATER")
     assert quiet["allowedWeakenings"] == kept, "a reconcile that allowed nothing keeps the record"
+
+
+def test_an_administrator_owned_by_another_is_the_reason_even_when_its_members_fail():
+    """The members of an administrator this object does not own cannot be enrolled: that follows
+    from the conflict, which is what the user must act on."""
+    members = [TargetReport(f"44444444444{i}/ca-central-1", error=TargetError("AdministratorNotReady", "see admin"))
+               for i in range(3)]
+    status, _ = summarize(Report([TargetReport(TRAIL, blocked=[CONFLICT]), *members]), {}, 1, True, "T")
+    assert reasons(status) == ("Conflict", "Conflict")
+    assert "team-b/OrgTrail/org-trail" in cond(status, "Ready")["message"]

@@ -10,7 +10,7 @@ from ..state.documents import canonical
 from ..state.logarchive import (LIFECYCLE_RULE_ID, BucketEncryption, BucketSettings, BucketState, KeySettings,
                                 KeyState, LifecycleRule, PublicAccessBlock)
 from ..conditions import CONFLICT
-from ..planning.ownership import Owner, Resource, owns
+from ..planning.ownership import Holding, Owner, Resource, judge
 from .errors import TargetError, error_code, or_default
 from .ownership import read_tags
 from .session import AwsAccess
@@ -38,7 +38,9 @@ def _owned_key(kms: Any, owner: Owner) -> dict[str, Any] | None:
         for key in page["Keys"]:
             tags = {t["TagKey"]: t["TagValue"] for t in or_default(
                 lambda: kms.list_resource_tags(KeyId=key["KeyId"])["Tags"], [], "AccessDeniedException")}
-            if owns(tags, owner):
+            # The old tag (namespace/name) names no kind: a LogArchive's key is never taken for a
+            # SessionLogging's of the same name.
+            if judge(tags, owner).holding is Holding.MINE:
                 meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
                 if meta.get("KeyState") not in ("PendingDeletion", "PendingReplicaDeletion"):
                     found.append(meta)

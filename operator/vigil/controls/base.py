@@ -170,7 +170,7 @@ class TargetRun:
                 self.report.blocked.append(gate.blocked)
                 return False
             actions = gate.apply
-            completing = created_here(verdict, found)
+            completing = created_here(verdict, found, ctx.owner)
         self.report.planned.extend(actions)
         apply, held, allowed = weakenings(actions, ctx.allowances, completing)
         self.report.held.extend(held)
@@ -179,7 +179,9 @@ class TargetRun:
             log.info("%s %s: %s", ctx.kind, ctx.owner, action.describe())
             execute(ctx.access, action)
             self.report.applied.append(action)
-        self.report.allowed.extend(allowed)
+            # Recorded as each is made: a later failure must not hide an allowance already used.
+            self.report.allowed.extend(w for w in allowed if w.target == action.target
+                                       and w not in self.report.allowed)
         return bool(apply)
 
 

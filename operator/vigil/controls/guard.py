@@ -15,7 +15,8 @@ from ..aws.ownership import read_tags
 from ..conditions import ADOPTION_REQUIRED, CONFLICT
 from ..aws.session import AwsAccess
 from ..planning.actions import Action
-from ..planning.ownership import ADOPTED_TAG, Holding, Owner, Resource, Verdict, judge, tag_action
+from ..planning.ownership import (ADOPTED_TAG, GENERATION_TAG, Holding, Owner, Resource, Verdict, judge,
+                                  tag_action)
 from ..planning.weakening import REMOVING, Weakening, classify
 
 # Tags are read again before every write; between writes, a resource confirmed as the object's
@@ -84,9 +85,12 @@ def ownership(access: AwsAccess, ledger: OwnershipLedger, owner: Owner, resource
     return verdict, tags
 
 
-def created_here(verdict: Verdict, tags: dict[str, str] | None) -> bool:
-    """The object made this resource itself (its tags say so, and not as an adoption)."""
-    return verdict.holding is Holding.MINE and tags is not None and not tags.get(ADOPTED_TAG)
+def created_here(verdict: Verdict, tags: dict[str, str] | None, owner: Owner) -> bool:
+    """The object made this resource itself (not an adoption) under the spec it has now: a setting
+    AWS reports unset there is that create not yet finished (an answer lost, a stopped operator).
+    Once the spec changes, an unset setting is judged as any other (unset retention is for ever)."""
+    return (verdict.holding is Holding.MINE and tags is not None and not tags.get(ADOPTED_TAG)
+            and owner.generation is not None and tags.get(GENERATION_TAG) == str(owner.generation))
 
 
 def gate_ownership(verdict: Verdict, resource: Resource, owner: Owner, tags: dict[str, str] | None, adopt: bool,

@@ -82,10 +82,13 @@ def _converge_administrator(ctx: Context, run: TargetRun, target: GuardDutyRegio
                                                                             region))
     except AdministratorConflict as exc:
         raise TargetError(ADMINISTRATOR_CONFLICT, str(exc), recoverable=False) from None
+    # A detector the security account already ran is not Vigil's for being designated: read
+    # whether there is one first (only when designating, so a resync costs nothing more).
+    existed = bool(designate) and ctx.enforce and aws_guardduty.observe_detector(ctx.access, admin, region).exists
     designated = run.converge(designate)
     # Designating the administrator makes its detector, so it is read only afterwards.
     detector = aws_guardduty.observe_detector(ctx.access, admin, region)
-    if designated and detector.exists and not detector.tags:
+    if designated and not existed and detector.exists and not detector.tags:
         # AWS made it because Vigil designated the administrator just now: it is this object's.
         made = Resource("guardduty-detector", admin, region, detector.arn or "", target.label)
         run.converge([tag_action(made, ctx.owner, {})])

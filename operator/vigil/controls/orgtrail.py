@@ -43,6 +43,8 @@ def reconcile(ctx: Context) -> Report:
                          Resource("iam-role", a, "global", CLOUDWATCH_ROLE_NAME,
                                   target.label(f"role/{CLOUDWATCH_ROLE_NAME}"), role.exists))
             role_arn = role.arn or f"arn:aws:iam::{a}:role/{CLOUDWATCH_ROLE_NAME}"
+            if run.report.blocked:
+                return  # the trail is never pointed at another's log group or role
         run.converge(plan_trusted_access(CLOUDTRAIL_PRINCIPAL, aws_organizations.trusted_services(ctx.access),
                                          target.label("organizations"), a, r))
         trail = aws_cloudtrail.observe_trail(ctx.access, a, r, spec.trail_name)

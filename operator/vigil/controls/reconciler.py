@@ -118,7 +118,7 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
             enforce = True
         else:
             control = CONTROLS[kind]
-            ctx = resolve(kind, namespace, name, spec, lookup, runtime, meta)
+            ctx = resolve(kind, namespace, name, spec, lookup, runtime, {**meta, "generation": generation})
             ctx.previous_status = previous
             taken = claim(ctx, meta, runtime)
             if taken:
@@ -146,6 +146,7 @@ def claim(ctx: Context, meta: dict[str, Any], runtime: Runtime) -> str | None:
     """Why another object of the cluster holds what this one addresses, or None. Only Enforce
     objects claim: an Audit object reads, and may look at anything."""
     if not ctx.enforce:
+        runtime.claims.release(ctx.owner.value)  # switched to Audit: what it held is free again
         return None
     org = ctx.organization
     claims = claims_of(ctx.kind, ctx.spec, org.inventory.organization_id, org.management_account_id,
@@ -169,7 +170,8 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
     meta = meta or {}
     ctx = Context(kind, namespace, name, spec, spec.management_policy, access,
                   OrganizationView(org_spec, inventory), runtime.concurrency,
-                  owner=Owner(namespace, kind, name, runtime.installation, meta.get("uid") or ""),
+                  owner=Owner(namespace, kind, name, runtime.installation, meta.get("uid") or "",
+                              meta.get("generation")),
                   allowances=parse_allowances((meta.get("annotations") or {}).get(ALLOW_ANNOTATION)),
                   adopt=spec.adoption_policy == AdoptionPolicy.ADOPT.value, ledger=runtime.ledger)
     archive_ref = getattr(spec, "log_archive_ref", None)

@@ -58,6 +58,8 @@ def reconcile(ctx: Context) -> Report:
             group = aws_logs.observe_log_group(ctx.access, a, r, name)
             run.converge(plan_log_group(spec, target, key_arn, group),
                          Resource("logs-log-group", a, r, group.arn or "", target.of(name), group.exists))
+            if run.report.blocked:
+                return  # the preferences are never pointed at another's log group
         document = aws_ssm.observe_session_document(ctx.access, a, r)
         wrong = check_document_type(document)
         if wrong:

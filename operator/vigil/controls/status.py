@@ -46,7 +46,14 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
     corrections = [a for t in targets for a in t.applied if not a.creates] if was_compliant else []
 
     conditions = list(previous.get("conditions") or [])
-    if errors:
+    # Another's resource, or nobody's, comes first: what fails after it (members of an
+    # administrator not owned) follows from it.
+    owner_first = bool(guarded) and guarded[0][0] != c.WEAKENING_HELD
+    if owner_first:
+        reason, items = guarded[0]
+        conditions = c.set_condition(conditions, c.READY, "False", reason, _guard_message(reason, items),
+                                     generation, now)
+    elif errors:
         reasons = Counter(t.error.reason for t in errors if t.error)
         reason = reasons.most_common(1)[0][0] if len(reasons) == 1 and len(errors) == len(targets) else c.PARTIAL_FAILURE
         first = errors[0]
@@ -60,7 +67,7 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
         conditions = c.set_condition(conditions, c.READY, "True", c.RECONCILED,
                                      f"{_n(len(targets), 'target')} reconciled", generation, now)
 
-    if guarded and not errors:
+    if owner_first or (guarded and not errors):
         reason, items = guarded[0]
         conditions = c.set_condition(conditions, c.COMPLIANT, "False", reason, _guard_message(reason, items),
                                      generation, now)

@@ -129,7 +129,9 @@ def plan_vpc(spec: FlowLogPolicySpec, target: FlowLogTarget, vpc_id: str,
         keep = next((f for f in flow_logs if judge(f.tags, target.owner).holding is Holding.UNOWNED
                      and canonical(f.settings) == desired), None)
     stale = [f for f in governed if f is not keep]
-    foreign = [f for f in flow_logs if not is_governed(f, target) and f is not keep] if spec.exclusive else []
+    # exclusive removes other tools' flow logs, never another Vigil object's or installation's.
+    foreign = [f for f in flow_logs if not is_governed(f, target) and f is not keep
+               and judge(f.tags, target.owner).holding is not Holding.OTHERS] if spec.exclusive else []
 
     def delete(logs: list[FlowLog], why: str) -> Action:
         return Action(label, target.account_id, target.region, "ec2", "DeleteFlowLogs",

@@ -20,6 +20,9 @@ from .actions import Action, Change
 OWNER_TAG = "vigil.dev/owner"
 INSTALLATION_TAG = "vigil.dev/installation"
 UID_TAG = "vigil.dev/uid"
+# The spec generation that created the resource. Not part of who owns it: it tells an unfinished
+# create (the spec unchanged since) from a setting the spec later asks for (see controls.guard).
+GENERATION_TAG = "vigil.dev/generation"
 # On a resource that existed before Vigil and was adopted: deletionPolicy Delete leaves it, since
 # it was someone's before and deleting it would take away more than Vigil ever added.
 ADOPTED_TAG = "vigil.dev/adopted"
@@ -35,6 +38,7 @@ class Owner:
     name: str
     installation: str = DEFAULT_INSTALLATION
     uid: str = ""
+    generation: int | None = None
 
     @property
     def value(self) -> str:
@@ -50,6 +54,8 @@ class Owner:
         tags = {OWNER_TAG: self.value, INSTALLATION_TAG: self.installation}
         if self.uid:
             tags[UID_TAG] = self.uid
+        if self.generation is not None:
+            tags[GENERATION_TAG] = str(self.generation)
         return tags
 
     def tag_list(self, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
@@ -132,6 +138,11 @@ def _s3_bucket(ident: str, tags: dict[str, str]) -> dict[str, Any]:
     return {"Bucket": ident, "Tagging": {"TagSet": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}}
 
 
+def _with_bucket_owner(resource: Resource, params: dict[str, Any]) -> dict[str, Any]:
+    """Every S3 write names the account that must own the bucket."""
+    return {**params, "ExpectedBucketOwner": resource.account_id} if resource.kind == "s3-bucket" else params
+
+
 TAGGERS: dict[str, tuple[str, str, Any]] = {
     "s3-bucket": ("s3", "PutBucketTagging", _s3_bucket),
     "kms-key": ("kms", "TagResource", lambda i, t: {
@@ -147,8 +158,6 @@ TAGGERS: dict[str, tuple[str, str, Any]] = {
     "securityhub-hub": ("securityhub", "TagResource", lambda i, t: {"ResourceArn": i, "Tags": t}),
     "config-aggregator": ("config", "TagResource", lambda i, t: {
         "ResourceArn": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
-    "ec2-flow-log": ("ec2", "CreateTags", lambda i, t: {
-        "Resources": [i], "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "ssm-document": ("ssm", "AddTagsToResource", lambda i, t: {
         "ResourceType": "Document", "ResourceId": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
 }
@@ -160,5 +169,5 @@ def tag_action(resource: Resource, me: Owner, existing: dict[str, str], adopting
     mine = {**me.tags(), **({ADOPTED_TAG: "true"} if adopting else {})}
     tags = {**existing, **mine} if resource.kind == "s3-bucket" else mine
     return Action(resource.label, resource.account_id, resource.region, service, operation,
-                  params(resource.identifier, tags),
+                  _with_bucket_owner(resource, params(resource.identifier, tags)),
                   (Change("owner", existing.get(OWNER_TAG), me.value),), creates=True)
