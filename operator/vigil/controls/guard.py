@@ -15,7 +15,7 @@ from ..aws.ownership import read_tags
 from ..conditions import ADOPTION_REQUIRED, CONFLICT
 from ..aws.session import AwsAccess
 from ..planning.actions import Action
-from ..planning.ownership import (ADOPTED_TAG, GENERATION_TAG, Holding, Owner, Resource, Verdict, judge,
+from ..planning.ownership import (GENERATION_TAG, Holding, Owner, Resource, Verdict, created_by, judge,
                                   tag_action)
 from ..planning.weakening import REMOVING, Weakening, classify
 
@@ -89,7 +89,7 @@ def created_here(verdict: Verdict, tags: dict[str, str] | None, owner: Owner) ->
     """The object made this resource itself (not an adoption) under the spec it has now: a setting
     AWS reports unset there is that create not yet finished (an answer lost, a stopped operator).
     Once the spec changes, an unset setting is judged as any other (unset retention is for ever)."""
-    return (verdict.holding is Holding.MINE and tags is not None and not tags.get(ADOPTED_TAG)
+    return (verdict.holding is Holding.MINE and tags is not None and created_by(tags, owner)
             and owner.generation is not None and tags.get(GENERATION_TAG) == str(owner.generation))
 
 

@@ -85,7 +85,6 @@ def desired_bucket_settings(spec: LogArchiveSpec, target: LogArchiveTarget, key_
 
 def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, observed: BucketState) -> list[Action]:
     bucket = spec.bucket_name
-    label = target.label(bucket)
     desired = desired_bucket_settings(spec, target, key_arn)
     actions: list[Action] = []
     creating = not observed.exists
@@ -95,9 +94,9 @@ def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, ob
             create["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
         if spec.object_lock is not None:  # Object Lock is chosen at creation, for good
             create["ObjectLockEnabledForBucket"] = True
-        actions.append(Action(label, target.account_id, target.region, "s3", "CreateBucket", create, creates=True,
-                              changes=(Change("bucket", None, bucket),)))
-        actions.append(_action(target, label, "PutBucketTagging", creating, (), {
+        actions.append(Action(target.label(bucket), target.account_id, target.region, "s3", "CreateBucket", create,
+                              creates=True, changes=(Change("bucket", None, bucket),)))
+        actions.append(_action(target, bucket, "PutBucketTagging", creating, (), {
             "Tagging": {"TagSet": target.owner.tag_list()}}))
     current = BucketSettings() if creating else observed.settings
     changes = diff(desired.model_copy(update={"lifecycle": None}), current)
@@ -117,18 +116,18 @@ def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, ob
             policies.log_archive_bucket_policy(bucket, target.organization_id))}),
     ]:
         if root in by_root:
-            actions.append(_action(target, label, operation, creating, tuple(by_root[root]), params))
+            actions.append(_action(target, bucket, operation, creating, tuple(by_root[root]), params))
     if creating and spec.object_lock is not None:
-        actions.append(_action(target, label, "PutObjectLockConfiguration", True,
+        actions.append(_action(target, bucket, "PutObjectLockConfiguration", True,
                                (Change("object_lock", None, spec.object_lock.model_dump()),), {
             "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {
                 "DefaultRetention": {"Mode": spec.object_lock.mode, "Days": spec.object_lock.days}}}}))
-    actions.extend(_plan_lifecycle(target, label, bucket, desired.lifecycle, current.lifecycle,
+    actions.extend(_plan_lifecycle(target, bucket, desired.lifecycle, current.lifecycle,
                                    observed.other_lifecycle_rules, creating))
     return actions
 
 
-def _plan_lifecycle(target: LogArchiveTarget, label: str, bucket: str, want: LifecycleRule | None,
+def _plan_lifecycle(target: LogArchiveTarget, bucket: str, want: LifecycleRule | None,
                     have: LifecycleRule | None, others: tuple[dict[str, Any], ...], creating: bool) -> list[Action]:
     """Vigil owns one lifecycle rule, by id; the bucket's other rules are carried over untouched."""
     if want == have:
@@ -143,15 +142,14 @@ def _plan_lifecycle(target: LogArchiveTarget, label: str, bucket: str, want: Lif
             rule["Expiration"] = {"Days": want.expire_after_days}
         rules.append(rule)
     if not rules:
-        return [_action(target, label, "DeleteBucketLifecycle", creating, change, {})]
-    return [_action(target, label, "PutBucketLifecycleConfiguration", creating, change,
+        return [_action(target, bucket, "DeleteBucketLifecycle", creating, change, {})]
+    return [_action(target, bucket, "PutBucketLifecycleConfiguration", creating, change,
                     {"LifecycleConfiguration": {"Rules": rules}})]
 
 
-def _action(target: LogArchiveTarget, label: str, operation: str, creating: bool, changes: tuple[Change, ...],
+def _action(target: LogArchiveTarget, bucket: str, operation: str, creating: bool, changes: tuple[Change, ...],
             params: dict[str, Any]) -> Action:
     """An S3 write to the bucket, naming the account that must own it: a bucket of the same name
     elsewhere (sniped, or taken first) refuses the call instead of taking the archive's settings."""
-    bucket = label.rsplit("/", 1)[-1]
-    return Action(label, target.account_id, target.region, "s3", operation,
+    return Action(target.label(bucket), target.account_id, target.region, "s3", operation,
                   {"Bucket": bucket, "ExpectedBucketOwner": target.account_id, **params}, changes, creates=creating)
