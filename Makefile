@@ -2,36 +2,43 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml sandbox/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install test unit demo bench crds check-crds lint kind-up kind-down kind-test clean
+.PHONY: install controlplane test unit demo bench crds check-crds lint kind-up kind-down kind-test clean
 
-$(STAMP): pyproject.toml
+# The operator (its wheel holds only the `vigil` package) and, beside it, the test bed (`sandbox/`).
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./sandbox
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+## etcd, kube-apiserver and kubectl, built once from their Go modules into ~/.cache/vigil/controlplane
+## (about 8 minutes on a fresh machine). KUBEBUILDER_ASSETS=<folder with the three> skips the build.
+controlplane:
+	@if [ -n "$$KUBEBUILDER_ASSETS" ]; then echo "controlplane: using KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \
+	else ./sandbox/controlplane/build.sh >/dev/null; fi
 
 ## The whole suite: architecture contracts, unit, AWS sandbox, end-to-end (kind tests skip without Docker).
 ## Test files run on TEST_WORKERS processes, each file on one (an e2e module owns its stack): the
 ## end-to-end tests mostly wait on the operator, so two workers halve the time on two cores.
 TEST_WORKERS ?= 2
-test: install
+test: install controlplane
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
-## The real operator reconciling examples/ on the embedded emulators; prints statuses and AWS evidence.
-demo: install
-	$(BIN)/python -m vigil.sandbox.demo
+## The real operator reconciling examples/ on the embedded stand-ins; prints statuses and AWS evidence.
+demo: install controlplane
+	$(BIN)/python -m vigil_sandbox.demo
 
 ## Figures, not assertions: calls per steady-state resync, operator memory, integrity verification rate.
-bench: install
-	$(BIN)/python -m vigil.sandbox.bench
+bench: install controlplane
+	$(BIN)/python -m vigil_sandbox.bench
 
 crds: install
 	$(BIN)/vigil crds

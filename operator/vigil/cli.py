@@ -1,4 +1,4 @@
-"""The `vigil` command: run the operator, generate CRDs, start the sandbox, show statuses."""
+"""The `vigil` command: run the operator, generate CRDs, show statuses."""
 
 from __future__ import annotations
 
@@ -39,15 +39,6 @@ def _crds(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
-def _sandbox(args: argparse.Namespace, rest: list[str]) -> int:
-    try:
-        from .sandbox.cli import main as sandbox_main
-    except ImportError as exc:
-        print(f"the sandbox needs the extra: pip install 'vigil[sandbox]' ({exc})", file=sys.stderr)
-        return 2
-    return sandbox_main(rest)
-
-
 def _get(args: argparse.Namespace, rest: list[str]) -> int:
     from .status_table import print_status
 
@@ -81,10 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
     crds.set_defaults(func=_crds)
 
-    sandbox = commands.add_parser("sandbox", help="start the AWS stand-in (moto) seeded with an organization",
-                                  add_help=False)
-    sandbox.set_defaults(func=_sandbox)
-
     get = commands.add_parser("get", help="the status of every vigil.dev object, as `kubectl get vigil` shows it")
     get.add_argument("kinds", nargs="*")
     get.add_argument("--namespace", "-n", default=None)
@@ -107,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     verify.set_defaults(func=_verify_trail)
 
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command not in ("run", "sandbox"):
+    if rest and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return int(args.func(args, rest) or 0)
 

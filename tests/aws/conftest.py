@@ -1,7 +1,7 @@
 """Fixtures for the tests that run against the AWS sandbox.
 
 One sandbox per test session, in this process: moto behind the call recorder, with the gaps
-applied, seeded with the organization of vigil.sandbox.seed. The process environment points
+applied, seeded with the organization of vigil_sandbox.seed. The process environment points
 boto3 at it with the default ("testing") credentials, which act in the management account.
 Tests share that state: they name what they create uniquely and put back what they break.
 """
@@ -16,9 +16,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from vigil.sandbox.awsserver import CallLog
-from vigil.sandbox.cli import start_sandbox
-from vigil.sandbox.seed import SandboxOrganization
+from vigil_sandbox.awsserver import CallLog
+from vigil_sandbox.cli import start_sandbox
+from vigil_sandbox.seed import SandboxOrganization
 
 HOME_REGION = "ca-central-1"
 

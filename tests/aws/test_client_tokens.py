@@ -1,7 +1,7 @@
-"""Client tokens, honoured as AWS honours them (vigil.sandbox.gaps._core.with_client_token): the
+"""Client tokens, honoured as AWS honours them (vigil_sandbox.gaps._core.with_client_token): the
 same token with the same request gets the first answer again and creates nothing; the same
 token with another request is refused. moto ignores them, so a create retried after its answer was
-lost (a dropped response, vigil.sandbox.faults) made a second resource or failed as a duplicate.
+lost (a dropped response, vigil_sandbox.faults) made a second resource or failed as a duplicate.
 
 botocore fills GuardDuty's and Access Analyzer's tokens itself when the caller gives none (their
 models mark them idempotencyToken), the same token for every retry of one call; EC2's
@@ -17,8 +17,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vigil.sandbox.faults import Fault, Faults
-from vigil.sandbox.gaps import without_gaps
+from vigil_sandbox.faults import Fault, Faults
+from vigil_sandbox.gaps import without_gaps
 
 REGION = "us-west-1"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})

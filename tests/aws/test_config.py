@@ -1,4 +1,4 @@
-"""AWS Config against the sandbox: the gaps of vigil.sandbox.gaps.config and .iam, and the
+"""AWS Config against the sandbox: the gaps of vigil_sandbox.gaps.config and .iam, and the
 Organizations one Config needs (for each, what plain moto answers under without_gaps(), then what
 the sandbox answers, as AWS does); and the adapter vigil.aws.config, which reads back as in sync
 what the ConfigBaseline planner wrote. A region no other test uses keeps the state its own."""
@@ -20,7 +20,7 @@ from vigil.planning.config import (AGGREGATOR_ROLE_NAME, SERVICE_LINKED_ROLE_NAM
                                    RecorderTarget, plan_aggregator, plan_aggregator_role, plan_delegation,
                                    plan_recorder, plan_rules, plan_service_linked_role)
 from vigil.planning.ownership import Owner
-from vigil.sandbox.gaps import without_gaps
+from vigil_sandbox.gaps import without_gaps
 
 REGION = "ap-southeast-2"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})

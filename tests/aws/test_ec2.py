@@ -15,7 +15,7 @@ from vigil.aws.errors import classify
 from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.flowlogs import DEFAULT_LOG_FORMAT, vpc_filters
 from vigil.planning.ownership import Owner
-from vigil.sandbox.seed import NETWORK_TEAM_BUCKET
+from vigil_sandbox.seed import NETWORK_TEAM_BUCKET
 
 WORKLOAD = "555555555555"
 SHARED_NETWORK = "444444444444"

@@ -1,4 +1,4 @@
-"""Fault injection in the sandbox (vigil.sandbox.faults): each service's own throttling error and
+"""Fault injection in the sandbox (vigil_sandbox.faults): each service's own throttling error and
 server errors answered in moto's place (nothing applied), writes applied and their answer
 dropped (botocore raises ConnectionClosedError), answers delayed; chosen by operation name or
 prefix, at a rate from a seeded generator; set over HTTP (FAULTS_PATH, `Faults`), and recorded."""
@@ -14,8 +14,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from vigil.sandbox.awsserver import FAULTS_PATH
-from vigil.sandbox.faults import Fault, FaultInjector, FaultPlan, Faults
+from vigil_sandbox.awsserver import FAULTS_PATH
+from vigil_sandbox.faults import Fault, FaultInjector, FaultPlan, Faults
 
 HOME = "ca-central-1"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})

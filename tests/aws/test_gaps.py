@@ -1,4 +1,4 @@
-"""The gaps the sandbox fills in moto (vigil.sandbox.gaps): for each, what plain moto answers
+"""The gaps the sandbox fills in moto (vigil_sandbox.gaps): for each, what plain moto answers
 (under without_gaps()) and what the sandbox answers instead, as AWS does; and that gap requests
 and answers are held to botocore's shapes."""
 
@@ -19,8 +19,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from vigil.sandbox.digests import Signer
-from vigil.sandbox.gaps import (
+from vigil_sandbox.digests import Signer
+from vigil_sandbox.gaps import (
     GAPS,
     AwsError,
     SandboxContractError,

@@ -1,4 +1,4 @@
-"""The EC2 gap (vigil.sandbox.gaps.ec2): CreateFlowLogs to an S3 subfolder of another account's
+"""The EC2 gap (vigil_sandbox.gaps.ec2): CreateFlowLogs to an S3 subfolder of another account's
 bucket, the bucket policy that delivery needs, and which second flow log on a VPC AWS refuses;
 each against plain moto (without_gaps()) and the sandbox. Also what moto already gets right and
 Vigil relies on: tags from TagSpecifications, MaxAggregationInterval, the default format echoed,
@@ -11,8 +11,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from vigil.sandbox.gaps import without_gaps
-from vigil.sandbox.gaps.ec2 import DEFAULT_FLOW_LOG_FORMAT
+from vigil_sandbox.gaps import without_gaps
+from vigil_sandbox.gaps.ec2 import DEFAULT_FLOW_LOG_FORMAT
 
 WORKLOAD = "666666666666"
 REGION = "ca-central-1"

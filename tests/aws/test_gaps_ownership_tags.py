@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from vigil.sandbox.gaps import without_gaps
+from vigil_sandbox.gaps import without_gaps
 
 REGION = "ap-southeast-2"  # a region no other test touches: the detector and hub are this file's
 OWNER = {"vigil.dev/owner": "team-a/GuardDutyOrg/guardduty", "vigil.dev/installation": "default"}

@@ -1,4 +1,4 @@
-"""Who a bucket answers (vigil.sandbox.gaps.s3, the bucket-access patch): moto resolves a bucket
+"""Who a bucket answers (vigil_sandbox.gaps.s3, the bucket-access patch): moto resolves a bucket
 name in any account and serves it to every caller, whatever ExpectedBucketOwner says. AWS answers
 AccessDenied (403) when the expected owner is not the owner, keeps a bucket's configuration to
 its owner's account, and lets another account read or write objects only as the bucket policy
@@ -13,8 +13,8 @@ from contextlib import nullcontext
 import pytest
 from botocore.exceptions import ClientError
 
-from vigil.sandbox.gaps import without_gaps
-from vigil.sandbox.gaps.s3 import owner_only
+from vigil_sandbox.gaps import without_gaps
+from vigil_sandbox.gaps.s3 import owner_only
 
 HOME = "ca-central-1"
 BUCKET = "vigil-test-owned-by-workload"

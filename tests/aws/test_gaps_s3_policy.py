@@ -1,4 +1,4 @@
-"""The sandbox's one domain patch of moto (vigil.sandbox.gaps.PATCHES): moto applies a bucket
+"""The sandbox's one domain patch of moto (vigil_sandbox.gaps.PATCHES): moto applies a bucket
 policy's Deny whatever its Condition, so the usual "deny plain HTTP" statement refused every
 object request; the sandbox, standing in for AWS's HTTPS endpoints, counts its requests as TLS.
 Unconditional denies still deny."""
@@ -10,8 +10,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from vigil.sandbox.gaps import without_gaps
-from vigil.sandbox.gaps.s3 import policy_over_tls
+from vigil_sandbox.gaps import without_gaps
+from vigil_sandbox.gaps.s3 import policy_over_tls
 
 HOME = "ca-central-1"
 BUCKET = "vigil-test-tls-only"

@@ -1,4 +1,4 @@
-"""GuardDuty against the sandbox: the gaps of vigil.sandbox.gaps.guardduty (for each, what plain
+"""GuardDuty against the sandbox: the gaps of vigil_sandbox.gaps.guardduty (for each, what plain
 moto answers under without_gaps(), then what the sandbox answers, as AWS does) and the adapter
 vigil.aws.guardduty (what it reads, in how many calls, and member writes that fail in their answer
 raising like any AWS error). A region no other test governs keeps the state its own."""
@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 from vigil.aws import guardduty as aws_guardduty
 from vigil.aws.errors import classify
 from vigil.aws.session import AccessSettings, AwsAccess
-from vigil.sandbox.gaps import without_gaps
-from vigil.sandbox.seed import GUARDDUTY_UNENROLLED
+from vigil_sandbox.gaps import without_gaps
+from vigil_sandbox.seed import GUARDDUTY_UNENROLLED
 
 REGION = "eu-west-1"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})

@@ -18,9 +18,9 @@ from vigil import cli
 from vigil.aws.integrity import Reader, verify_trail
 from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.integrity import APPENDED, DigestLayout, FindingKind, Window
-from vigil.sandbox.digests import (SANDBOX_TRAIL_BUCKET, ChainWriter, ClientStore, MotoStore, Signer,
+from vigil_sandbox.digests import (SANDBOX_TRAIL_BUCKET, ChainWriter, ClientStore, MotoStore, Signer,
                                    reader_policy, sandbox_layout)
-from vigil.sandbox.gaps.cloudtrail import find_trail
+from vigil_sandbox.gaps.cloudtrail import find_trail
 
 HOME = "ca-central-1"
 REGIONS = ("ca-central-1", "us-east-1")
@@ -159,7 +159,7 @@ def test_an_unreadable_bucket_is_an_error_not_a_finding(access, organization):
 
 
 def test_vigil_verify_trail_reports_and_exits_1_on_a_finding(aws, organization, capsys):
-    """`vigil sandbox` seeded a clean chain; the command verifies it, then finds a tampered log."""
+    """`vigil-sandbox` seeded a clean chain; the command verifies it, then finds a tampered log."""
     args = ["verify-trail", "--bucket", SANDBOX_TRAIL_BUCKET, "--prefix", "cloudtrail", "--trail", "vigil-org-trail",
             "--home-region", HOME, "--organization-id", organization.organization_id,
             "--regions", ",".join(REGIONS), "--lookback", "6h"]

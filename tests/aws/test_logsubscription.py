@@ -1,4 +1,4 @@
-"""LogSubscriptionPolicy against the sandbox: the gaps of vigil.sandbox.gaps.logs_subscriptions
+"""LogSubscriptionPolicy against the sandbox: the gaps of vigil_sandbox.gaps.logs_subscriptions
 (cross-account subscription through a destination, the two-filter rule, PutDestination's checks,
 account-level subscription filter policies) and .firehose (the S3 destination's role, bucket and
 key), each against plain moto (without_gaps()) and the sandbox; and the adapters vigil.aws.logs and
@@ -25,7 +25,7 @@ from vigil.planning.logsubscription import (ROLE_POLICY_NAME, Archive, Names, So
                                             logs_trust_policy, plan_account_policy, plan_delivery_log_group,
                                             plan_delivery_stream, plan_destination, plan_log_group, plan_role)
 from vigil.planning.ownership import Owner
-from vigil.sandbox.gaps import without_gaps
+from vigil_sandbox.gaps import without_gaps
 
 REGION = "us-west-2"
 OTHER_REGION = "us-east-2"

@@ -1,5 +1,5 @@
 """The AWS sandbox itself: the seeded organization, acting in member accounts, the call recorder,
-and `python -m vigil.sandbox` as a process of its own."""
+and `python -m vigil_sandbox` as a process of its own."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from vigil.sandbox.awsserver import CallLog, is_write, operation_for
-from vigil.sandbox.seed import ACCESS_ROLE, FULL_SLOTS_FILTERS, FULL_SLOTS_LOG_GROUP, workload_account_ids
+from vigil_sandbox.awsserver import CallLog, is_write, operation_for
+from vigil_sandbox.seed import ACCESS_ROLE, FULL_SLOTS_FILTERS, FULL_SLOTS_LOG_GROUP, workload_account_ids
 
 TRUST_MANAGEMENT = json.dumps(
     {
@@ -290,7 +290,7 @@ def test_reads_and_authentication_are_not_writes(operation, write):
 
 def test_sandbox_runs_as_a_process_until_sigterm(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "vigil.sandbox", "--port", "0", "--workloads", "1", "--json"],
+        [sys.executable, "-m", "vigil_sandbox", "--port", "0", "--workloads", "1", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

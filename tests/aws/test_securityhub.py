@@ -1,5 +1,5 @@
 """Security Hub and IAM Access Analyzer against the sandbox: the gaps of
-vigil.sandbox.gaps.securityhub and vigil.sandbox.gaps.accessanalyzer (for each, what plain moto
+vigil_sandbox.gaps.securityhub and vigil_sandbox.gaps.accessanalyzer (for each, what plain moto
 answers under without_gaps(), then what the sandbox answers, as AWS does), and the adapters
 vigil.aws.securityhub and vigil.aws.accessanalyzer (what they read, in how many calls, and the
 member write that fails in its answer raising like any AWS error), and deletionPolicy Delete
@@ -23,7 +23,7 @@ from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.controls import securityhub as control
 from vigil.controls.base import Context, OrganizationView
 from vigil.planning.ownership import Owner
-from vigil.sandbox.gaps import without_gaps
+from vigil_sandbox.gaps import without_gaps
 from vigil.state.organizations import Account, OrganizationInventory
 from vigil.state.securityhub import FindingCounts
 

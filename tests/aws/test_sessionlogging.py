@@ -1,4 +1,4 @@
-"""Session logging against the sandbox: the gaps of vigil.sandbox.gaps.logs (a log group's KMS key:
+"""Session logging against the sandbox: the gaps of vigil_sandbox.gaps.logs (a log group's KMS key:
 AssociateKmsKey, DisassociateKmsKey, the key CreateLogGroup takes) and .ssm (Session document
 content), each against plain moto (without_gaps()) and the sandbox; the SSM document round trip
 Vigil relies on (content back as written, versions, the default); and the adapters vigil.aws.ssm
@@ -26,7 +26,7 @@ from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.ownership import Owner
 from vigil.planning.sessionlogging import (SESSION_KEY_ALIAS, SessionTarget, desired_preferences, document_content,
                                            plan_document, plan_key, plan_log_group)
-from vigil.sandbox.gaps import without_gaps
+from vigil_sandbox.gaps import without_gaps
 from vigil.state.sessionlogging import PREFERENCES_DOCUMENT
 
 REGION = "eu-west-3"

@@ -1,5 +1,5 @@
-"""Fixtures for end-to-end tests: the real `vigil run` process against the Kubernetes API emulator
-and the AWS sandbox, each a process of its own (vigil.sandbox.stack)."""
+"""Fixtures for end-to-end tests: the real `vigil run` process against a real kube-apiserver (the
+session's control plane) and the AWS sandbox, each a process of its own (vigil_sandbox.stack)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from vigil.sandbox.stack import Stack
+from vigil_sandbox.controlplane import ControlPlane
+from vigil_sandbox.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -39,7 +40,9 @@ def manifest():
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A fresh sandbox, emulator and operator per test module: modules never see each other's AWS."""
-    with Stack(tmp_path_factory.mktemp("stack"), namespaces=("baseline", "audit", "lifecycle")) as running:
+def stack(tmp_path_factory: pytest.TempPathFactory, controlplane: ControlPlane) -> Iterator[Stack]:
+    """A fresh AWS sandbox and operator per test module, on the session's control plane: modules
+    never see each other's AWS, and each leaves the cluster as it found it."""
+    with Stack(tmp_path_factory.mktemp("stack"), namespaces=("baseline", "audit", "lifecycle"),
+               controlplane=controlplane) as running:
         yield running

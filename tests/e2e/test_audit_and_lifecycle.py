@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
 LOG_ARCHIVE = "222222222222"

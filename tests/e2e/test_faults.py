@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from vigil.sandbox.faults import Fault, Faults
-from vigil.sandbox.stack import Stack, is_ready_and_compliant
+from vigil_sandbox.faults import Fault, Faults
+from vigil_sandbox.stack import Stack, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,8 +88,8 @@ def assert_each_once(stack: Stack) -> None:
 
 
 @pytest.fixture()
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with Stack(tmp_path / "stack", namespaces=(NS,)) as running:
+def stack(tmp_path: Path, controlplane) -> Iterator[Stack]:
+    with Stack(tmp_path / "stack", namespaces=(NS,), controlplane=controlplane) as running:
         yield running
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant, wait_until
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant, wait_until
 
 pytestmark = pytest.mark.e2e
 RESYNC_SECONDS = 3  # conftest.RESYNC
@@ -30,8 +30,8 @@ def reason(obj: dict[str, Any], type_: str = "Ready") -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(tmp_path_factory.mktemp("stack"), namespaces=(A, B, "sniping")) as running:
+def stack(tmp_path_factory: pytest.TempPathFactory, controlplane) -> Iterator[Stack]:
+    with Stack(tmp_path_factory.mktemp("stack"), namespaces=(A, B, "sniping"), controlplane=controlplane) as running:
         yield running
 
 

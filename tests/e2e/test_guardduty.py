@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from vigil.sandbox.seed import GUARDDUTY_UNENROLLED
-from vigil.sandbox.stack import wait_until as stack_wait_until
-from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
+from vigil_sandbox.seed import GUARDDUTY_UNENROLLED
+from vigil_sandbox.stack import wait_until as stack_wait_until
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
 NS = "baseline"

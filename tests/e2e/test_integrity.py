@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from vigil.planning.integrity import DigestLayout
-from vigil.sandbox.digests import ChainWriter, ClientStore, Signer
-from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
+from vigil_sandbox.digests import ChainWriter, ClientStore, Signer
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
 NS = "baseline"

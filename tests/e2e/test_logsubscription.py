@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from vigil.sandbox.seed import FULL_SLOTS_FILTERS, FULL_SLOTS_LOG_GROUP, LOG_GROUPS
-from vigil.sandbox.stack import wait_until as stack_wait_until
-from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
+from vigil_sandbox.seed import FULL_SLOTS_FILTERS, FULL_SLOTS_LOG_GROUP, LOG_GROUPS
+from vigil_sandbox.stack import wait_until as stack_wait_until
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
 NS = "baseline"

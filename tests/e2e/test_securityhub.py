@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from vigil.sandbox.seed import (SECURITYHUB_ACTIVE_FINDINGS, SECURITYHUB_SELF_MANAGED,
+from vigil_sandbox.seed import (SECURITYHUB_ACTIVE_FINDINGS, SECURITYHUB_SELF_MANAGED,
                                 SECURITYHUB_SELF_MANAGED_STANDARD)
-from vigil.sandbox.stack import wait_until as stack_wait_until
-from vigil.sandbox.stack import Stack, condition, is_ready_and_compliant
+from vigil_sandbox.stack import wait_until as stack_wait_until
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
 NS = "baseline"

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from vigil.sandbox.stack import Stack
+from vigil_sandbox.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory):
-    stack = Stack(tmp_path_factory.mktemp("workstation")).start(operator=False)
+def sandbox(tmp_path_factory: pytest.TempPathFactory, controlplane):
+    stack = Stack(tmp_path_factory.mktemp("workstation"), controlplane=controlplane).start(operator=False)
     yield stack
     stack.stop()
 

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from vigil.api import GROUP, VERSION
-from vigil.sandbox.stack import PLURALS, free_port, wait_http
+from vigil_sandbox.stack import PLURALS, free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -175,7 +175,7 @@ def sandbox(workdir: Path) -> Iterator[str]:
     """The AWS sandbox's endpoint."""
     log = workdir / "aws.log"
     with log.open("w") as err:
-        process = subprocess.Popen([sys.executable, "-m", "vigil.sandbox", "--port", "0", "--json"],
+        process = subprocess.Popen([sys.executable, "-m", "vigil_sandbox", "--port", "0", "--json"],
                                    stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         assert process.stdout is not None

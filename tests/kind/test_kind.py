@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from vigil.sandbox.stack import is_ready_and_compliant
+from vigil_sandbox.stack import is_ready_and_compliant
 
 
 def _why_no_cluster() -> str | None:

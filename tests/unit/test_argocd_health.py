@@ -1,6 +1,7 @@
 """Argo CD health for the vigil.dev kinds: deploy/argocd/health.lua and the argocd-cm patch made from it.
 
-Covers: the Lua run (with lupa, as Argo CD runs it: `obj` global, returns {status, message})
+Covers: the Lua run (with lupa's Lua 5.1 runtime, the dialect of Argo CD's gopher-lua; as Argo CD
+runs it: `obj` global, returns {status, message})
 against sample objects for Healthy, Degraded (failed reconcile, drift) and Progressing (no status,
 stale generation, waiting reasons); and that argocd-cm-patch.yaml matches generate.py's output,
 carrying that same Lua for all nine kinds.
@@ -15,7 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-lupa = pytest.importorskip("lupa", reason="lupa runs the Lua health checks")
+# lupa's default runtime is the newest Lua it bundles (5.4); Argo CD's gopher-lua speaks 5.1, where
+# integer division, goto and utf8 do not exist: a script that runs on 5.4 alone fails in Argo CD.
+lua51 = pytest.importorskip("lupa.lua51", reason="lupa (with its Lua 5.1 runtime) runs the Lua health checks")
 
 ARGOCD = Path(__file__).resolve().parents[2] / "deploy" / "argocd"
 HEALTH_LUA = (ARGOCD / "health.lua").read_text()
@@ -26,10 +29,14 @@ KEY = "resource.customizations.health.vigil.dev_{}"
 
 def assess(obj: dict[str, Any], lua_source: str = HEALTH_LUA) -> dict[str, str]:
     """Run a health script the way Argo CD does: `obj` set as a global, the script returns a table."""
-    lua = lupa.LuaRuntime()
+    lua = lua51.LuaRuntime()
     lua.globals().obj = lua.table_from(obj, recursive=True)
     result = lua.execute(lua_source)
     return {"status": result["status"], "message": result["message"]}
+
+
+def test_the_runtime_is_lua_5_1_as_in_argo_cd() -> None:
+    assert lua51.LuaRuntime().eval("_VERSION") == "Lua 5.1"
 
 
 def condition(type_: str, status: str, reason: str, message: str = "", generation: int = 3) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from vigil.planning.integrity import (APPENDED, CHUNK, NOT_GZIP, TRUNCATED, DayR
                                       LogFileRead, PublicKeys, Tally, Window, check_digest, check_log_file,
                                       digests_due_since, inflate, is_backfill, key_time, link_day_reads,
                                       string_to_sign)
-from vigil.sandbox.digests import ChainWriter, Signer
+from vigil_sandbox.digests import ChainWriter, Signer
 from vigil.state.cloudtrail import TrailState
 from vigil.state.digests import Digest, DigestObject
 

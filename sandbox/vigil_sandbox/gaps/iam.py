@@ -34,7 +34,7 @@ SERVICE_LINKED_ROLE_NAMES = {
 def create_service_linked_role(backend: IAMBackend, service: str, description: str, suffix: str) -> Any:
     name = SERVICE_LINKED_ROLE_NAMES.get(service)
     if name is None:
-        raise AwsError("InvalidInput", f"vigil sandbox: no service-linked role name known for {service}; "
+        raise AwsError("InvalidInput", f"vigil-sandbox: no service-linked role name known for {service}; "
                                        "add it to SERVICE_LINKED_ROLE_NAMES")
     if suffix:
         name = f"{name}_{suffix}"

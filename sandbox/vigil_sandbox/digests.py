@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..planning.integrity import DigestLayout, format_key_time, is_backfill, key_time, string_to_sign
-from ..state.digests import SIGNATURE_ALGORITHM, Digest
+from vigil.planning.integrity import DigestLayout, format_key_time, is_backfill, key_time, string_to_sign
+from vigil.state.digests import SIGNATURE_ALGORITHM, Digest
 from .seed import SandboxOrganization
 
 SANDBOX_SEED = "vigil-sandbox-cloudtrail"
@@ -337,7 +337,7 @@ def reader_policy(bucket: str, *readers: str) -> str:
 
 
 def seed_trail(organization: SandboxOrganization, hours: int = SANDBOX_HOURS) -> DigestLayout:
-    """`vigil sandbox`'s CloudTrail: its signing key served by ListPublicKeys in every region, and a
+    """`vigil-sandbox`'s CloudTrail: its signing key served by ListPublicKeys in every region, and a
     clean chain of the last few hours for every account and region in a bucket of the log-archive
     account, for `vigil verify-trail` to find. Runs in the sandbox's process, after the gaps."""
     from .gaps.cloudtrail import register_public_key

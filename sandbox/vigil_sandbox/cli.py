@@ -1,4 +1,4 @@
-"""``vigil sandbox``: the AWS stand-in, seeded, on a local port until stopped.
+"""``vigil-sandbox``: the AWS stand-in, seeded, on a local port until stopped.
 
 ``start_sandbox()`` is the same thing for tests, in their own process.
 """
@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
-from vigil.sandbox.awsserver import reset_aws_state, start_aws_server
-from vigil.sandbox.digests import SANDBOX_TRAIL_BUCKET, seed_trail
-from vigil.sandbox.gaps import apply_gaps, clear_public_keys, remove_gaps
-from vigil.sandbox.seed import (
+from vigil_sandbox.awsserver import reset_aws_state, start_aws_server
+from vigil_sandbox.digests import SANDBOX_TRAIL_BUCKET, seed_trail
+from vigil_sandbox.gaps import apply_gaps, clear_public_keys, remove_gaps
+from vigil_sandbox.seed import (
     DEFAULT_REGIONS,
     DEFAULT_WORKLOADS,
     SandboxOrganization,
@@ -55,7 +55,7 @@ def start_sandbox(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vigil sandbox",
+        prog="vigil-sandbox",
         description="Serve a moto-based AWS stand-in with a seeded organization until stopped.",
     )
     parser.add_argument("--host", default="127.0.0.1")

@@ -339,7 +339,7 @@ def _matches(value: str, conditions: list[dict[str, str]]) -> bool:
     }
     for c in conditions:
         if c["Comparison"] not in tests:
-            raise invalid(f"vigil sandbox: comparison {c['Comparison']} is not modelled")
+            raise invalid(f"vigil-sandbox: comparison {c['Comparison']} is not modelled")
     return ((not positive or any(tests[c["Comparison"]](value, c["Value"]) for c in positive))
             and all(tests[c["Comparison"]](value, c["Value"]) for c in negative))
 
@@ -348,7 +348,7 @@ def visible_findings(account: str, region: str, filters: dict[str, Any]) -> list
     """The caller's findings view: its own and its enrolled members', from every linked region."""
     unknown = sorted(set(filters) - set(_finding_fields({}, region)))
     if unknown:
-        raise invalid(f"vigil sandbox: filters on {', '.join(unknown)} are not modelled")
+        raise invalid(f"vigil-sandbox: filters on {', '.join(unknown)} are not modelled")
     found = []
     for linked in linked_regions(account, region):
         view = additions(account, linked)

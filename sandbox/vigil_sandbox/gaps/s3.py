@@ -13,7 +13,7 @@ from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import FakeBucket, s3_backends
 from moto.s3.responses import S3Response
 
-from vigil.sandbox.awsserver import operation_for
+from vigil_sandbox.awsserver import operation_for
 
 from ._core import Gap
 from ._policies import _as_list, policy_allows_account

@@ -150,7 +150,7 @@ def put_organization_rule(backend: OrganizationsBackend, caller: str, region: st
                           params: dict[str, Any]) -> OrganizationRule:
     if "OrganizationManagedRuleMetadata" not in params:
         raise AwsError("ValidationException",
-                       "vigil sandbox: only organization managed rules are modelled (no Lambda, no Guard).")
+                       "vigil-sandbox: only organization managed rules are modelled (no Lambda, no Guard).")
     name = params["OrganizationConfigRuleName"]
     organization_id = backend.org.id  # type: ignore[union-attr]
     with _rules_lock:

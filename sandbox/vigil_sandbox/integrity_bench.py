@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from ..planning.integrity import DigestLayout
+from vigil.planning.integrity import DigestLayout
 from .cli import start_sandbox
 from .digests import ChainWriter, MotoStore, Signer, hour_floor, reader_policy, sandbox_layout
 from .seed import SandboxOrganization

@@ -1,6 +1,6 @@
-"""`make demo`: the real operator reconciling examples/ on the embedded emulators.
+"""`make demo`: the real operator reconciling examples/ on the embedded stand-ins.
 
-Starts the AWS sandbox, the Kubernetes API emulator and `vigil run`; applies examples/; waits for
+Starts the AWS sandbox, a Kubernetes control plane (etcd + kube-apiserver) and `vigil run`; applies examples/; waits for
 every object to be Ready and Compliant; prints the status table and the AWS evidence; then changes
 AWS behind Vigil's back and shows the correction. Stops everything at the end.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,10 +16,8 @@ from typing import Any
 
 import yaml
 
-from ..status_table import format_table, rows
-from .stack import PLURALS, Stack, condition, is_ready_and_compliant
+from .stack import PLURALS, ROOT, Stack, condition, is_ready_and_compliant
 
-ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
 # The examples resync every 5 minutes, as a real baseline would; the demo cannot wait that long.
 DEMO_RESYNC = "5s"
@@ -49,19 +46,9 @@ def load_examples() -> list[dict[str, Any]]:
 
 
 def show_table(stack: Stack) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl:
-        out = subprocess.run([kubectl, "--kubeconfig", str(stack.kubeconfig), "get", "vigil", "-A"],
-                             capture_output=True, text=True)
-        if out.returncode == 0 and out.stdout.strip():
-            say("$ kubectl get vigil -A")
-            say(out.stdout.rstrip())
-            return
-    say("$ vigil get")
-    for kind in PLURALS:
-        items = stack.custom().list_cluster_custom_object("vigil.dev", "v1alpha1", PLURALS[kind])["items"]
-        if items:
-            say(format_table(rows(kind, items)))
+    assert stack.controlplane is not None
+    say("$ kubectl get vigil -A")
+    say(stack.controlplane.kubectl("get", "vigil", "-A").stdout.rstrip())
 
 
 def show_evidence(stack: Stack, objects: dict[tuple[str, str, str], dict[str, Any]]) -> None:
@@ -215,14 +202,17 @@ def main() -> int:
     workdir = ROOT / ".demo"
     shutil.rmtree(workdir, ignore_errors=True)
     started = time.monotonic()
-    heading("Starting the AWS sandbox, the Kubernetes API emulator and the operator")
+    heading("Starting the AWS sandbox, a Kubernetes control plane (etcd + kube-apiserver) and the operator")
     with Stack(workdir, namespaces=("baseline",)) as stack:
         org = stack.organization
         say(f"AWS sandbox        {stack.aws_endpoint}  (organization {org['organization_id']}, management "
             f"{org['management']}, log archive {org['log_archive']}, {len(org['workloads'])} workload accounts)")
-        say(f"Kubernetes API     {stack.kube_url}  (KUBECONFIG={stack.kubeconfig})")
-        say(f"Operator           vigil run --standalone --all-namespaces  (pid {stack.operator_pid}, "
-            f"metrics {stack.metrics_url}/metrics)")
+        plane = stack.controlplane
+        assert plane is not None
+        say(f"Kubernetes API     {plane.url}  (kube-apiserver + etcd, ready in {plane.started_in:.1f}s; "
+            f"KUBECONFIG={stack.kubeconfig})")
+        say(f"Operator           vigil run --standalone --all-namespaces  (pid {stack.operator_pid}, as "
+            f"ServiceAccount vigil-system/vigil with deploy/rbac.yaml; metrics {stack.metrics_url}/metrics)")
 
         heading(f"Applying examples/ (resyncInterval shortened to {DEMO_RESYNC} for the demo)")
         docs = load_examples()

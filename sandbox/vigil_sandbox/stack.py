@@ -1,14 +1,15 @@
-"""The whole test bed as real processes: the AWS sandbox, the Kubernetes API emulator, and the
-operator (`vigil run`), wired together by environment variables exactly as on a real cluster.
+"""The whole test bed as real processes: the AWS sandbox, a Kubernetes control plane (etcd and
+kube-apiserver, vigil_sandbox.controlplane), and the operator (`vigil run`), wired together by
+environment variables exactly as on a real cluster. The operator authenticates as deploy/'s
+ServiceAccount, so deploy/'s RBAC is all it may do.
 
-Used by `make demo` and the end-to-end tests; each process logs to a file in ``workdir``.
+Used by `make demo`, `make bench` and the end-to-end tests; each process logs to a file in ``workdir``.
+A stack given a running control plane shares it, and leaves it as it found it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from vigil.api import GROUP, KINDS, VERSION
+from vigil.crdgen import write_crds
 
-from ..api import GROUP, KINDS, VERSION
-from ..crdgen import write_crds
 from .awsserver import CallLog
+from .controlplane import ControlPlane, free_port, spawn, stop
 
 PLURALS = {info.kind: info.plural for info in KINDS.values()}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+# The operator's identity and permissions, exactly as deploy/ installs them.
+OPERATOR_NAMESPACE, OPERATOR_ACCOUNT = "vigil-system", "vigil"
+IDENTITY_FILES = ("namespace.yaml", "serviceaccount.yaml", "rbac.yaml")
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen[Any], log: Path) -> None:
@@ -54,11 +55,13 @@ class Stack:
     operator_env: dict[str, str] = field(default_factory=dict)
     aws_endpoint: str = ""
     organization: dict[str, Any] = field(default_factory=dict)
-    kube_url: str = ""
+    controlplane: ControlPlane | None = None
     kubeconfig: Path = Path()
+    operator_kubeconfig: Path = Path()
     metrics_url: str = ""
     _processes: dict[str, subprocess.Popen[Any]] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
+    _owns_controlplane: bool = False
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -75,14 +78,12 @@ class Stack:
         return self
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[Any]:
-        log = (self.workdir / f"{name}.log").open("w")
-        process = subprocess.Popen(args, stdout=subprocess.PIPE if name == "aws" else log, stderr=log,
-                                   env={**os.environ, **(env or {})}, text=True)
+        process = spawn(args, self.workdir / f"{name}.log", env, stdout=subprocess.PIPE if name == "aws" else None)
         self._processes[name] = process
         return process
 
     def _start_aws(self) -> None:
-        process = self._spawn("aws", [sys.executable, "-m", "vigil.sandbox", "--port", "0", "--json",
+        process = self._spawn("aws", [sys.executable, "-m", "vigil_sandbox", "--port", "0", "--json",
                                       "--workloads", str(self.workloads)])
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -93,20 +94,24 @@ class Stack:
         self.organization = info
 
     def _start_kube(self) -> None:
+        if self.controlplane is None:
+            self.controlplane = ControlPlane(self.workdir / "controlplane").start()
+            self._owns_controlplane = True
+        plane = self.controlplane
+        self.kubeconfig = plane.kubeconfig
         crds = self.workdir / "crds"
         write_crds(crds)  # always the models' current CRDs
-        port = free_port()
-        self.kubeconfig = self.workdir / "kubeconfig"
-        args = [sys.executable, "-m", "vigil.sandbox.kube", "--port", str(port), "--crds", str(crds),
-                "--kubeconfig", str(self.kubeconfig), "--log-level", "WARNING"]
-        for namespace in ("default", *self.namespaces):
-            args += ["--namespace", namespace]
-        process = self._spawn("kube", args)
-        self.kube_url = f"http://127.0.0.1:{port}"
-        wait_http(f"{self.kube_url}/version", 20, process, self.workdir / "kube.log")
-        deadline = time.monotonic() + 10
-        while not self.kubeconfig.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        plane.install_crds(crds)
+        plane.apply(self.identity())
+        plane.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+                    for namespace in self.namespaces)
+        self.operator_kubeconfig = plane.kubeconfig_for(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT,
+                                                        self.workdir / "operator.kubeconfig")
+
+    @staticmethod
+    def identity() -> list[dict[str, Any]]:
+        """deploy/'s namespace, ServiceAccount, ClusterRole and binding: what the operator runs as."""
+        return [doc for name in IDENTITY_FILES for doc in yaml.safe_load_all((DEPLOY / name).read_text()) if doc]
 
     def aws_env(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_ACCESS_KEY_ID": "testing",
@@ -116,7 +121,7 @@ class Stack:
     def start_operator(self) -> subprocess.Popen[Any]:
         port = free_port()
         self.metrics_url = f"http://127.0.0.1:{port}"
-        env = {**self.aws_env(), "KUBECONFIG": str(self.kubeconfig), "VIGIL_METRICS_PORT": str(port),
+        env = {**self.aws_env(), "KUBECONFIG": str(self.operator_kubeconfig), "VIGIL_METRICS_PORT": str(port),
                "VIGIL_TICK_SECONDS": "1", "VIGIL_RETRY_SECONDS": "2", **self.operator_env}
         process = self._spawn("operator", [sys.executable, "-m", "vigil", "run", "--standalone",
                                            "--all-namespaces", "--verbose"], env)
@@ -139,19 +144,18 @@ class Stack:
             process.wait()
 
     def _stop(self, name: str) -> None:
-        process = self._processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(self._processes.pop(name, None))
 
     def stop(self) -> None:
-        for name in ("operator", "kube", "aws"):
-            self._stop(name)
+        self._stop("operator")
+        if self.controlplane is not None:
+            if self._owns_controlplane:
+                self.controlplane.stop()
+            elif self.kubeconfig.exists():
+                # Shared: leave no object, Event, Secret or RBAC edit for the next user to trip on.
+                self.controlplane.reset(GROUP, self.namespaces)
+                self.controlplane.apply(self.identity())
+        self._stop("aws")
 
     def __enter__(self) -> "Stack":
         return self.start()
@@ -162,10 +166,10 @@ class Stack:
     # --- Kubernetes --------------------------------------------------------------------------
 
     def kube(self) -> Any:
-        from kubernetes import client
-
+        """An admin client (the operator itself runs with deploy/'s ServiceAccount)."""
         if "api" not in self._clients:
-            self._clients["api"] = client.ApiClient(_configuration(str(self.kubeconfig)))
+            assert self.controlplane is not None
+            self._clients["api"] = self.controlplane.client()
         return self._clients["api"]
 
     def custom(self) -> Any:
@@ -263,14 +267,6 @@ class Stack:
                                     aws_secret_access_key=creds["SecretAccessKey"],
                                     aws_session_token=creds["SessionToken"])
         return session.client(service, region_name=region, endpoint_url=self.aws_endpoint)
-
-
-def _configuration(path: str) -> Any:
-    from kubernetes import client, config
-
-    configuration = client.Configuration()
-    config.load_kube_config(config_file=path, client_configuration=configuration, persist_config=False)
-    return configuration
 
 
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:

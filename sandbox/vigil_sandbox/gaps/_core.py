@@ -14,7 +14,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
-from vigil.sandbox.awsserver import service_model
+from vigil_sandbox.awsserver import service_model
 
 
 class AwsError(ServiceException):
@@ -82,7 +82,7 @@ def check_request(gap: Gap, params: dict[str, Any]) -> None:
     if report.has_errors():
         raise AwsError(
             "ValidationException",
-            f"vigil sandbox: {gap.operation} request does not match botocore's input shape: "
+            f"vigil-sandbox: {gap.operation} request does not match botocore's input shape: "
             f"{report.generate_report()}",
         )
 

@@ -333,7 +333,7 @@ def _seed_security_hub(session: boto3.Session, endpoint: str, sandbox: SandboxOr
             "GeneratorId": "vigil-sandbox", "AwsAccountId": account, "Types": ["Software and Configuration Checks"],
             "CreatedAt": "2026-01-01T00:00:00Z", "UpdatedAt": "2026-01-01T00:00:00Z",
             "Severity": {"Label": severity}, "Title": f"Seeded {severity.lower()} finding {n}",
-            "Description": "Seeded by vigil sandbox.", "RecordState": record_state, "Workflow": {"Status": workflow},
+            "Description": "Seeded by vigil-sandbox.", "RecordState": record_state, "Workflow": {"Status": workflow},
             "Resources": [{"Type": "AwsAccount", "Id": f"AWS::::Account:{account}"}],
         }])
         assert imported["FailedCount"] == 0, imported["FailedFindings"]

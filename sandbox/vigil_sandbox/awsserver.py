@@ -6,7 +6,7 @@ could have changed something. The recorder answers with botocore operation names
 
 The record is served on the same port under CALLS_PATH, a path no AWS service uses:
 GET returns the calls as a JSON list (``?since=<index>`` for the newer ones), DELETE clears it.
-Faults to inject (vigil.sandbox.faults) are set under FAULTS_PATH; the record says which hit a call.
+Faults to inject (vigil_sandbox.faults) are set under FAULTS_PATH; the record says which hit a call.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from vigil.sandbox.faults import FAULTS_PATH, REFUSALS, FaultInjector, refusal_answer, serve_faults
-from vigil.sandbox.faults import Faults as Faults  # beside CallLog, for the sandbox's users
+from vigil_sandbox.faults import FAULTS_PATH, REFUSALS, FaultInjector, refusal_answer, serve_faults
+from vigil_sandbox.faults import Faults as Faults  # beside CallLog, for the sandbox's users
 
 CALLS_PATH = "/_vigil/calls"
 UNKNOWN_OPERATION = "Unknown"
@@ -70,7 +70,7 @@ class AwsCall:
     region: str
     write: bool
     status: int  # HTTP status of the answer (moto's, for a dropped one)
-    # The fault injected (vigil.sandbox.faults): "throttle" or "error" (answered in moto's place,
+    # The fault injected (vigil_sandbox.faults): "throttle" or "error" (answered in moto's place,
     # not applied), "drop" (applied, the answer never sent), "delay", or None.
     fault: str | None = None
 
@@ -420,7 +420,7 @@ def _drop(answer: Iterable[bytes], environ: dict[str, Any]) -> NoReturn:
         close()
     environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
     # werkzeug takes a ConnectionError for a client gone away: nothing is sent, nothing logged.
-    raise ConnectionAbortedError("vigil sandbox: answer dropped by a fault")
+    raise ConnectionAbortedError("vigil-sandbox: answer dropped by a fault")
 
 
 class _QuietRequestHandler(MotoRequestHandler):
