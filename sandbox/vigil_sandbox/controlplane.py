@@ -40,6 +40,7 @@ from cryptography.x509.oid import NameOID
 
 BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "controlplane" / "build.sh"
 PROGRAMS = ("etcd", "kube-apiserver", "kubectl")
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "vigil-system"})
 
 
 class ControlPlaneUnavailable(RuntimeError):
@@ -97,6 +98,15 @@ def stop(process: subprocess.Popen[Any] | None, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a live process has used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- certificates ----------------------------------------------------------------------------
@@ -268,6 +278,10 @@ class ControlPlane:
                 time.sleep(0.1)
         raise TimeoutError(f"{name} was not ready within {timeout}s; see {log}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time etcd and kube-apiserver have used: benchmarks share the machine with them."""
+        return sum(cpu_seconds(p.pid) for p in self._processes.values())
+
     def stop(self) -> None:
         # The API server first: stopped together, etcd goes first and the API server hangs on it.
         for name in ("kube-apiserver", "etcd"):
@@ -340,9 +354,10 @@ class ControlPlane:
         events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
         return [e for e in events if username is None or e.get("user", {}).get("username") == username]
 
-    def reset(self, group: str, namespaces: Iterable[str]) -> None:
+    def reset(self, group: str) -> None:
         """Forget what a user of a shared control plane left: every object of ``group`` (finalizers
-        dropped: no controller is left to honour them) and the Events and Secrets of ``namespaces``."""
+        dropped: no controller is left to honour them), and every Event and Secret outside the
+        system namespaces (namespaces themselves never go: nothing finalizes them)."""
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
@@ -361,9 +376,11 @@ class ControlPlane:
                 except ApiException as exc:
                     if exc.status != 404:
                         raise
-        for namespace in namespaces:
-            core.delete_collection_namespaced_event(namespace)
-            core.delete_collection_namespaced_secret(namespace)
+        for namespace in core.list_namespace().items:
+            name = namespace.metadata.name
+            if name not in SYSTEM_NAMESPACES:
+                core.delete_collection_namespaced_event(name)
+                core.delete_collection_namespaced_secret(name)
 
 
 def main() -> int:

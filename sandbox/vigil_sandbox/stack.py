@@ -153,7 +153,7 @@ class Stack:
                 self.controlplane.stop()
             elif self.kubeconfig.exists():
                 # Shared: leave no object, Event, Secret or RBAC edit for the next user to trip on.
-                self.controlplane.reset(GROUP, self.namespaces)
+                self.controlplane.reset(GROUP)
                 self.controlplane.apply(self.identity())
         self._stop("aws")
 
@@ -198,6 +198,18 @@ class Stack:
                 raise
         return api.patch_namespaced_custom_object(GROUP, VERSION, ns, plural, meta["name"],
                                                   {"spec": manifest["spec"]})
+
+    def refusal(self, manifest: dict[str, Any]) -> str:
+        """The API server's message refusing ``manifest`` (422); AssertionError if it is admitted."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.apply(manifest)
+        except ApiException as exc:
+            if exc.status != 422:
+                raise
+            return str(json.loads(exc.body).get("message", ""))
+        raise AssertionError(f"{manifest['kind']} {manifest['metadata']['name']} was admitted")
 
     def apply_files(self, paths: Iterable[Path]) -> list[dict[str, Any]]:
         return [self.apply(doc) for path in paths for doc in yaml.safe_load_all(path.read_text()) if doc

@@ -1,13 +1,16 @@
 """The operator's guarantees that need a quiet AWS to prove: Audit never writes, an invalid spec
-makes no AWS call, a missing Organization makes the object wait (DependencyNotReady) and then
+makes no AWS call (refused by the API server, or, under a CRD older than the rule, by the operator), a missing Organization makes the object wait (DependencyNotReady) and then
 reconcile once it appears, and deletionPolicy Delete removes only what Vigil created."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
+from vigil.api import KINDS
+from vigil.crdgen import crd
 from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
@@ -18,12 +21,39 @@ def reason(obj: dict, type_: str = "Ready") -> str:
     return condition(obj, type_).get("reason", "")
 
 
-def test_invalid_spec_and_missing_organization_make_no_aws_call(stack: Stack, manifest):
+# A key both created and brought: the CRD's CEL rule refuses it.
+BOTH_KEYS = {"create": True, "keyArn": "arn:aws:kms:ca-central-1:222222222222:key/abcd"}
+
+
+def without_rules(node: Any) -> Any:
+    """A schema as an older CRD had it, before its x-kubernetes-validations."""
+    if isinstance(node, dict):
+        return {k: without_rules(v) for k, v in node.items() if k != "x-kubernetes-validations"}
+    if isinstance(node, list):
+        return [without_rules(v) for v in node]
+    return node
+
+
+def test_invalid_spec_is_refused_at_admission_naming_the_field(stack: Stack, manifest):
     calls = stack.calls()
     calls.reset()
-    # Valid for the schema, invalid for Vigil: a key is both created and brought.
-    stack.apply(manifest("LogArchive", "lifecycle", kms={
-        "create": True, "keyArn": "arn:aws:kms:ca-central-1:222222222222:key/abcd"}))
+    message = stack.refusal(manifest("LogArchive", "lifecycle", kms=BOTH_KEYS))
+    assert "spec.kms.keyArn" in message and "create: false" in message
+    assert not stack.exists("LogArchive", "lifecycle", "central")
+    assert calls.calls() == []
+
+
+def test_invalid_spec_and_missing_organization_make_no_aws_call(stack: Stack, manifest):
+    # A cluster still serving an older CRD, without the rule: the operator refuses it itself.
+    assert stack.controlplane is not None
+    stale = without_rules(crd(KINDS["LogArchive"]))
+    stack.controlplane.apply([stale])
+    calls = stack.calls()
+    calls.reset()
+    try:
+        stack.apply(manifest("LogArchive", "lifecycle", kms=BOTH_KEYS))
+    finally:
+        stack.controlplane.apply([crd(KINDS["LogArchive"])])  # the current CRD again, rules and all
     stack.apply(manifest("OrgTrail", "lifecycle"))
     bad = stack.wait("LogArchive", "lifecycle", "central", lambda o: reason(o) == "InvalidSpec", timeout=20,
                      what="InvalidSpec")

@@ -1,19 +1,25 @@
-"""Types every kind shares: references, policies, durations, AWS identifiers, conditions, status.
+"""Types every kind shares: references, policies, durations, AWS identifiers, bounds, validation
+rules, conditions, status.
 
 These models are the single source of the CRD schemas (see ``vigil.crdgen``): a constraint written
 here is enforced twice, at admission by the API server and again by the operator before any AWS
-call, so a spec that slips past one never reaches AWS.
+call, so a spec that slips past one never reaches AWS. Rules across fields are ``ValidationRule``s:
+CEL for the server and Python for the operator, side by side with one message.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler,
+                      model_validator)
 from pydantic.alias_generators import to_camel
+from pydantic_core import core_schema
 
 GROUP = "vigil.dev"
 VERSION = "v1alpha1"
@@ -35,17 +41,108 @@ LOG_GROUP_NAME_PATTERN = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
 # Go's time.ParseDuration subset people actually write: "90s", "5m", "1h30m".
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 
-AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, description="12-digit AWS account id.")]
-Region = Annotated[str, Field(pattern=REGION_PATTERN, description="AWS region code, e.g. eu-west-1.")]
+# --- validation rules ----------------------------------------------------------------------
+
+
+class _AfterValidation:
+    """As ``Annotated`` metadata of a field: ``check`` runs after the field's own validation."""
+
+    def check(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+
+@dataclass(frozen=True)
+class ValidationRule(_AfterValidation):
+    """A rule the schema's keywords cannot say, written once and enforced twice: by the API server
+    as an ``x-kubernetes-validations`` entry (CEL) and by the operator as ``holds`` (Python), for a
+    cluster whose CRD is older than the operator. A model lists its rules in ``validation_rules``;
+    a rule on one field's value goes in that field's ``Annotated`` metadata."""
+
+    cel: str  # over `self`: the model's object, or the field's value
+    holds: Callable[[Any], bool]  # the same rule over the parsed model or value
+    message: str  # the operator's error points at the model, so the message names the fields
+    field: str | None = None  # on a model: the wire name of the field the server's error points at
+    reason: str = "FieldValueInvalid"  # the StatusCause reason: FieldValue{Invalid,Forbidden,Required,Duplicate}
+
+    def schema(self) -> dict[str, str]:
+        entry = {"rule": self.cel, "message": self.message, "reason": self.reason}
+        if self.field:
+            entry["fieldPath"] = f".{self.field}"
+        return entry
+
+    def check(self, value: Any) -> Any:
+        if not self.holds(value):
+            raise ValueError(self.message)
+        return value
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        json_schema = handler(schema)
+        json_schema.setdefault("x-kubernetes-validations", []).append(self.schema())
+        return json_schema
+
+
+@dataclass(frozen=True)
+class Unique(_AfterValidation):
+    """A list whose items (or, with ``key``, whose items' ``key`` fields) appear once each. The API
+    server checks it as list type ``set`` or ``map``, kubebuilder's ``+listType``: no CEL, so no
+    cost whatever the list's length, and server-side apply merges the list item by item."""
+
+    message: str
+    key: str | None = None  # the items' attribute; camelCase on the wire
+
+    def check(self, items: list[Any]) -> list[Any]:
+        seen = [getattr(item, self.key) for item in items] if self.key else items
+        if len(set(seen)) != len(seen):
+            raise ValueError(self.message)
+        return items
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        json_schema = handler(schema)
+        if self.key:
+            json_schema.update({"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [to_camel(self.key)]})
+        else:
+            json_schema["x-kubernetes-list-type"] = "set"
+        return json_schema
+
+
+# --- bounds ----------------------------------------------------------------------------------
+# The API server prices each CEL rule by the largest value the schema admits and refuses a CRD
+# whose rules could cost more than its budget, so every list, string and map of a spec is
+# bounded (enums are bounded by their longest value). Bounds are AWS's own limits where AWS has
+# one, and leave room for organizations of thousands of accounts.
+
+MAX_ACCOUNTS = 10_000  # account ids in one list: more than the largest organizations hold
+MAX_ORGANIZATIONAL_UNITS = 2_000  # AWS Organizations' limit of OUs per organization
+MAX_REGIONS = 64  # AWS has fewer than 40; new ones keep coming
+MAX_REGION_LENGTH = 32  # region codes are under 20 characters
+MAX_ARN_LENGTH = 2048  # AWS's limit for an ARN
+MAX_LOG_GROUP_NAME_LENGTH = 512  # CloudWatch Logs' limit
+MAX_DURATION_LENGTH = 32  # "1h30m" and the like
+
+AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, max_length=12, description="12-digit AWS account id.")]
+AccountIds = Annotated[list[AccountId], Field(max_length=MAX_ACCOUNTS)]
+Region = Annotated[str, Field(pattern=REGION_PATTERN, max_length=MAX_REGION_LENGTH,
+                              description="AWS region code, e.g. eu-west-1.")]
+Regions = Annotated[list[Region], Field(max_length=MAX_REGIONS)]
 BucketName = Annotated[str, Field(pattern=BUCKET_NAME_PATTERN, min_length=3, max_length=63)]
 S3Prefix = Annotated[
     str, Field(pattern=S3_PREFIX_PATTERN, max_length=200, description="Key prefix without a trailing slash.")
 ]
-LogGroupName = Annotated[str, Field(pattern=LOG_GROUP_NAME_PATTERN)]
-OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN)]
-S3BucketArn = Annotated[str, Field(pattern=S3_BUCKET_ARN_PATTERN)]
+LogGroupName = Annotated[str, Field(pattern=LOG_GROUP_NAME_PATTERN, max_length=MAX_LOG_GROUP_NAME_LENGTH)]
+OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN, max_length=68)]  # "ou-" 32 "-" 32
+S3BucketArn = Annotated[str, Field(pattern=S3_BUCKET_ARN_PATTERN, max_length=MAX_ARN_LENGTH)]
+KmsKeyArn = Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN, max_length=MAX_ARN_LENGTH)]
+KmsAlias = Annotated[str, Field(pattern=KMS_ALIAS_PATTERN, max_length=256)]
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+# Go's time.Duration, which the API server's CEL parses a duration into, holds about 292 years;
+# a longer one is refused there, so it is here.
+_MAX_DURATION_SECONDS = (2**63 - 1) / 1e9
 
 
 def parse_duration(text: str) -> timedelta:
@@ -53,19 +150,20 @@ def parse_duration(text: str) -> timedelta:
     if not re.fullmatch(DURATION_PATTERN, text):
         raise ValueError(f"{text!r} is not a duration such as 90s, 5m or 1h30m")
     seconds = sum(float(n) * _DURATION_UNITS[unit] for n, unit in re.findall(r"([0-9.]+)(ms|s|m|h)", text))
+    if seconds > _MAX_DURATION_SECONDS:
+        raise ValueError(f"{text!r} is longer than a duration can be (about 292 years)")
     return timedelta(seconds=seconds)
 
 
-def _positive_duration(text: str) -> str:
-    if parse_duration(text) <= timedelta(0):
-        raise ValueError("must be longer than zero")
-    return text
-
+# A zero interval would resync in a busy loop. CEL's duration() is Go's time.ParseDuration, whose
+# syntax DURATION_PATTERN is a subset of.
+POSITIVE_DURATION = ValidationRule("duration(self) > duration('0s')",
+                                   lambda text: parse_duration(text) > timedelta(0), "must be longer than zero")
 
 Duration = Annotated[
     str,
-    Field(pattern=DURATION_PATTERN, description="Go-style duration: 90s, 5m, 1h30m."),
-    AfterValidator(_positive_duration),
+    Field(pattern=DURATION_PATTERN, max_length=MAX_DURATION_LENGTH, description="Go-style duration: 90s, 5m, 1h30m."),
+    POSITIVE_DURATION,
 ]
 
 # CloudWatch Logs accepts only these retention periods; anything else fails at PutRetentionPolicy.
@@ -83,11 +181,25 @@ LogRetentionDays = Annotated[int, Field(json_schema_extra={"enum": list(LOG_RETE
                              AfterValidator(_log_retention)]
 
 
+def _validation_rules_schema(schema: dict[str, Any], model: type["Model"]) -> None:
+    if model.validation_rules:
+        schema["x-kubernetes-validations"] = [rule.schema() for rule in model.validation_rules]
+
+
 class Model(BaseModel):
-    """Base for every API model: camelCase on the wire, unknown fields are an error."""
+    """Base for every API model: camelCase on the wire, unknown fields are an error, and the
+    model's ``validation_rules`` hold (in its CRD schema, and here)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
-                              use_enum_values=True, validate_default=True)
+                              use_enum_values=True, validate_default=True,
+                              json_schema_extra=_validation_rules_schema)
+    validation_rules: ClassVar[tuple[ValidationRule, ...]] = ()
+
+    @model_validator(mode="after")
+    def _validation_rules_hold(self) -> Self:
+        for rule in self.validation_rules:
+            rule.check(self)
+        return self
 
 
 class StatusModel(Model):
@@ -127,6 +239,13 @@ class Scope(str, Enum):
     ACCOUNTS = "Accounts"
 
 
+# FlowLogPolicy, ConfigBaseline and SessionLogging take accountIds, with scope: Accounts.
+ACCOUNTS_WITH_SCOPE = ValidationRule(
+    "(self.scope == 'Accounts') == (has(self.accountIds) && size(self.accountIds) > 0)",
+    lambda spec: (spec.scope == Scope.ACCOUNTS.value) == bool(spec.account_ids),
+    "accountIds is required with scope: Accounts, and only then", field="accountIds")
+
+
 class ManagedSpec(Model):
     """What every kind but Organization carries."""
 
@@ -144,7 +263,7 @@ class ManagedSpec(Model):
 class ControlSpec(ManagedSpec):
     """What every control kind carries: managed fields plus the regions it covers."""
 
-    regions: list[Region] = Field(default_factory=list, description="Empty means the governed regions.")
+    regions: Regions = Field(default_factory=list, description="Empty means the governed regions.")
 
 
 # --- status -------------------------------------------------------------------------------

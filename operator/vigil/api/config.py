@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from .common import AccountId, ControlSpec, LocalObjectReference, ManagedStatus, Model, Scope, StatusModel
+from .common import (ACCOUNTS_WITH_SCOPE, AccountIds, ControlSpec, LocalObjectReference, ManagedStatus, Model, Scope,
+                     StatusModel, Unique, ValidationRule)
+
+# AWS Config's limits: rules per account and region, conformance packs per account, and the
+# length of a rule's InputParameters (all of them, as JSON: each value and their number are less).
+MAX_RULES = 1000
+MAX_CONFORMANCE_PACKS = 50
+MAX_INPUT_PARAMETERS_LENGTH = 1024
 
 
 class GlobalResourceTypes(str, Enum):
@@ -19,6 +27,11 @@ class Recorder(Model):
     all_supported: bool = True
     include_global_resource_types: GlobalResourceTypes = GlobalResourceTypes.HOME_REGION_ONLY
 
+    # AWS refuses a recording group with neither allSupported nor resource types.
+    validation_rules = (ValidationRule(
+        "self.allSupported", lambda recorder: recorder.all_supported,
+        "allSupported: false needs resource types, which this version does not take", field="allSupported"),)
+
 
 class DeliveryFrequency(str, Enum):
     ONE_HOUR = "One_Hour"
@@ -29,42 +42,35 @@ class DeliveryFrequency(str, Enum):
 
 
 class Aggregator(Model):
-    name: str = Field("vigil-org-aggregator", pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    name: str = Field("vigil-org-aggregator", pattern=r"^[A-Za-z0-9_-]{1,256}$", max_length=256)
 
 
 class ConfigRule(Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    identifier: str = Field(pattern=r"^[A-Z0-9_]{1,256}$", description="AWS managed rule identifier.")
-    input_parameters: dict[str, str] = Field(default_factory=dict)
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)
+    identifier: str = Field(pattern=r"^[A-Z0-9_]{1,256}$", max_length=256, description="AWS managed rule identifier.")
+    input_parameters: dict[str, Annotated[str, Field(max_length=MAX_INPUT_PARAMETERS_LENGTH)]] = Field(
+        default_factory=dict, max_length=MAX_INPUT_PARAMETERS_LENGTH // 8)  # '"k":"v",' is 8 characters
 
 
 class ConformancePack(Model):
-    name: str = Field(pattern=r"^[a-zA-Z][-a-zA-Z0-9]{0,50}$")
-    template_s3_uri: str = Field(pattern=r"^s3://.+$")
+    name: str = Field(pattern=r"^[a-zA-Z][-a-zA-Z0-9]{0,50}$", max_length=51)
+    template_s3_uri: str = Field(pattern=r"^s3://.+$", max_length=1024)
 
 
 class ConfigBaselineSpec(ControlSpec):
     log_archive_ref: LocalObjectReference
     scope: Scope = Scope.ALL_ACCOUNTS
-    account_ids: list[AccountId] = Field(default_factory=list, description="With scope: Accounts.")
+    account_ids: AccountIds = Field(default_factory=list, description="With scope: Accounts.")
     recorder: Recorder = Field(default_factory=Recorder)
     delivery_frequency: DeliveryFrequency = DeliveryFrequency.TWENTY_FOUR_HOURS
     aggregator: Aggregator = Field(default_factory=Aggregator)
-    rules: list[ConfigRule] = Field(default_factory=list)
-    conformance_packs: list[ConformancePack] = Field(default_factory=list)
+    # AWS names rules and packs per account and region: two of one name would be one.
+    rules: Annotated[list[ConfigRule], Unique("names must be unique", key="name")] = Field(
+        default_factory=list, max_length=MAX_RULES)
+    conformance_packs: Annotated[list[ConformancePack], Unique("names must be unique", key="name")] = Field(
+        default_factory=list, max_length=MAX_CONFORMANCE_PACKS)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "ConfigBaselineSpec":
-        if (self.scope == Scope.ACCOUNTS.value) != bool(self.account_ids):
-            raise ValueError("accountIds is required with scope: Accounts, and only then")
-        # AWS refuses a recording group with neither allSupported nor resource types.
-        if not self.recorder.all_supported:
-            raise ValueError("recorder.allSupported: false needs resource types, which this version does not take")
-        for what, names in (("rules", [r.name for r in self.rules]),
-                            ("conformancePacks", [p.name for p in self.conformance_packs])):
-            if len(set(names)) != len(names):
-                raise ValueError(f"{what}: names must be unique")
-        return self
+    validation_rules = (ACCOUNTS_WITH_SCOPE,)
 
 
 class ComplianceSummary(StatusModel):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from .common import AccountId, ControlSpec, LocalObjectReference, ManagedStatus, Model, S3Prefix, Scope
+from .common import (ACCOUNTS_WITH_SCOPE, AccountIds, ControlSpec, LocalObjectReference, ManagedStatus, Model, S3Prefix,
+                     Scope)
 
 
 class TrafficType(str, Enum):
@@ -17,13 +18,15 @@ class TrafficType(str, Enum):
 
 
 class VpcSelector(Model):
-    match_tags: dict[str, str] = Field(default_factory=dict, description="Empty selects every VPC.")
+    # EC2 takes 50 tags per resource, values of up to 256 characters.
+    match_tags: dict[str, Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=dict, max_length=50, description="Empty selects every VPC.")
 
 
 class FlowLogPolicySpec(ControlSpec):
     log_archive_ref: LocalObjectReference
     scope: Scope = Scope.SHARED_NETWORK
-    account_ids: list[AccountId] = Field(default_factory=list, description="With scope: Accounts.")
+    account_ids: AccountIds = Field(default_factory=list, description="With scope: Accounts.")
     vpc_selector: VpcSelector = Field(default_factory=VpcSelector)
     traffic_type: TrafficType = TrafficType.ALL
     log_format: str = Field("", max_length=4096, description="Empty means the AWS default format.")
@@ -31,11 +34,7 @@ class FlowLogPolicySpec(ControlSpec):
     s3_key_prefix: S3Prefix = "vpc-flow-logs"
     exclusive: bool = Field(False, description="Remove other flow logs on the selected VPCs.")
 
-    @model_validator(mode="after")
-    def _accounts_with_scope(self) -> "FlowLogPolicySpec":
-        if (self.scope == Scope.ACCOUNTS.value) != bool(self.account_ids):
-            raise ValueError("accountIds is required with scope: Accounts, and only then")
-        return self
+    validation_rules = (ACCOUNTS_WITH_SCOPE,)
 
 
 class FlowLogPolicyStatus(ManagedStatus):

@@ -4,35 +4,36 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from .common import KMS_ALIAS_PATTERN, KMS_KEY_ARN_PATTERN, BucketName, ManagedSpec, ManagedStatus, Model
+from .common import BucketName, KmsAlias, KmsKeyArn, ManagedSpec, ManagedStatus, Model, ValidationRule
 
 
 class KmsSettings(Model):
     create: bool = Field(True, description="Create (or adopt, by alias) a Vigil key in the log-archive account.")
-    alias: str = Field("alias/vigil-log-archive", pattern=KMS_ALIAS_PATTERN)
-    key_arn: str | None = Field(None, pattern=KMS_KEY_ARN_PATTERN, description="Use this existing key instead.")
+    alias: KmsAlias = "alias/vigil-log-archive"
+    key_arn: KmsKeyArn | None = Field(None, description="Use this existing key instead.")
 
-    @model_validator(mode="after")
-    def _create_or_bring(self) -> "KmsSettings":
-        if self.create and self.key_arn:
-            raise ValueError("kms: set create: false when giving keyArn")
-        if not self.create and not self.key_arn:
-            raise ValueError("kms: give keyArn, or set create: true")
-        return self
+    # A key is created or brought, never both: one that is brought is used and never modified.
+    validation_rules = (
+        ValidationRule("!self.create || !has(self.keyArn)", lambda kms: not (kms.create and kms.key_arn),
+                       "set create: false when giving keyArn", field="keyArn", reason="FieldValueForbidden"),
+        ValidationRule("self.create || has(self.keyArn)", lambda kms: kms.create or bool(kms.key_arn),
+                       "give keyArn, or set create: true", field="keyArn", reason="FieldValueRequired"),
+    )
 
 
 class Retention(Model):
     expire_after_days: int | None = Field(None, ge=1, le=36500)
     transition_to_glacier_after_days: int | None = Field(None, ge=1, le=36500)
 
-    @model_validator(mode="after")
-    def _transition_before_expiry(self) -> "Retention":
-        e, t = self.expire_after_days, self.transition_to_glacier_after_days
-        if e is not None and t is not None and t >= e:
-            raise ValueError("retention.transitionToGlacierAfterDays must be less than expireAfterDays")
-        return self
+    # S3 refuses a lifecycle rule that expires objects before (or as) it transitions them.
+    validation_rules = (ValidationRule(
+        "!has(self.expireAfterDays) || !has(self.transitionToGlacierAfterDays)"
+        " || self.transitionToGlacierAfterDays < self.expireAfterDays",
+        lambda r: r.expire_after_days is None or r.transition_to_glacier_after_days is None
+        or r.transition_to_glacier_after_days < r.expire_after_days,
+        "transitionToGlacierAfterDays must be less than expireAfterDays", field="transitionToGlacierAfterDays"),)
 
 
 class ObjectLockMode(str, Enum):

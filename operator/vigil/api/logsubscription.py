@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from pydantic import Field
 
-from .common import ControlSpec, LocalObjectReference, ManagedStatus, Model, S3Prefix, Scope
+from .common import MAX_LOG_GROUP_NAME_LENGTH, ControlSpec, LocalObjectReference, ManagedStatus, Model, S3Prefix, Scope
 
 
 class DeliveryType(str, Enum):
@@ -21,7 +22,8 @@ class Delivery(Model):
 
 
 class LogGroupSelector(Model):
-    exclude_prefixes: list[str] = Field(default_factory=lambda: ["/aws/kinesisfirehose/vigil"])
+    exclude_prefixes: list[Annotated[str, Field(max_length=MAX_LOG_GROUP_NAME_LENGTH)]] = Field(
+        default_factory=lambda: ["/aws/kinesisfirehose/vigil"], max_length=100)
 
 
 class SubscriptionMethod(str, Enum):

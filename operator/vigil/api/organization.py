@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Annotated
 
-from .common import (IAM_ROLE_NAME_PATTERN, AccountId, OrganizationalUnitId, DeletionPolicy, Duration,
-                     ManagedStatus, ManagementPolicy, Model, Region, SecretKeySelector, StatusModel)
+from pydantic import Field
+
+from .common import (IAM_ROLE_NAME_PATTERN, MAX_ORGANIZATIONAL_UNITS, AccountId, AccountIds, DeletionPolicy, Duration,
+                     ManagedStatus, ManagementPolicy, Model, OrganizationalUnitId, Region, Regions, SecretKeySelector,
+                     StatusModel, Unique, ValidationRule)
 
 
 class CoreAccounts(Model):
@@ -14,35 +17,36 @@ class CoreAccounts(Model):
     security: AccountId = Field(description="Delegated admin for GuardDuty, Security Hub, Config, Access Analyzer.")
     shared_network: AccountId | None = None
 
+    # Evidence and its reviewers are kept apart: the security account must not hold the archive.
+    validation_rules = (ValidationRule("self.logArchive != self.security", lambda a: a.log_archive != a.security,
+                                       "logArchive and security must be different accounts", field="security"),)
+
 
 class WorkloadSelection(Model):
     all: bool = Field(True, description="Every ACTIVE account except the core ones.")
-    account_ids: list[AccountId] = Field(default_factory=list)
-    organizational_units: list[OrganizationalUnitId] = Field(default_factory=list, description="Recursively.")
-    exclude_account_ids: list[AccountId] = Field(default_factory=list)
+    account_ids: AccountIds = Field(default_factory=list)
+    organizational_units: list[OrganizationalUnitId] = Field(default_factory=list, max_length=MAX_ORGANIZATIONAL_UNITS,
+                                                             description="Recursively.")
+    exclude_account_ids: AccountIds = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _one_way_to_select(self) -> "WorkloadSelection":
-        if self.all and (self.account_ids or self.organizational_units):
-            raise ValueError("workloads: set all: false to select by accountIds or organizationalUnits")
-        return self
+    # With all: true a selection would be silently ignored.
+    validation_rules = (ValidationRule(
+        "!self.all || ((!has(self.accountIds) || size(self.accountIds) == 0)"
+        " && (!has(self.organizationalUnits) || size(self.organizationalUnits) == 0))",
+        lambda w: not (w.all and (w.account_ids or w.organizational_units)),
+        "set all: false to select by accountIds or organizationalUnits", field="all"),)
 
 
 class RegionSelection(Model):
     home: Region
-    governed: list[Region] = Field(min_length=1)
+    governed: Annotated[Regions, Unique("lists a region twice")] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _home_is_governed(self) -> "RegionSelection":
-        if self.home not in self.governed:
-            raise ValueError(f"regions.home {self.home} must also be listed in regions.governed")
-        if len(set(self.governed)) != len(self.governed):
-            raise ValueError("regions.governed lists a region twice")
-        return self
+    validation_rules = (ValidationRule("self.home in self.governed", lambda r: r.home in r.governed,
+                                       "home must also be listed in governed", field="home"),)
 
 
 class AccessSettings(Model):
-    role_name: str = Field("OrganizationAccountAccessRole", pattern=IAM_ROLE_NAME_PATTERN)
+    role_name: str = Field("OrganizationAccountAccessRole", pattern=IAM_ROLE_NAME_PATTERN, max_length=64)
     external_id_secret_ref: SecretKeySelector | None = None
     session_duration_seconds: int = Field(3600, ge=900, le=43200)
 
@@ -56,13 +60,6 @@ class OrganizationSpec(Model):
     management_policy: ManagementPolicy = ManagementPolicy.ENFORCE
     deletion_policy: DeletionPolicy = DeletionPolicy.RETAIN
     resync_interval: Duration = "5m"
-
-    @model_validator(mode="after")
-    def _core_accounts_distinct(self) -> "OrganizationSpec":
-        a = self.accounts
-        if a.log_archive == a.security:
-            raise ValueError("accounts.logArchive and accounts.security must be different accounts")
-        return self
 
 
 class AccountCounts(StatusModel):

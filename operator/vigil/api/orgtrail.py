@@ -24,7 +24,9 @@ class ManagementEvents(Model):
 class S3DataEvents(Model):
     enabled: bool = False
     read_write_type: ReadWriteType = ReadWriteType.ALL
-    bucket_arns: list[S3BucketArn] = Field(default_factory=list, description="Empty means every bucket.")
+    # CloudTrail takes 250 data resources per trail.
+    bucket_arns: list[S3BucketArn] = Field(default_factory=list, max_length=250,
+                                           description="Empty means every bucket.")
 
 
 class DataEvents(Model):

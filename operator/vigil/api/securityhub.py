@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import Field
 
-from .common import REGION_PATTERN, ControlSpec, ManagedStatus, Model, StatusModel
+from .common import MAX_REGION_LENGTH, REGION_PATTERN, ControlSpec, ManagedStatus, Model, StatusModel
 
 
 class Standard(str, Enum):
@@ -25,18 +25,20 @@ class Integration(str, Enum):
 
 class AccessAnalyzer(Model):
     enabled: bool = True
-    name: str = Field("vigil-org-analyzer", pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,254}$")
+    name: str = Field("vigil-org-analyzer", pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,254}$", max_length=255)
 
 
 class SecurityHubBaselineSpec(ControlSpec):
     auto_enable: bool = True
     # "" as the contract writes it, so the field can be shown and set back to the default.
-    aggregation_region: str = Field("", pattern=f"^$|{REGION_PATTERN}",
+    aggregation_region: str = Field("", pattern=f"^$|{REGION_PATTERN}", max_length=MAX_REGION_LENGTH,
                                     description="Where the cross-region finding aggregator lives. Empty means the "
                                                 "home region.")
-    standards: list[Standard] = Field(default_factory=lambda: [Standard.FSBP, Standard.PCI_DSS, Standard.CIS_1_2])
+    standards: list[Standard] = Field(default_factory=lambda: [Standard.FSBP, Standard.PCI_DSS, Standard.CIS_1_2],
+                                      max_length=len(Standard))
     integrations: list[Integration] = Field(
-        default_factory=lambda: [Integration.GUARDDUTY, Integration.CONFIG, Integration.ACCESS_ANALYZER])
+        default_factory=lambda: [Integration.GUARDDUTY, Integration.CONFIG, Integration.ACCESS_ANALYZER],
+        max_length=len(Integration))
     access_analyzer: AccessAnalyzer = Field(default_factory=AccessAnalyzer)
 
 
