@@ -24,17 +24,21 @@ def _run(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _crds(args: argparse.Namespace, rest: list[str]) -> int:
-    from .crdgen import crd_files, write_crds
+    """Everything generated from the API: the CRDs, and the weakening admission policy in deploy/."""
+    from .admission_policy import policy_files
+    from .crdgen import crd_files
 
-    directory = Path(args.output)
+    generated = {**{Path(args.output) / name: text for name, text in crd_files().items()},
+                 **{Path(args.deploy) / name: text for name, text in policy_files().items()}}
     if args.check:
-        stale = [name for name, text in crd_files().items()
-                 if not (directory / name).exists() or (directory / name).read_text() != text]
+        stale = [str(path) for path, text in generated.items() if not path.exists() or path.read_text() != text]
         if stale:
-            print(f"stale CRDs in {directory}: {', '.join(stale)}; run `vigil crds`", file=sys.stderr)
+            print(f"stale generated files: {', '.join(stale)}; run `vigil crds`", file=sys.stderr)
             return 1
         return 0
-    for path in write_crds(directory):
+    for path, text in generated.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
         print(path)
     return 0
 
@@ -67,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
                               add_help=False)
     run.set_defaults(func=_run)
 
-    crds = commands.add_parser("crds", help="generate crds/ from the API models")
+    crds = commands.add_parser("crds", help="generate crds/ and deploy/weakening-policy.yaml from the API models")
     crds.add_argument("--output", "-o", default="crds")
+    crds.add_argument("--deploy", default="deploy", help="where the weakening admission policy goes")
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
     crds.set_defaults(func=_crds)
 

@@ -310,7 +310,10 @@ class ControlPlane:
     def kubectl(self, *args: str, kubeconfig: Path | None = None, input: str | None = None,
                 check: bool = True) -> subprocess.CompletedProcess[str]:
         assert self.bin is not None
-        done = subprocess.run([str(self.bin / "kubectl"), "--kubeconfig", str(kubeconfig or self.kubeconfig), *args],
+        # A discovery cache of this control plane's own: ~/.kube/cache is keyed by host and port, and
+        # a port reused from an earlier control plane would answer with that one's resources.
+        done = subprocess.run([str(self.bin / "kubectl"), "--kubeconfig", str(kubeconfig or self.kubeconfig),
+                               "--cache-dir", str(self.workdir / "kubectl-cache"), *args],
                               input=input, capture_output=True, text=True, timeout=120)
         if check and done.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
@@ -330,6 +333,9 @@ class ControlPlane:
         names = [d["metadata"]["name"] for d in documents]
         self.kubectl("wait", "--for=condition=Established", f"--timeout={int(timeout)}s",
                      *[f"customresourcedefinition/{n}" for n in names])
+        # kubectl's cached discovery predates these resources and (for categories such as
+        # `kubectl get vigil`) would not look again for hours.
+        shutil.rmtree(self.workdir / "kubectl-cache", ignore_errors=True)
 
     def token(self, namespace: str, service_account: str, seconds: int = 86400) -> str:
         """A bound token for the ServiceAccount (TokenRequest), as a pod would be given."""

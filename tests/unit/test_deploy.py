@@ -45,9 +45,9 @@ def rendered() -> list[dict]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-def only(rendered: list[dict], kind: str) -> dict:
-    matches = [doc for doc in rendered if doc["kind"] == kind]
-    assert len(matches) == 1, f"expected one {kind}, found {len(matches)}"
+def only(rendered: list[dict], kind: str, name: str | None = None) -> dict:
+    matches = [doc for doc in rendered if doc["kind"] == kind and name in (None, doc["metadata"]["name"])]
+    assert len(matches) == 1, f"expected one {kind} {name or ''}, found {len(matches)}"
     return matches[0]
 
 
@@ -58,7 +58,7 @@ def pod(rendered: list[dict]) -> dict:
 
 @pytest.fixture(scope="module")
 def rules(rendered: list[dict]) -> list[dict]:
-    return only(rendered, "ClusterRole")["rules"]
+    return only(rendered, "ClusterRole", "vigil")["rules"]  # the operator's (not the approvers')
 
 
 def granted(rules: list[dict], group: str, resource: str) -> set[str]:
@@ -77,7 +77,7 @@ def test_renders_the_operator_into_vigil_system(rendered: list[dict]) -> None:
         metadata = only(rendered, kind)["metadata"]
         assert (metadata["name"], metadata["namespace"]) == ("vigil", "vigil-system")
     binding = only(rendered, "ClusterRoleBinding")
-    assert binding["roleRef"]["name"] == only(rendered, "ClusterRole")["metadata"]["name"]
+    assert binding["roleRef"]["name"] == "vigil"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vigil", "namespace": "vigil-system"}]
 
 

@@ -28,7 +28,8 @@ from vigil.planning.logsubscription import selection_criteria
 from vigil.planning.orgtrail import TrailTarget, canonical_event_selectors, desired_event_selectors, plan_log_group
 from vigil.planning.ownership import Owner
 from vigil.planning.sessionlogging import UPDATE_PREFERENCES, session_key_policy
-from vigil.planning.weakening import ALLOW_ANNOTATION, classify, malformed_allowances, parse_allowances, token
+from vigil.planning.weakening import (ALLOW_ANNOTATION, classify, item_token, malformed_allowances,
+                                     parse_allowances, token)
 from vigil.state.cloudtrail import LogGroupState
 from vigil.state.flowlogs import FlowLog, FlowLogSettings
 from vigil.state.logarchive import BucketState, LifecycleRule
@@ -237,12 +238,12 @@ PAIRS = [
         id="S3 data events readWriteType narrowed / widened"),
     pytest.param(
         put_selectors(S3_ALL, S3_A),
-        [f"spec.dataEvents.s3.bucketArns={token(['arn:aws:s3:::app-a/'])}"],
+        ["spec.dataEvents.s3.bucketArns=+arn:aws:s3:::app-a"],  # named per item, as admission does
         put_selectors(S3_A, S3_ALL),
         id="S3 data events every bucket -> one bucket / one bucket -> every bucket"),
     pytest.param(
         put_selectors(S3_AB, S3_A),
-        [f"spec.dataEvents.s3.bucketArns={token(['arn:aws:s3:::app-a/'])}"],
+        ["spec.dataEvents.s3.bucketArns=-arn:aws:s3:::app-b"],
         put_selectors(S3_A, S3_AB),
         id="S3 data events bucket list narrowed / grown"),
     # CloudWatch Logs retention (the trail's group names its spec field)
@@ -372,7 +373,7 @@ PAIRS = [
         id="subscription filter pattern set where there was none / removed (streams all)"),
     pytest.param(
         act("logs", "PutAccountPolicy", ch("policy_document.FilterPattern", "", JSON_PATTERN)),
-        ["spec.filterPattern=" + token(JSON_PATTERN)],
+        ["spec.filterPattern=" + item_token(JSON_PATTERN)],  # free text, escaped as admission's CEL can
         act("logs", "PutAccountPolicy", ch("policy_document.FilterPattern", JSON_PATTERN, "")),
         id="account policy filter pattern set where there was none / removed"),
     pytest.param(

@@ -32,7 +32,7 @@ from ..state.logsubscription import (AccountPolicy, DeliveryStreamSettings, Deli
                                      DestinationState, SubscriptionFilter, SubscriptionFilterSettings)
 from . import policies
 from .ownership import Owner
-from .weakening import token
+from .weakening import entries, token
 from .actions import Action, Change, diff
 
 # Where Vigil's Firehose streams log their delivery errors. Never subscribed, whatever the spec's
@@ -449,9 +449,13 @@ def plan_account_policy(spec: LogSubscriptionPolicySpec, source: Source, names: 
     changes = [Change(f"policy_document.{key}", have.get(key), want) for key, want in document.items()
                if have.get(key) != want]
     if excluded_names(ours.selection_criteria) != excluded:
-        # The names follow the spec's prefixes: allowing those prefixes allows the groups they match.
+        # The names follow the spec's prefixes: allowing the prefixes that now exclude more groups
+        # allows the groups they match (named as admission names an added prefix).
+        newly = set(excluded) - set(excluded_names(ours.selection_criteria) or [])
         prefixes = sorted(spec.log_group_selector.exclude_prefixes)
+        named = [p for p in prefixes if any(n.startswith(p) for n in newly)]
         changes.append(Change("selection_criteria", ours.selection_criteria, criteria,
+                              entries("spec.logGroupSelector.excludePrefixes", "+", named) or
                               f"spec.logGroupSelector.excludePrefixes={token(prefixes)}"))
     if ours.scope != "ALL":
         changes.append(Change("scope", ours.scope, "ALL"))

@@ -10,6 +10,11 @@ plain number, word or boolean is named by its digest (``sha256:<12 hex>``), whic
 ready to copy. An allowance names a value, so it authorizes that change and nothing else: an edit
 to another value is held again.
 
+A spec field's change is named as the admission policy names the same edit (``spec_weakening``,
+whose CEL cannot compute a digest): a list by one entry per item, ``<field>=-<item>`` for one it
+lost and ``<field>=+<item>`` for one it gained; free text (a filter pattern) as itself with the
+separators escaped (``item_token``). The digest is left for AWS documents no spec field holds.
+
 Pure: actions in, judgements out.
 """
 
@@ -69,6 +74,26 @@ def token(value: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+# What an entry cannot hold as it is: its separators, the quote of the `kubectl annotate` command
+# printed to copy, and blanks (trimmed away at the ends). Percent-escaped, "%" first, because the
+# admission policy's CEL can replace text but not hash it (spec_weakening renders the same table).
+ESCAPES = (("%", "%25"), (",", "%2C"), ("=", "%3D"), ("'", "%27"), (" ", "%20"), ("\n", "%0A"),
+           ("\r", "%0D"), ("\t", "%09"))
+
+
+def item_token(text: str) -> str:
+    """How an allowance writes one item of a list or a free text: itself, escaped (``ESCAPES``)."""
+    for plain, escaped in ESCAPES:
+        text = text.replace(plain, escaped)
+    return text
+
+
+def entries(field: str, sign: str, items: Iterable[str]) -> str:
+    """One entry per item, ``<field>=-<item>`` (lost) or ``<field>=+<item>`` (gained), comma-joined:
+    ``classify`` makes each its own weakening, so every one of them must be allowed."""
+    return ",".join(f"{field}={sign}{item_token(item)}" for item in dict.fromkeys(items))
+
+
 # --- judging one change --------------------------------------------------------------------------
 
 # A judge looks at one change and says which weakenings it holds: (field, allowance path, value),
@@ -95,7 +120,8 @@ def filter_narrowed(allow: str) -> Judge:
     events that match it), or changed to another one, which may match less."""
     def judge(change: Change, account: str = "") -> list[Finding]:
         if _truthy(change.after) and change.after != change.before:
-            return [(change.path, change.spec or allow, change.after)]
+            field = change.spec or allow
+            return [(change.path, field if "=" in field else f"{field}={item_token(str(change.after))}", change.after)]
         return []
     return judge
 
@@ -165,12 +191,14 @@ def _items(value: Any) -> list[Any]:
         if isinstance(value, (list, tuple)) else [value]
 
 
-def traffic(allow: str) -> Judge:
-    """A flow log's traffic type: ALL covers ACCEPT and REJECT; anything else covers itself."""
-    cover = {"ALL": {"ACCEPT", "REJECT"}, "ACCEPT": {"ACCEPT"}, "REJECT": {"REJECT"}}
+# A flow log's traffic type: ALL covers ACCEPT and REJECT; anything else covers itself.
+TRAFFIC_COVERS = {"ALL": ("ACCEPT", "REJECT"), "ACCEPT": ("ACCEPT",), "REJECT": ("REJECT",)}
 
+
+def traffic(allow: str) -> Judge:
+    """A flow log's traffic type narrowed: it covers less than before (``TRAFFIC_COVERS``)."""
     def judge(change: Change, account: str = "") -> list[Finding]:
-        if cover.get(change.before, set()) - cover.get(change.after, set()):
+        if set(TRAFFIC_COVERS.get(change.before, ())) - set(TRAFFIC_COVERS.get(change.after, ())):
             return [(change.path, change.spec or allow, change.after)]
         return []
     return judge
@@ -278,16 +306,32 @@ def event_selectors(change: Change, account: str = "") -> list[Finding]:
             found.append(("data_events.s3.read_write_type", "spec.dataEvents.s3.readWriteType", rw,
                           _read_write({a[2] for a in before_data}), rw))
         else:
-            arns = sorted({a[1] for a in after_data})
-            found.append(("data_events.s3.bucket_arns", "spec.dataEvents.s3.bucketArns", arns,
-                          sorted({a[1] for a in before_data}), arns))
+            found.extend(_buckets_lost({a[1] for a in before_data}, {a[1] for a in after_data},
+                                       {a[1] for a in data_lost}))
     return found
+
+
+def _buckets_lost(before: set[str], after: set[str], lost: set[str]) -> list[Finding]:
+    """Data events narrowed to fewer buckets, named as the spec's bucketArns items (a selector's
+    value is the bucket's ARN and "/"): from every bucket, each bucket now listed; else each one
+    lost. ``classify`` makes each entry a weakening of its own."""
+    def bucket(value: str) -> str:
+        return value.rstrip("/")
+
+    named = entries("spec.dataEvents.s3.bucketArns", "+", map(bucket, sorted(after))) if ALL_BUCKETS in lost \
+        else entries("spec.dataEvents.s3.bucketArns", "-", map(bucket, sorted(lost)))
+    return [("data_events.s3.bucket_arns", named, None, sorted(map(bucket, before)), sorted(map(bucket, after)))]
+
+
+# What each readWriteType records; the spec's values are CloudTrail's.
+READ_WRITE_COVERS = {"All": ("Read", "Write"), "ReadOnly": ("Read",), "WriteOnly": ("Write",)}
+ALL_BUCKETS = "arn:aws:s3"  # the data resource value for every bucket
 
 
 def _coverage(selectors: Any) -> set[tuple[str, ...]]:
     atoms: set[tuple[str, ...]] = set()
     for s in selectors or []:
-        kinds = {"All": ("Read", "Write"), "ReadOnly": ("Read",), "WriteOnly": ("Write",)}[s.get("ReadWriteType", "All")]
+        kinds = READ_WRITE_COVERS[s.get("ReadWriteType", "All")]
         if s.get("IncludeManagementEvents", True):
             atoms |= {("management", k) for k in kinds}
             if "kms.amazonaws.com" not in s.get("ExcludeManagementEventSources", []):
@@ -299,7 +343,7 @@ def _coverage(selectors: Any) -> set[tuple[str, ...]]:
 
 def _data_covered(atom: tuple[str, ...], after: set[tuple[str, ...]]) -> bool:
     _, value, kind = atom
-    return any(a[0] == "data" and a[2] == kind and (a[1] == "arn:aws:s3" or value.startswith(a[1])) for a in after)
+    return any(a[0] == "data" and a[2] == kind and (a[1] == ALL_BUCKETS or value.startswith(a[1])) for a in after)
 
 
 def _read_write(kinds: set[str]) -> str:
@@ -416,26 +460,28 @@ def classify(action: Action, completing: bool = False) -> list[Weakening]:
             continue
         if action.operation == "DeleteFlowLogs":
             if change.after == "exclusive":  # another tool's flow log: a log destination removed
-                found.append(_weakening(action, (change.path, change.spec or change.path, True), change))
+                found.extend(_weakenings(action, (change.path, change.spec or change.path, True), change))
             continue
         judge = _rule(action.service, change.path)
         if judge is None:
             continue
         # Policy judges need the account written to: its own root is the baseline's, not a widening.
         for finding in judge(change, action.account_id):
-            found.append(_weakening(action, finding, change))
+            found.extend(_weakenings(action, finding, change))
     if not found and REMOVING.match(action.operation) and (action.service, action.operation) not in JUDGED_BY_CHANGES:
         found.append(Weakening(action.target, action.operation, "present", "removed",
                                f"{action.operation}={action.target}"))
     return found
 
 
-def _weakening(action: Action, finding: Finding, change: Change) -> Weakening:
+def _weakenings(action: Action, finding: Finding, change: Change) -> list[Weakening]:
     field, allow, value, *shown = finding
     before, after = shown if shown else (change.before, change.after)
     # A planner may name the whole allowance (Change.spec "path=value") where the spec value that
-    # asks for the change is not the AWS value (HomeRegionOnly for a recorder's False).
-    return Weakening(action.target, field, before, after, allow if "=" in allow else f"{allow}={token(value)}")
+    # asks for the change is not the AWS value (HomeRegionOnly for a recorder's False), or several
+    # (``entries``: a list's items), each of which must then be allowed.
+    named = parse_allowances(allow) if "=" in allow else [f"{allow}={token(value)}"]
+    return [Weakening(action.target, field, before, after, entry) for entry in sorted(named)]
 
 
 def _show(value: Any, limit: int = 60) -> str:
