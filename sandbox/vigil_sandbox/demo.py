@@ -40,6 +40,9 @@ def load_examples() -> list[dict[str, Any]]:
                 continue
             if doc.get("apiVersion", "").startswith("vigil.dev/"):
                 doc["spec"]["resyncInterval"] = DEMO_RESYNC
+            if doc.get("kind") == "OrgTrail":
+                # Verify the last 6 hours every few seconds: the demo's digest chain starts 4 hours ago.
+                doc["spec"]["integrity"] = {"verify": True, "lookback": "6h", "interval": DEMO_RESYNC}
             docs.append(doc)
     # As Argo CD would: by sync wave (the Namespace, then the Organization, the LogArchive, the controls).
     return sorted(docs, key=lambda d: int(d["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", 0)))
@@ -149,7 +152,6 @@ def show_integrity(stack: Stack, objects: dict[tuple[str, str, str], dict[str, A
     keys = writer.write_trail(accounts, stack.organization["regions"], start, 3)
     say(f"  wrote {sum(map(len, keys.values()))} signed digests and their log files to s3://{layout.bucket}/"
         f"{layout.account_root('<account>')} (the sandbox's CloudTrail key)")
-    stack.patch_spec("OrgTrail", ns, name, {"integrity": {"verify": True, "lookback": "6h", "interval": DEMO_RESYNC}})
     fine = stack.wait("OrgTrail", ns, name, lambda o: condition(o, "IntegrityVerified").get("status") == "True",
                       timeout=60, what="IntegrityVerified=True")
     say(f"  IntegrityVerified=True: {condition(fine, 'IntegrityVerified')['message']}")
@@ -168,17 +170,20 @@ def show_integrity(stack: Stack, objects: dict[tuple[str, str, str], dict[str, A
 
 
 def show_guard(stack: Stack, objects: dict[tuple[str, str, str], dict[str, Any]]) -> None:
-    """A one-day retention lands in Git: held, until an allowance names exactly that change."""
+    """A one-day retention lands in Git. Without the admission policy, the operator holds it until an
+    allowance names exactly that change; with deploy/'s policy, the API server refuses it outright."""
     (_, ns, name), archive = next((k, o) for k, o in objects.items() if k[0] == "LogArchive")
     s3 = stack.aws("s3", archive["status"]["accountId"])
     bucket = archive["spec"]["bucketName"]
+    weaker = {"retention": {"expireAfterDays": 1, "transitionToGlacierAfterDays": None}}
 
     def expiry() -> Any:
         rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
         return next((r.get("Expiration", {}).get("Days") for r in rules if r["ID"] == "vigil-retention"), None)
 
+    say("  In the operator (a cluster without deploy/weakening-policy.yaml):")
     say(f"  spec.retention.expireAfterDays: {archive['spec']['retention']['expireAfterDays']} -> 1")
-    stack.patch_spec("LogArchive", ns, name, {"retention": {"expireAfterDays": 1, "transitionToGlacierAfterDays": None}})
+    stack.patch_spec("LogArchive", ns, name, weaker)
     held = stack.wait("LogArchive", ns, name, lambda o: condition(o, "Ready").get("reason") == "WeakeningHeld",
                       timeout=60, what="WeakeningHeld")
     say(f"  Ready=False WeakeningHeld: {condition(held, 'Ready')['message']}")
@@ -187,6 +192,12 @@ def show_guard(stack: Stack, objects: dict[tuple[str, str, str], dict[str, Any]]
     stack.wait("LogArchive", ns, name, lambda o: o["status"].get("observedGeneration") == o["metadata"]["generation"]
                and is_ready_and_compliant(o), timeout=60, what="back to the example")
     say("  the edit reverted: Ready and Compliant again, nothing was ever written")
+
+    say("  At admission (deploy/weakening-policy.yaml applied):")
+    refused = stack.enforce_weakening_policy(lambda: stack.patch_spec("LogArchive", ns, name, weaker, dry_run=True))
+    say(f"  $ kubectl patch logarchive {name} -n {ns} ... expireAfterDays: 1")
+    say(f"  refused by the API server: {refused}")
+    say(f"  the object keeps expireAfterDays {stack.get('LogArchive', ns, name)['spec']['retention']['expireAfterDays']}")
 
 
 def rss_mib(pid: int | None) -> float | None:
@@ -252,7 +263,7 @@ def main() -> int:
         say(f"  trail logging again: {stack.aws('cloudtrail').get_trail_status(Name=name)['IsLogging']}; "
             f"versioning: {stack.aws('s3', archive['status']['accountId']).get_bucket_versioning(Bucket=bucket)['Status']}")
 
-        heading("Guard: a weakening edit is held until an allowance names it")
+        heading("Guard: a weakening edit is held, or refused at admission, until an allowance names it")
         show_guard(stack, objects)
 
         heading("Integrity: CloudTrail digests verified, then a log file tampered with")

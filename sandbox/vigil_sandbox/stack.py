@@ -152,7 +152,8 @@ class Stack:
             if self._owns_controlplane:
                 self.controlplane.stop()
             elif self.kubeconfig.exists():
-                # Shared: leave no object, Event, Secret or RBAC edit for the next user to trip on.
+                # Shared: leave no object, Event, Secret, policy or RBAC edit for the next user to trip on.
+                self.controlplane.kubectl("delete", "--ignore-not-found", "-f", str(DEPLOY / "weakening-policy.yaml"))
                 self.controlplane.reset(GROUP)
                 self.controlplane.apply(self.identity())
         self._stop("aws")
@@ -218,9 +219,29 @@ class Stack:
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
         return self.custom().get_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name)
 
-    def patch_spec(self, kind: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    def patch_spec(self, kind: str, namespace: str, name: str, spec: dict[str, Any],
+                   dry_run: bool = False) -> dict[str, Any]:
         return self.custom().patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name,
-                                                            {"spec": spec})
+                                                            {"spec": spec}, **({"dry_run": "All"} if dry_run else {}))
+
+    def enforce_weakening_policy(self, weakening_edit: Callable[[], Any], timeout: float = 30) -> str:
+        """Apply deploy/weakening-policy.yaml and wait until the API server enforces it (policies
+        take effect a few seconds after they are written): until ``weakening_edit`` is refused.
+        Returns the refusal's message."""
+        from kubernetes.client.exceptions import ApiException
+
+        assert self.controlplane is not None
+        self.controlplane.apply(doc for doc in yaml.safe_load_all((DEPLOY / "weakening-policy.yaml").read_text()) if doc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                weakening_edit()
+            except ApiException as exc:
+                if exc.status in (403, 422):
+                    return str(json.loads(exc.body).get("message", ""))
+                raise
+            time.sleep(0.5)
+        raise TimeoutError(f"the weakening policy was not enforced within {timeout}s")
 
     def annotate(self, kind: str, namespace: str, name: str, annotations: dict[str, str | None]) -> dict[str, Any]:
         """Set (or, with None, remove) annotations, as `kubectl annotate` does."""
