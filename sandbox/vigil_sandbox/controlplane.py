@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,19 +74,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    # Linux: the child gets SIGTERM when the process that started it dies, even by SIGKILL, so a
-    # crashed test run leaves no etcd or kube-apiserver behind.
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _die_with_parent(death_signal: int) -> Callable[[], None] | None:
+    """Linux: the child gets ``death_signal`` when the process that started it dies, even by
+    SIGKILL, so a crashed test run leaves no etcd or kube-apiserver behind."""
+    if sys.platform != "linux":
+        return None
+    return lambda: ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, death_signal)  # PR_SET_PDEATHSIG
 
 
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None,
-          stdout: int | None = None) -> subprocess.Popen[Any]:
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None, stdout: int | None = None,
+          death_signal: int = signal.SIGTERM) -> subprocess.Popen[Any]:
     """A child process that logs to ``log`` and never outlives this one."""
     handle = log.open("w")
-    preexec = _die_with_parent if sys.platform == "linux" else None
     return subprocess.Popen(args, stdout=handle if stdout is None else stdout, stderr=handle, text=True,
-                            env={**os.environ, **(env or {})}, preexec_fn=preexec)
+                            env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent(death_signal))
 
 
 def stop(process: subprocess.Popen[Any] | None, timeout: float = 10) -> None:
@@ -251,7 +252,10 @@ class ControlPlane:
             str(pki / "sa.pub"), "--service-account-signing-key-file", str(pki / "sa.key"),
             "--audit-policy-file", str(policy), "--audit-log-path", str(self.workdir / "audit.log"),
             "--audit-log-mode", "batch", "--audit-log-batch-max-wait", "1s", "--audit-log-maxsize", "0",
-            "--profiling=false", "--event-ttl", "1h"], self.workdir / "kube-apiserver.log")
+            "--profiling=false", "--event-ttl", "1h"], self.workdir / "kube-apiserver.log",
+            # Orphaned, it would hang on an etcd that got SIGTERM at the same moment; it keeps no
+            # state of its own, so SIGKILL loses nothing.
+            death_signal=signal.SIGKILL)
         self.kubeconfig = self.workdir / "kubeconfig"
         self.kubeconfig.write_text(yaml.safe_dump(kubeconfig(self.url, self.certs.data("ca.crt"), {
             "client-certificate-data": self.certs.data("admin.crt"),
@@ -333,6 +337,15 @@ class ControlPlane:
         names = [d["metadata"]["name"] for d in documents]
         self.kubectl("wait", "--for=condition=Established", f"--timeout={int(timeout)}s",
                      *[f"customresourcedefinition/{n}" for n in names])
+        # Established is not yet served: a new resource's watch cache answers 429 ("storage is
+        # (re)initializing") for a moment, which an operator started now would log as errors.
+        deadline = time.monotonic() + timeout
+        for doc in documents:
+            path = f"/apis/{doc['spec']['group']}/{doc['spec']['versions'][0]['name']}/{doc['spec']['names']['plural']}"
+            while self.kubectl("get", "--raw", f"{path}?limit=1", check=False).returncode != 0:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path} was not served within {timeout}s")
+                time.sleep(0.1)
         # kubectl's cached discovery predates these resources and (for categories such as
         # `kubectl get vigil`) would not look again for hours.
         shutil.rmtree(self.workdir / "kubectl-cache", ignore_errors=True)
@@ -389,9 +402,15 @@ class ControlPlane:
                 core.delete_collection_namespaced_secret(name)
 
 
+def _interrupt(*_: Any) -> None:
+    """SIGTERM stops it as ^C does: the API server first, then etcd."""
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     """python -m vigil_sandbox.controlplane: start one, print its kubeconfig path, run until ^C."""
     workdir = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="vigil-controlplane-"))
+    signal.signal(signal.SIGTERM, _interrupt)
     with ControlPlane(workdir) as plane:
         print(json.dumps({"kubeconfig": str(plane.kubeconfig), "url": plane.url,
                           "startedInSeconds": round(plane.started_in, 1)}), flush=True)

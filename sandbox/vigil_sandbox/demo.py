@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from .examples import documents
 from .stack import PLURALS, ROOT, Stack, condition, is_ready_and_compliant
 
-EXAMPLES = ROOT / "examples"
 # The examples resync every 5 minutes, as a real baseline would; the demo cannot wait that long.
 DEMO_RESYNC = "5s"
 
@@ -33,17 +32,13 @@ def heading(text: str) -> None:
 
 
 def load_examples() -> list[dict[str, Any]]:
-    docs = []
-    for path in sorted(EXAMPLES.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if not doc or doc.get("kind") == "Kustomization":
-                continue
-            if doc.get("apiVersion", "").startswith("vigil.dev/"):
-                doc["spec"]["resyncInterval"] = DEMO_RESYNC
-            if doc.get("kind") == "OrgTrail":
-                # Verify the last 6 hours every few seconds: the demo's digest chain starts 4 hours ago.
-                doc["spec"]["integrity"] = {"verify": True, "lookback": "6h", "interval": DEMO_RESYNC}
-            docs.append(doc)
+    docs = documents()
+    for doc in docs:
+        if doc.get("apiVersion", "").startswith("vigil.dev/"):
+            doc["spec"]["resyncInterval"] = DEMO_RESYNC
+        if doc.get("kind") == "OrgTrail":
+            # Verify the last 6 hours every few seconds: the demo's digest chain starts 4 hours ago.
+            doc["spec"]["integrity"] = {"verify": True, "lookback": "6h", "interval": DEMO_RESYNC}
     # As Argo CD would: by sync wave (the Namespace, then the Organization, the LogArchive, the controls).
     return sorted(docs, key=lambda d: int(d["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", 0)))
 

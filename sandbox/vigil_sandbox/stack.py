@@ -144,7 +144,8 @@ class Stack:
             process.wait()
 
     def _stop(self, name: str) -> None:
-        stop(self._processes.pop(name, None))
+        # The operator gets kopf's graceful stop, but no longer than a test should wait for it.
+        stop(self._processes.pop(name, None), timeout=5)
 
     def stop(self) -> None:
         self._stop("operator")

@@ -3,34 +3,22 @@ session's control plane) and the AWS sandbox, each a process of its own (vigil_s
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from vigil_sandbox import examples
 from vigil_sandbox.controlplane import ControlPlane
 from vigil_sandbox.stack import Stack
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 # Resync this often in tests, so "corrected within one resync" is seconds, not minutes.
 RESYNC = "3s"
 
 
 def example(kind: str, namespace: str = "baseline", **spec: Any) -> dict[str, Any]:
     """The example manifest of ``kind``, in ``namespace``, with fast resyncs and ``spec`` merged in."""
-    for path in sorted(EXAMPLES.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") == kind:
-                doc = copy.deepcopy(doc)
-                doc["metadata"]["namespace"] = namespace
-                doc["spec"]["resyncInterval"] = RESYNC
-                doc["spec"].update(spec)
-                return doc
-    raise LookupError(kind)
+    return examples.example(kind, namespace, resyncInterval=RESYNC, **spec)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,6 @@ from kubernetes.client.exceptions import ApiException
 from vigil.api import GROUP, KINDS
 from vigil.api.common import MAX_ACCOUNTS
 from vigil.controls.reconciler import parse_spec
-from vigil.crdgen import write_crds
 from vigil_sandbox.controlplane import ControlPlane
 
 pytestmark = pytest.mark.kube
@@ -43,16 +42,7 @@ tables = _manifest_tables()
 
 
 @pytest.fixture(scope="module")
-def crds(controlplane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The CRDs as the models generate them now, installed: the server refuses one whose CEL rules
-    could cost more than its budget."""
-    directory = tmp_path_factory.mktemp("crds")
-    write_crds(directory)
-    controlplane.install_crds(directory)
-
-
-@pytest.fixture(scope="module")
-def namespace(controlplane: ControlPlane, crds: None) -> Iterator[str]:
+def namespace(controlplane: ControlPlane, crds: ControlPlane) -> Iterator[str]:
     """A namespace of this module's own. Without a controller-manager a deleted namespace is never
     finalized, so the name is unique."""
     core = client.CoreV1Api(controlplane.client())

@@ -34,7 +34,6 @@ from kubernetes.client.exceptions import ApiException
 
 from vigil.admission_policy import APPROVE_VERB, APPROVER_ROLE, POLICY, documents
 from vigil.api import GROUP, KINDS, VERSION
-from vigil.crdgen import write_crds
 from vigil.planning.spec_weakening import spec_weakenings
 from vigil.planning.weakening import ALLOW_ANNOTATION
 from vigil_sandbox.controlplane import ControlPlane
@@ -61,12 +60,9 @@ def _valid(edit: SpecEdit) -> bool:
 # --- the cluster -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def namespace(controlplane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """CRDs as the models generate them and a namespace of this module's own (never finalized
-    without a controller-manager, hence the unique name)."""
-    crds = tmp_path_factory.mktemp("crds")
-    write_crds(crds)
-    controlplane.install_crds(crds)
+def namespace(controlplane: ControlPlane, crds: ControlPlane) -> Iterator[str]:
+    """A namespace of this module's own (never finalized without a controller-manager, hence the
+    unique name)."""
     core = client.CoreV1Api(controlplane.client())
     name = f"weakening-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": name}})

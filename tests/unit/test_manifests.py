@@ -9,12 +9,9 @@ The API server's half, on a real kube-apiserver with the same tables, is tests/k
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from vigil.api import KINDS
@@ -22,16 +19,8 @@ from vigil.api.common import MAX_ACCOUNTS
 from vigil.controls.reconciler import parse_spec, validation_message
 from vigil.crdgen import crd
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def examples() -> list[dict[str, Any]]:
-    return [doc for path in sorted(EXAMPLES.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())
-            if doc and doc.get("apiVersion", "").startswith("vigil.dev/")]
-
-
-def example(kind: str) -> dict[str, Any]:
-    return copy.deepcopy(next(doc for doc in examples() if doc["kind"] == kind))
+from vigil_sandbox.examples import example
+from vigil_sandbox.examples import objects as examples
 
 
 def with_spec(kind: str, path: str, value: Any) -> dict[str, Any]:
