@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml sandbox/pyproject.toml
 install: $(STAMP)
 
 ## etcd, kube-apiserver and kubectl, built once from their Go modules into ~/.cache/vigil/controlplane
-## (about 8 minutes on a fresh machine). KUBEBUILDER_ASSETS=<folder with the three> skips the build.
+## (9 to 11 minutes on a fresh machine with two cores). KUBEBUILDER_ASSETS=<folder with the three> skips the build.
 controlplane:
 	@if [ -n "$$KUBEBUILDER_ASSETS" ]; then echo "controlplane: using KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \
 	else ./sandbox/controlplane/build.sh >/dev/null; fi

@@ -74,17 +74,18 @@ build() {
   flock 9
   if [ -x "$dest/kube-apiserver" ] && [ -x "$dest/kubectl" ] && [ -x "$dest/etcd" ]; then echo "$dest"; return; fi
   need_go
+  say "building the test control plane into $dest, once: 9 to 11 minutes on 2 cores with empty Go caches"
   for cmd in kube-apiserver kubectl; do
     [ -x "$dest/$cmd" ] && continue
     started=$(date +%s)
-    say "building $cmd $K8S_VERSION from the Go module proxy (once; about 5 minutes cold on 2 cores) ..."
+    say "building $cmd $K8S_VERSION from the Go module proxy ..."
     (cd "$HERE/kube" && go build -trimpath -ldflags "$(kube_ldflags)" -o "$dest/$cmd.part" "k8s.io/kubernetes/cmd/$cmd")
     mv "$dest/$cmd.part" "$dest/$cmd"
     say "built $cmd in $(( $(date +%s) - started ))s"
   done
   if [ ! -x "$dest/etcd" ]; then
     started=$(date +%s)
-    say "building etcd $ETCD_VERSION from the Go module proxy (once) ..."
+    say "building etcd $ETCD_VERSION from the Go module proxy ..."
     # etcd is a module of its own: its dependencies must not be resolved together with Kubernetes'.
     (cd "$HERE/etcd" && go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
       -o "$dest/etcd.part" go.etcd.io/etcd/server/v3)
