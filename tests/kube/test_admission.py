@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,7 +21,6 @@ from kubernetes.client.exceptions import ApiException
 from vigil.api import GROUP, KINDS
 from vigil.api.common import MAX_ACCOUNTS
 from vigil.controls.reconciler import parse_spec
-from vigil_sandbox.controlplane import ControlPlane
 
 pytestmark = pytest.mark.kube
 
@@ -39,34 +36,6 @@ def _manifest_tables() -> ModuleType:
 
 
 tables = _manifest_tables()
-
-
-@pytest.fixture(scope="module")
-def namespace(controlplane: ControlPlane, crds: ControlPlane) -> Iterator[str]:
-    """A namespace of this module's own. Without a controller-manager a deleted namespace is never
-    finalized, so the name is unique."""
-    core = client.CoreV1Api(controlplane.client())
-    name = f"admission-{uuid.uuid4().hex[:8]}"
-    core.create_namespace({"metadata": {"name": name}})
-    try:
-        yield name
-    finally:
-        core.delete_namespace(name)
-
-
-@pytest.fixture(scope="module")
-def dry_run_create(controlplane: ControlPlane, namespace: str):
-    """``dry_run_create(doc)``: the object as the server would store it (defaults applied). Strict
-    field validation: an unknown field is refused, not silently pruned."""
-    api = client.CustomObjectsApi(controlplane.client())
-
-    def create(doc: dict[str, Any]) -> dict[str, Any]:
-        group, version = doc["apiVersion"].split("/")
-        body = {**doc, "metadata": {**doc["metadata"], "namespace": namespace}}
-        return api.create_namespaced_custom_object(group, version, namespace, KINDS[doc["kind"]].plural, body,
-                                                   dry_run="All", field_validation="Strict")
-
-    return create
 
 
 def refusal(dry_run_create, doc: dict[str, Any]) -> dict[str, Any]:

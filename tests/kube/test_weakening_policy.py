@@ -60,25 +60,6 @@ def _valid(edit: SpecEdit) -> bool:
 # --- the cluster -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def namespace(controlplane: ControlPlane, crds: ControlPlane) -> Iterator[str]:
-    """A namespace of this module's own (never finalized without a controller-manager, hence the
-    unique name)."""
-    core = client.CoreV1Api(controlplane.client())
-    name = f"weakening-{uuid.uuid4().hex[:8]}"
-    core.create_namespace({"metadata": {"name": name}})
-    try:
-        yield name
-    finally:
-        custom = client.CustomObjectsApi(controlplane.client())
-        for plural in PLURALS:  # anything a failed test left (no finalizer: nothing would remove it)
-            for obj in custom.list_namespaced_custom_object(GROUP, VERSION, name, plural)["items"]:
-                custom.patch_namespaced_custom_object(GROUP, VERSION, name, plural, obj["metadata"]["name"],
-                                                      {"metadata": {"finalizers": None}})
-                custom.delete_namespaced_custom_object(GROUP, VERSION, name, plural, obj["metadata"]["name"])
-        core.delete_namespace(name)
-
-
-@pytest.fixture(scope="module")
 def identities(controlplane: ControlPlane, namespace: str, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[dict[str, Path]]:
     """name -> a kubeconfig authenticating as that ServiceAccount, with its RBAC in place."""
