@@ -14,13 +14,13 @@ UNUSED_IN_THE_OPERATOR = ("kubernetes", "kubernetes_asyncio", "pykube")
 
 
 def _run(args: argparse.Namespace, rest: list[str]) -> int:
-    """Start the operator: kopf with Vigil's handlers, kopf's own flags passed through."""
+    """Start the operator: kopf with Vigil's handlers (kopf's `run` flags), under leader election
+    when VIGIL_LEADER_ELECTION is set (vigil.run)."""
     for name in UNUSED_IN_THE_OPERATOR:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None makes `import` fail fast
-    from kopf.cli import main as kopf_main
+    from .run import main as run_operator
 
-    kopf_main(args=["run", "--module", "vigil.handlers", *rest], prog_name="vigil run", standalone_mode=True)
-    return 0
+    return run_operator(rest)
 
 
 def _crds(args: argparse.Namespace, rest: list[str]) -> int:
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the operator (kopf flags pass through, e.g. --all-namespaces)",
+    run = commands.add_parser("run", help="run the operator (kopf's run flags: `vigil run --help`)",
                               add_help=False)
     run.set_defaults(func=_run)
 

@@ -24,6 +24,17 @@ ACCESS_DENIED = "AccessDenied"
 THROTTLED = "Throttled"
 PARTIAL_FAILURE = "PartialFailure"
 AWS_ERROR = "AWSError"
+# How an AWS call failed (aws.errors.classify): AWS's own fault (5xx), no answer at all, no credentials,
+# a bug in Vigil (a request the API model refuses, an unexpected exception).
+AWS_UNAVAILABLE = "AWSUnavailable"
+ENDPOINT_UNREACHABLE = "EndpointUnreachable"
+NO_CREDENTIALS = "NoCredentials"
+INTERNAL_ERROR = "InternalError"
+# Targets out of reach: they fail alone, and the object stays Ready for every other target.
+ACCOUNT_UNREACHABLE = "AccountUnreachable"  # its role cannot be assumed
+ACCOUNT_SUSPENDED = "AccountSuspended"  # SUSPENDED or PENDING_CLOSURE in the organization
+REGION_DISABLED = "RegionDisabled"  # an opt-in region not enabled for the account
+OUT_OF_REACH = frozenset({ACCOUNT_UNREACHABLE, ACCOUNT_SUSPENDED, REGION_DISABLED})
 IN_SYNC = "InSync"
 DRIFTED = "Drifted"
 DRIFT_CORRECTED = "DriftCorrected"

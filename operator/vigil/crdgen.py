@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .api import GROUP, KINDS, VERSION, KindInfo
+from .api.common import RULE_KEY
 
 # JSON Schema keywords that a structural OpenAPI v3 schema does not take.
 _DROPPED = {"title", "$defs", "examples", "const"}
@@ -55,11 +56,25 @@ def _structural(node: Any) -> Any:
         node = merged
     if node.get("additionalProperties") is False:
         del node["additionalProperties"]
-    out = {k: _structural(v) for k, v in node.items() if k not in _DROPPED}
+    words = _rule_words(node)
+    out = {k: _structural(v) for k, v in node.items() if k not in _DROPPED and k != RULE_KEY}
+    if words:
+        out["description"] = " ".join(part for part in (out.get("description"), *words) if part)
     if "properties" in out:
         out["properties"] = {k: _structural(v) for k, v in node["properties"].items()}
         out.setdefault("type", "object")
     return out
+
+
+def _rule_words(node: dict[str, Any]) -> list[str]:
+    """The AWS rules a field follows, in words (``api.common.aws_rule``): its own, and its items' or
+    values', since `kubectl explain` shows a list's description and not its items'."""
+    words = [node[RULE_KEY]] if RULE_KEY in node else []
+    for key, lead in (("items", "Each item:"), ("additionalProperties", "Each value:")):
+        child = node.get(key)
+        if isinstance(child, dict) and RULE_KEY in child:
+            words.append(f"{lead} {child[RULE_KEY]}")
+    return words
 
 
 def openapi_schema(model: type, *, mode: str) -> dict[str, Any]:

@@ -16,11 +16,11 @@ from typing import Any
 import kopf
 
 from . import conditions as c
-from . import server
 from .api import GROUP, KINDS, VERSION
 from .api.common import parse_duration
 from .controls.base import Runtime
 from .controls.reconciler import delete_object, reconcile_object
+from .leadership.fence import WRITES
 from .planning.weakening import ALLOW_ANNOTATION
 from .memory import release_free_memory
 from .secrets import SecretReader
@@ -32,8 +32,8 @@ SETTINGS = VigilSettings.from_env()
 REFERENCED = {"Organization": "organizations", "LogArchive": "logarchives"}
 # Ready reasons worth retrying sooner than a full resync (a held write waits for an allowance or
 # an owner's departure, which come without a spec change).
-TRANSIENT = {c.DEPENDENCY_NOT_READY, c.THROTTLED, c.PARTIAL_FAILURE, c.AWS_ERROR, c.CONFLICT, c.ADOPTION_REQUIRED,
-             c.WEAKENING_HELD}
+TRANSIENT = {c.DEPENDENCY_NOT_READY, c.THROTTLED, c.AWS_UNAVAILABLE, c.ENDPOINT_UNREACHABLE, c.PARTIAL_FAILURE,
+             c.AWS_ERROR, c.CONFLICT, c.ADOPTION_REQUIRED, c.WEAKENING_HELD}
 
 
 @kopf.on.startup()
@@ -48,13 +48,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
     memo.runtime = Runtime(concurrency=SETTINGS.concurrency, installation=SETTINGS.installation)
-    memo.http = await server.start(SETTINGS.metrics_port)
-
-
-@kopf.on.cleanup()
-async def shutdown(memo: kopf.Memo, **_: Any) -> None:
-    if getattr(memo, "http", None) is not None:
-        await memo.http.cleanup()
 
 
 SECRETS = SecretReader()
@@ -138,6 +131,13 @@ def _ready_reason(status: dict[str, Any]) -> str | None:
     return ready.get("reason") if ready else None
 
 
+def _delete(*args: Any) -> list[str]:
+    """A delete's AWS calls do not pass ``converge``: the whole delete is one admitted write, so
+    none starts once the fence is closed, and a graceful stop waits for one under way."""
+    with WRITES.admit(f"delete of {args[0]} {args[1]}/{args[2]}"):
+        return delete_object(*args)
+
+
 def _register(kind: str, plural: str) -> None:
     async def on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
         await _reconcile(kind, body, patch, memo, force=True, **kwargs)
@@ -148,7 +148,7 @@ def _register(kind: str, plural: str) -> None:
     async def on_delete(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         meta = body.get("metadata", {})
         async with memo.setdefault("lock", asyncio.Lock()):
-            notes = await asyncio.to_thread(delete_object, kind, meta.get("namespace", ""), meta.get("name", ""),
+            notes = await asyncio.to_thread(_delete, kind, meta.get("namespace", ""), meta.get("name", ""),
                                             copy.deepcopy(dict(body.get("spec") or {})), IndexLookup(kwargs),
                                             memo.runtime, _meta(meta))
         kopf.event(body, type="Normal", reason="Deleted", message="; ".join(notes)[:1024])

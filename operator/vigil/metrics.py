@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -26,3 +26,5 @@ WEAKENINGS_ALLOWED = Counter("vigil_weakenings_allowed", "Weakening changes appl
                              registry=REGISTRY)
 GUARD_BLOCKS = Counter("vigil_guard_blocks", "Resources not written: another owner (Conflict) or none (AdoptionRequired)",
                        ["kind", "reason"], registry=REGISTRY)
+LEADER = Gauge("vigil_leader", "1 while this replica reconciles: it holds the Lease (always, without leader "
+              "election); 0 while it waits for the Lease", registry=REGISTRY)

@@ -3,7 +3,45 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LeaderElectionSettings:
+    """client-go's leader election over a coordination.k8s.io/v1 Lease, with its default timings.
+
+    Off unless ``VIGIL_LEADER_ELECTION`` is true (deploy/ sets it, with two replicas). A rival takes
+    the Lease ``lease_duration`` after it last saw it renewed; the leader stops writing to AWS
+    ``renew_deadline`` after the start of its last successful renewal, which is sooner."""
+
+    enabled: bool = False
+    lease_name: str = "vigil-leader"
+    # The pod's namespace (POD_NAMESPACE, from the downward API) unless VIGIL_LEASE_NAMESPACE says.
+    lease_namespace: str = "vigil-system"
+    # Who this replica is in the Lease: the pod's name (POD_NAME, else the host name); a random
+    # suffix is added per process, so a restarted container is a new candidate.
+    candidate: str = ""
+    lease_duration: int = 15
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.retry_period < self.renew_deadline < self.lease_duration:
+            raise ValueError("leader election needs 0 < retry period < renew deadline < lease duration, got "
+                             f"{self.retry_period} / {self.renew_deadline} / {self.lease_duration}")
+
+    @classmethod
+    def from_env(cls) -> "LeaderElectionSettings":
+        env = os.environ
+        return cls(
+            enabled=env.get("VIGIL_LEADER_ELECTION", "false").strip().lower() in ("1", "true", "yes", "on"),
+            lease_name=env.get("VIGIL_LEASE_NAME", cls.lease_name),
+            lease_namespace=env.get("VIGIL_LEASE_NAMESPACE") or env.get("POD_NAMESPACE") or cls.lease_namespace,
+            candidate=env.get("POD_NAME") or os.uname().nodename,
+            lease_duration=int(env.get("VIGIL_LEASE_DURATION_SECONDS", cls.lease_duration)),
+            renew_deadline=float(env.get("VIGIL_RENEW_DEADLINE_SECONDS", cls.renew_deadline)),
+            retry_period=float(env.get("VIGIL_RETRY_PERIOD_SECONDS", cls.retry_period)),
+        )
 
 
 @dataclass(frozen=True)
@@ -22,6 +60,7 @@ class VigilSettings:
     # Recorded in the ownership tag of everything Vigil manages (vigil.dev/installation), so two
     # Vigil installations pointed at one organization never write to each other's resources.
     installation: str = "default"
+    leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
 
     @classmethod
     def from_env(cls) -> "VigilSettings":
@@ -32,4 +71,5 @@ class VigilSettings:
             retry_seconds=float(env.get("VIGIL_RETRY_SECONDS", cls.retry_seconds)),
             metrics_port=int(env.get("VIGIL_METRICS_PORT", cls.metrics_port)),
             installation=env.get("VIGIL_INSTALLATION", cls.installation),
+            leader_election=LeaderElectionSettings.from_env(),
         )

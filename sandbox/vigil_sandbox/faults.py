@@ -9,6 +9,8 @@ same order, give the same faults.
   STS and IAM 400 Throttling, JSON services 400 ThrottlingException, ...); moto never sees the
   request, so nothing is applied;
 - error: a 500 (InternalError / InternalFailure) or a 503 (ServiceUnavailable), not applied either;
+  or, with ``code``, that error code at ``status`` (any 4xx or 5xx): a refusal such as a 400
+  ValidationException or a 403 AccessDenied, as the service would answer it;
 - delay: the answer held back ``ms`` milliseconds, after moto applied the request;
 - drop: writes only (``awsserver.is_write``). moto applies the request, then the connection is
   closed without a byte of the answer, as when a response is lost on the way: botocore raises
@@ -24,6 +26,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import random
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -39,6 +42,7 @@ FAULTS_PATH = "/_vigil/faults"
 KINDS = ("throttle", "error", "delay", "drop")
 REFUSALS = ("throttle", "error")  # answered in moto's place: the request is not applied
 SERVER_ERROR_STATUSES = (500, 503)
+ERROR_CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,127}$")
 
 
 # --- Domain: the plan ----------------------------------------------------------------------------
@@ -52,7 +56,8 @@ def _globs(value: str | Sequence[str]) -> tuple[str, ...]:
 class Fault:
     """One kind of fault: which requests, how often, how many times at most.
 
-    ``ms`` is the delay's length (delay only); ``status`` the error's (error only: 500 or 503).
+    ``ms`` is the delay's length (delay only); ``status`` the error's (error only: 500 or 503, or
+    with ``code``, the error code to answer, any 4xx or 5xx).
     """
 
     rate: float = 1.0
@@ -61,6 +66,7 @@ class Fault:
     times: int | None = None  # None: no limit
     ms: int = 0
     status: int = 500
+    code: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "operations", _globs(self.operations))
@@ -71,8 +77,14 @@ class Fault:
             raise ValueError(f"times must be 0 or more, not {self.times}")
         if self.ms < 0:
             raise ValueError(f"ms must be 0 or more, not {self.ms}")
-        if self.status not in SERVER_ERROR_STATUSES:
-            raise ValueError(f"status must be one of {SERVER_ERROR_STATUSES}, not {self.status}")
+        if self.code is not None:
+            if not ERROR_CODE_PATTERN.match(self.code):
+                raise ValueError(f"code must be an error code such as ValidationException, not {self.code!r}")
+            if not 400 <= self.status <= 599 or self.status not in iter(HTTPStatus):
+                raise ValueError(f"status must be a 4xx or 5xx with a code, not {self.status}")
+        elif self.status not in SERVER_ERROR_STATUSES:
+            raise ValueError(f"status must be one of {SERVER_ERROR_STATUSES} (or any 4xx or 5xx with a code), "
+                             f"not {self.status}")
 
     def matches(self, service: str, operation: str) -> bool:
         return (any(fnmatch.fnmatchcase(service, glob) for glob in self.services)
@@ -81,7 +93,7 @@ class Fault:
 
 # The JSON fields of a fault, by kind: ms and status mean something for one kind each.
 _COMMON_FIELDS = ("rate", "operations", "services", "times")
-FAULT_FIELDS = {"throttle": _COMMON_FIELDS, "error": (*_COMMON_FIELDS, "status"),
+FAULT_FIELDS = {"throttle": _COMMON_FIELDS, "error": (*_COMMON_FIELDS, "status", "code"),
                 "delay": (*_COMMON_FIELDS, "ms"), "drop": _COMMON_FIELDS}
 
 
@@ -100,6 +112,8 @@ class FaultPlan:
             fault = getattr(self, kind)
             if fault is not None and kind != "delay" and fault.ms:
                 raise ValueError(f"{kind}: ms is for delay only")
+            if fault is not None and kind != "error" and fault.code is not None:
+                raise ValueError(f"{kind}: code is for error only")
         if self.delay is not None and not self.delay.ms:
             raise ValueError("delay: ms is required")
 
@@ -153,9 +167,11 @@ def _fault_from_json(kind: str, document: Any) -> Fault:
     for name in ("times", "ms", "status"):
         if document.get(name) is not None and not _is_int(document[name]):
             raise ValueError(f"{kind}: {name} must be an integer")
+    if document.get("code") is not None and not isinstance(document["code"], str):
+        raise ValueError(f"{kind}: code must be a string")
     try:
         return Fault(float(rate), tuple(document.get("operations", ["*"])), tuple(document.get("services", ["*"])),
-                     document.get("times"), document.get("ms", 0), document.get("status", 500))
+                     document.get("times"), document.get("ms", 0), document.get("status", 500), document.get("code"))
     except ValueError as error:
         raise ValueError(f"{kind}: {error}") from None
 
@@ -270,7 +286,12 @@ def error_answer(protocol: str, status: int, code: str, message: str) -> tuple[s
 def refusal_answer(model: Any, kind: str, fault: Fault) -> tuple[str, list[tuple[str, str]], bytes]:
     """The answer to a request a throttle or error fault hit, for the service's model (or None)."""
     protocol = model.resolved_protocol if model is not None else "json"
-    status, code, message = throttling_error(model) if kind == "throttle" else server_error(protocol, fault.status)
+    if kind == "throttle":
+        status, code, message = throttling_error(model)
+    elif fault.code is not None:
+        status, code, message = fault.status, fault.code, f"{fault.code} (an error fault of the Vigil sandbox)"
+    else:
+        status, code, message = server_error(protocol, fault.status)
     return error_answer(protocol, status, code, message)
 
 

@@ -4,6 +4,8 @@ environment variables exactly as on a real cluster. The operator authenticates a
 ServiceAccount, so deploy/'s RBAC is all it may do.
 
 Used by `make demo`, `make bench` and the end-to-end tests; each process logs to a file in ``workdir``.
+The operator runs under leader election as deploy/ runs it, with short timings; ``start_operator``
+with another name starts a second replica.
 A stack given a running control plane shares it, and leaves it as it found it.
 """
 
@@ -32,6 +34,14 @@ DEPLOY = ROOT / "deploy"
 # The operator's identity and permissions, exactly as deploy/ installs them.
 OPERATOR_NAMESPACE, OPERATOR_ACCOUNT = "vigil-system", "vigil"
 IDENTITY_FILES = ("namespace.yaml", "serviceaccount.yaml", "rbac.yaml")
+# Leader election as deploy/ runs it (the Lease in vigil-system), with timings short enough for
+# tests (a killed leader's Lease is taken within LEASE_SECONDS + RETRY_SECONDS) and a renew
+# deadline that leaves a loaded machine room (a leader that cannot renew exits; nothing restarts it).
+LEASE_NAME, LEASE_SECONDS, RENEW_DEADLINE_SECONDS, RETRY_SECONDS = "vigil-leader", 8, 6, 1
+LEADER_ELECTION_ENV = {"VIGIL_LEADER_ELECTION": "true", "POD_NAMESPACE": OPERATOR_NAMESPACE,
+                       "VIGIL_LEASE_DURATION_SECONDS": str(LEASE_SECONDS),
+                       "VIGIL_RENEW_DEADLINE_SECONDS": str(RENEW_DEADLINE_SECONDS),
+                       "VIGIL_RETRY_PERIOD_SECONDS": str(RETRY_SECONDS)}
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen[Any], log: Path) -> None:
@@ -59,6 +69,7 @@ class Stack:
     kubeconfig: Path = Path()
     operator_kubeconfig: Path = Path()
     metrics_url: str = ""
+    metrics_urls: dict[str, str] = field(default_factory=dict)  # per operator process, by name
     _processes: dict[str, subprocess.Popen[Any]] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
     _owns_controlplane: bool = False
@@ -118,14 +129,19 @@ class Stack:
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "ca-central-1",
                 "AWS_EC2_METADATA_DISABLED": "true"}
 
-    def start_operator(self) -> subprocess.Popen[Any]:
+    def start_operator(self, name: str = "operator", env: dict[str, str] | None = None) -> subprocess.Popen[Any]:
+        """One replica (``name``: its process, log file and POD_NAME); returns once /healthz answers,
+        which it does while it waits for the Lease too. ``env`` adds to ``operator_env``."""
         port = free_port()
-        self.metrics_url = f"http://127.0.0.1:{port}"
+        self.metrics_urls[name] = f"http://127.0.0.1:{port}"
+        if name == "operator":
+            self.metrics_url = self.metrics_urls[name]
         env = {**self.aws_env(), "KUBECONFIG": str(self.operator_kubeconfig), "VIGIL_METRICS_PORT": str(port),
-               "VIGIL_TICK_SECONDS": "1", "VIGIL_RETRY_SECONDS": "2", **self.operator_env}
-        process = self._spawn("operator", [sys.executable, "-m", "vigil", "run", "--standalone",
-                                           "--all-namespaces", "--verbose"], env)
-        wait_http(f"{self.metrics_url}/healthz", 30, process, self.workdir / "operator.log")
+               "VIGIL_TICK_SECONDS": "1", "VIGIL_RETRY_SECONDS": "2", **LEADER_ELECTION_ENV, "POD_NAME": name,
+               **self.operator_env, **(env or {})}
+        process = self._spawn(name, [sys.executable, "-m", "vigil", "run", "--standalone",
+                                     "--all-namespaces", "--verbose"], env)
+        wait_http(f"{self.metrics_urls[name]}/healthz", 30, process, self.workdir / f"{name}.log")
         return process
 
     @property
@@ -133,12 +149,23 @@ class Stack:
         process = self._processes.get("operator")
         return process.pid if process else None
 
-    def stop_operator(self) -> None:
-        self._stop("operator")
+    def operator_process(self, name: str = "operator") -> subprocess.Popen[Any] | None:
+        return self._processes.get(name)
 
-    def kill_operator(self) -> None:
-        """SIGKILL, as a node failure would: no handler runs, nothing is flushed."""
-        process = self._processes.pop("operator", None)
+    def leads(self, name: str = "operator") -> bool:
+        """Whether replica ``name`` holds the Lease and reconciles (its ``vigil_leader`` gauge)."""
+        try:
+            with urllib.request.urlopen(f"{self.metrics_urls[name]}/metrics", timeout=5) as response:
+                return "\nvigil_leader 1.0\n" in response.read().decode()
+        except (OSError, KeyError):
+            return False  # not serving (yet, or any more)
+
+    def stop_operator(self, name: str = "operator") -> None:
+        self._stop(name)
+
+    def kill_operator(self, name: str = "operator") -> None:
+        """SIGKILL, as a node failure would: no handler runs, nothing is flushed (the Lease is not released)."""
+        process = self._processes.pop(name, None)
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
@@ -148,13 +175,15 @@ class Stack:
         stop(self._processes.pop(name, None), timeout=5)
 
     def stop(self) -> None:
-        self._stop("operator")
+        for name in [name for name in self._processes if name.startswith("operator")]:
+            self._stop(name)
         if self.controlplane is not None:
             if self._owns_controlplane:
                 self.controlplane.stop()
             elif self.kubeconfig.exists():
-                # Shared: leave no object, Event, Secret, policy or RBAC edit for the next user to trip on.
+                # Shared: leave no object, Event, Secret, policy, RBAC edit or Lease for the next user to trip on.
                 self.controlplane.kubectl("delete", "--ignore-not-found", "-f", str(DEPLOY / "weakening-policy.yaml"))
+                self.controlplane.kubectl("delete", "lease", "--ignore-not-found", "-n", OPERATOR_NAMESPACE, LEASE_NAME)
                 self.controlplane.reset(GROUP)
                 self.controlplane.apply(self.identity())
         self._stop("aws")

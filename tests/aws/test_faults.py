@@ -1,5 +1,6 @@
-"""Fault injection in the sandbox (vigil_sandbox.faults): each service's own throttling error and
-server errors answered in moto's place (nothing applied), writes applied and their answer
+"""Fault injection in the sandbox (vigil_sandbox.faults): each service's own throttling error,
+server errors and refusals of a given code (ValidationException, AccessDenied) answered in
+moto's place in the protocol's own form (nothing applied), writes applied and their answer
 dropped (botocore raises ConnectionClosedError), answers delayed; chosen by operation name or
 prefix, at a rate from a seeded generator; set over HTTP (FAULTS_PATH, `Faults`), and recorded."""
 
@@ -94,6 +95,29 @@ def test_a_server_error_is_not_applied(aws, faults, status, code):
         "LocationConstraint": HOME})) == (code, status)
     assert not bucket_exists(aws, "vigil-test-erred")
     assert s3.list_buckets()["Buckets"] is not None  # another operation is answered
+
+
+# The refusals a service answers by protocol: (client call, status, code) per service.
+REFUSED = {
+    "cloudtrail": (lambda c: c.start_logging(Name="vigil-test-refused"), 400, "ValidationException"),  # JSON
+    "ec2": (lambda c: c.create_vpc(CidrBlock="10.78.0.0/16"), 400, "InvalidParameterValue"),  # EC2 query
+    "iam": (lambda c: c.list_roles(), 403, "AccessDenied"),  # query
+    "s3": (lambda c: c.list_buckets(), 403, "AccessDenied"),  # REST-XML
+    "guardduty": (lambda c: c.list_detectors(), 400, "BadRequestException"),  # REST-JSON
+}
+
+
+@pytest.mark.parametrize("service", REFUSED)
+def test_an_error_with_a_code_is_that_refusal_and_is_not_applied(aws, faults, call_log, service):
+    call, status, code = REFUSED[service]
+    faults.set(error=Fault(services=(service,), status=status, code=code))
+    client = aws.client(service, config=RETRIES)
+    assert error_of(lambda: call(client)) == (code, status)
+    [recorded] = call_log.calls()
+    assert (recorded.status, recorded.fault) == (status, "error"), "a refusal is not retried by botocore"
+    faults.clear()
+    if service == "ec2":
+        assert not [v for v in client.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.78.0.0/16"]
 
 
 # --- dropped answers: applied, never received -----------------------------------------------------
@@ -206,7 +230,7 @@ def test_the_control_path_sets_reads_and_clears_the_plan(sandbox, faults):
                                               "error": {"status": 503, "times": 2}, "delay": {"ms": 10}})
     assert status == 200 and state == {
         "seed": 3, "throttle": None,
-        "error": {"rate": 1.0, "operations": ["*"], "services": ["*"], "times": 2, "status": 503},
+        "error": {"rate": 1.0, "operations": ["*"], "services": ["*"], "times": 2, "status": 503, "code": None},
         "delay": {"rate": 1.0, "operations": ["*"], "services": ["*"], "times": None, "ms": 10},
         "drop": {"rate": 0.25, "operations": ["Create*"], "services": ["*"], "times": None},
         "injected": {"throttle": 0, "error": 0, "delay": 0, "drop": 0}}
@@ -222,6 +246,9 @@ def test_the_control_path_sets_reads_and_clears_the_plan(sandbox, faults):
     ({"drop": {"ms": 5}}, "drop: unknown field(s) ms"),
     ({"delay": {}}, "delay: ms is required"),
     ({"error": {"status": 404}}, "error: status must be one of (500, 503)"),
+    ({"error": {"code": "ValidationException", "status": 200}}, "error: status must be a 4xx or 5xx with a code"),
+    ({"error": {"code": "not a code!"}}, "error: code must be an error code"),
+    ({"throttle": {"code": "ValidationException"}}, "throttle: unknown field(s) code"),
     ({"throttle": {"operations": "Create*"}}, "throttle: operations must be a list"),
     ({"flood": {}}, "plan: unknown field(s) flood"),
     (b"{not json", "Expecting property name"),

@@ -22,7 +22,7 @@ def reason(obj: dict, type_: str = "Ready") -> str:
 
 
 # A key both created and brought: the CRD's CEL rule refuses it.
-BOTH_KEYS = {"create": True, "keyArn": "arn:aws:kms:ca-central-1:222222222222:key/abcd"}
+BOTH_KEYS = {"create": True, "keyArn": "arn:aws:kms:ca-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
 
 
 def without_rules(node: Any) -> Any:

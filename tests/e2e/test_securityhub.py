@@ -198,5 +198,5 @@ def test_aggregation_region_outside_the_regions_is_refused(stack: Stack, manifes
     stack.apply(bad)
     obj = stack.wait("SecurityHubBaseline", NS, "elsewhere", lambda o: reason(o, "Ready") == "InvalidSpec",
                      timeout=20, what="InvalidSpec")
-    assert "aggregationRegion eu-west-1" in condition(obj, "Ready")["message"]
+    assert "spec.aggregationRegion: eu-west-1" in condition(obj, "Ready")["message"]
     stack.delete("SecurityHubBaseline", NS, "elsewhere")

@@ -185,7 +185,7 @@ def test_a_key_of_one_region_for_two_is_invalid(baseline: Stack, manifest):
     refused = baseline.wait("SessionLogging", "audit", "one-region-key",
                             lambda o: condition(o, "Ready").get("reason") == "InvalidSpec", timeout=30,
                             what="InvalidSpec")
-    assert "kms.keyArn is a key in ca-central-1" in condition(refused, "Ready")["message"]
+    assert "spec.kms.keyArn: the key is in ca-central-1" in condition(refused, "Ready")["message"]
     assert "us-east-1" in condition(refused, "Ready")["message"]
 
 

@@ -35,7 +35,8 @@ def test_invalid_organization_names_the_field(spec, field):
 
 
 @pytest.mark.parametrize("kms, message", [
-    ({"create": True, "keyArn": "arn:aws:kms:ca-central-1:222222222222:key/abc"}, "set create: false"),
+    ({"create": True, "keyArn": "arn:aws:kms:ca-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+     "set create: false"),
     ({"create": False}, "give keyArn"),
 ])
 def test_kms_is_created_or_brought_not_both(kms, message):

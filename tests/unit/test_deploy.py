@@ -1,9 +1,11 @@
 """The install manifests and the image: what `kubectl kustomize deploy/` renders and the Dockerfile.
 
 Covers: the kustomization renders with the CRDs of all nine kinds; the Deployment's pod security,
-probes, resources and arguments; the ClusterRole's least privilege (no wildcards, status and
-events covered, secrets read by name only, no peering); the Dockerfile lints clean with hadolint
-and starts the operator the way the Deployment does.
+probes, resources and arguments; its high availability (two replicas under leader election,
+rolled, spread across nodes, a disruption budget); the ClusterRole's least privilege (no
+wildcards, status and events covered, secrets read by name only, no peering) and the Lease Role
+in vigil-system; the Dockerfile lints clean with hadolint and starts the operator the way the
+Deployment does.
 """
 
 from __future__ import annotations
@@ -97,10 +99,26 @@ def test_serviceaccount_documents_irsa_and_pod_identity() -> None:
 
 # --- the Deployment ------------------------------------------------------------------------------
 
-def test_deployment_is_a_single_replica_replaced_not_rolled(rendered: list[dict]) -> None:
+def test_deployment_runs_two_replicas_under_leader_election(rendered: list[dict]) -> None:
     spec = only(rendered, "Deployment")["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"] == {"type": "Recreate"}
+    assert spec["replicas"] == 2
+    # A new pod is Ready (a candidate) before an old one stops and hands the Lease over.
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    [container] = spec["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["VIGIL_LEADER_ELECTION"]["value"] == "true"
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+
+
+def test_replicas_prefer_different_nodes_and_are_evicted_one_at_a_time(rendered: list[dict], pod: dict) -> None:
+    labels = only(rendered, "Deployment")["spec"]["selector"]["matchLabels"]
+    [term] = pod["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == labels
+    budget = only(rendered, "PodDisruptionBudget")
+    assert budget["metadata"]["namespace"] == "vigil-system"
+    assert budget["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": labels}}
 
 
 def test_pod_runs_non_root_with_a_read_only_root_and_no_privileges(pod: dict) -> None:
@@ -190,6 +208,19 @@ def test_clusterrole_reads_secrets_by_name_only(rules: list[dict]) -> None:
 
 def test_clusterrole_has_no_peering_since_the_operator_runs_standalone(rules: list[dict]) -> None:
     assert not any("kopf.dev" in rule["apiGroups"] or "zalando.org" in rule["apiGroups"] for rule in rules)
+    assert not granted(rules, "coordination.k8s.io", "leases"), "the Lease is granted in vigil-system only"
+
+
+def test_the_lease_is_read_and_written_by_name_in_vigil_system_only(rendered: list[dict]) -> None:
+    role = only(rendered, "Role", "vigil-leader-election")
+    assert role["metadata"]["namespace"] == "vigil-system"
+    assert role["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                              "verbs": ["get", "create", "update"]}]
+    binding = only(rendered, "RoleBinding", "vigil-leader-election")
+    assert binding["metadata"]["namespace"] == "vigil-system"
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": "vigil-leader-election"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vigil", "namespace": "vigil-system"}]
 
 
 # --- the image -----------------------------------------------------------------------------------

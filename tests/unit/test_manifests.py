@@ -98,33 +98,35 @@ def test_what_the_schema_refuses_the_operator_refuses_too(kind, path, value, fie
 
 
 # Rules across fields, or on a value that a keyword cannot check: the CRD carries them as CEL
-# (or, for uniqueness, as a list type). The field as the API server names it, then the object
-# the operator's message starts with (its rules run on the object that holds the fields).
+# (or, for uniqueness, as a list type). The field as the API server names it, then as the
+# operator's message starts with it (the same field; a list, where the server names its item).
 CROSS_FIELD = [
     ("Organization", {"regions": {"home": "eu-west-1", "governed": ["ca-central-1"]}},
-     "spec.regions.home", "spec.regions"),
+     "spec.regions.home", "spec.regions.home"),
     ("Organization", {"regions": {"home": "ca-central-1", "governed": ["ca-central-1", "ca-central-1"]}},
      "spec.regions.governed[1]", "spec.regions.governed"),
     ("Organization", {"workloads": {"all": True, "accountIds": ["555555555555"]}},
-     "spec.workloads.all", "spec.workloads"),
+     "spec.workloads.all", "spec.workloads.all"),
     ("Organization", {"workloads": {"organizationalUnits": ["ou-abcd-12345678"]}},
-     "spec.workloads.all", "spec.workloads"),
+     "spec.workloads.all", "spec.workloads.all"),
     ("Organization", {"accounts": {"logArchive": "222222222222", "security": "222222222222"}},
-     "spec.accounts.security", "spec.accounts"),
+     "spec.accounts.security", "spec.accounts.security"),
     ("Organization", {"resyncInterval": "0m"}, "spec.resyncInterval", "spec.resyncInterval"),
-    ("LogArchive", {"kms": {"create": True, "keyArn": "arn:aws:kms:ca-central-1:222222222222:key/k"}},
-     "spec.kms.keyArn", "spec.kms"),
-    ("LogArchive", {"kms": {"create": False}}, "spec.kms.keyArn", "spec.kms"),
+    ("LogArchive", {"kms": {"create": True,
+                            "keyArn": "arn:aws:kms:ca-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"}},
+     "spec.kms.keyArn", "spec.kms.keyArn"),
+    ("LogArchive", {"kms": {"create": False}}, "spec.kms.keyArn", "spec.kms.keyArn"),
     ("LogArchive", {"retention": {"expireAfterDays": 30, "transitionToGlacierAfterDays": 90}},
-     "spec.retention.transitionToGlacierAfterDays", "spec.retention"),
+     "spec.retention.transitionToGlacierAfterDays", "spec.retention.transitionToGlacierAfterDays"),
     ("OrgTrail", {"resyncInterval": "0s"}, "spec.resyncInterval", "spec.resyncInterval"),
     ("OrgTrail", {"integrity": {"interval": "0h"}}, "spec.integrity.interval", "spec.integrity.interval"),
     # Longer than Go's time.Duration holds: the server's CEL cannot parse it.
     ("OrgTrail", {"resyncInterval": "3000000h"}, "spec.resyncInterval", "spec.resyncInterval"),
-    ("FlowLogPolicy", {"scope": "Accounts"}, "spec.accountIds", "spec"),
-    ("SessionLogging", {"accountIds": ["555555555555"]}, "spec.accountIds", "spec"),
-    ("ConfigBaseline", {"scope": "Accounts"}, "spec.accountIds", "spec"),
-    ("ConfigBaseline", {"recorder": {"allSupported": False}}, "spec.recorder.allSupported", "spec.recorder"),
+    ("FlowLogPolicy", {"scope": "Accounts"}, "spec.accountIds", "spec.accountIds"),
+    ("SessionLogging", {"accountIds": ["555555555555"]}, "spec.accountIds", "spec.accountIds"),
+    ("ConfigBaseline", {"scope": "Accounts"}, "spec.accountIds", "spec.accountIds"),
+    ("ConfigBaseline", {"recorder": {"allSupported": False}}, "spec.recorder.allSupported",
+     "spec.recorder.allSupported"),
     ("ConfigBaseline", {"rules": [{"name": "a", "identifier": "X"}, {"name": "a", "identifier": "Y"}]},
      "spec.rules[1]", "spec.rules"),
     ("ConfigBaseline", {"conformancePacks": [{"name": "p", "templateS3Uri": "s3://packs/a.yaml"},

@@ -72,7 +72,7 @@ def test_names_derive_from_the_policy_and_fit_aws_limits():
     ("an empty exclusion list still skips Vigil's own", [], "/aws/kinesisfirehose/vigil-other", False),
     ("another Firehose's logs are ordinary", [], "/aws/kinesisfirehose/team-stream", True),
     ("excluded prefix", ["/app/"], "/app/worker", False),
-    ("prefix is literal, not a glob", ["/app/*"], "/app/worker", True),
+    ("prefix is literal, not a pattern", ["/app/."], "/app/worker", True),
 ])
 def test_selection(case, exclude, group, selected):
     fields = {} if exclude is None else {"logGroupSelector": {"excludePrefixes": exclude}}

@@ -212,3 +212,37 @@ def test_an_administrator_owned_by_another_is_the_reason_even_when_its_members_f
     status, _ = summarize(Report([TargetReport(TRAIL, blocked=[CONFLICT]), *members]), {}, 1, True, "T")
     assert reasons(status) == ("Conflict", "Conflict")
     assert "team-b/OrgTrail/org-trail" in cond(status, "Ready")["message"]
+
+
+# --- targets out of reach ------------------------------------------------------------------------
+
+UNREACHABLE = TargetError("AccountUnreachable", "Vigil cannot assume the role.", recoverable=False)
+
+
+def test_a_target_out_of_reach_fails_alone_and_the_object_stays_ready():
+    report = Report([TargetReport("555555555555/ca-central-1"), TargetReport("666666666666/ca-central-1",
+                                                                             error=UNREACHABLE)])
+    status, events = summarize(report, {}, 1, True, "T")
+    ready, compliant = cond(status, "Ready"), cond(status, "Compliant")
+    assert (ready["status"], ready["reason"]) == ("True", "Reconciled")
+    assert ready["message"].startswith("1 of 2 targets reconciled; 1 out of reach, listed in failures; "
+                                       "666666666666/ca-central-1: AccountUnreachable: Vigil cannot assume the role.")
+    assert (compliant["status"], compliant["reason"]) == ("False", "NotObserved")
+    assert status["targets"] == {"total": 2, "compliant": 1, "failed": 1, "summary": "1/2"}
+    assert status["failures"] == [{"target": "666666666666/ca-central-1", "reason": "AccountUnreachable",
+                                   "message": "Vigil cannot assume the role."}]
+    assert sorted(e.reason for e in events) == ["AccountUnreachable", "Ready"]
+
+
+def test_other_failures_still_make_the_object_not_ready_and_come_first_in_failures():
+    report = Report([TargetReport("666666666666/ca-central-1", error=UNREACHABLE),
+                     TargetReport("555555555555/ca-central-1", error=TargetError("AccessDenied", "denied."))])
+    status, _ = summarize(report, {}, 1, True, "T")
+    assert cond(status, "Ready")["reason"] == "AccessDenied", "every target in reach failed, for one reason"
+    assert [f["reason"] for f in status["failures"]] == ["AccessDenied", "AccountUnreachable"]
+
+
+def test_nothing_in_reach_at_all_is_not_ready():
+    report = Report([TargetReport("666666666666/ca-central-1", error=UNREACHABLE)])
+    ready = cond(summarize(report, {}, 1, True, "T")[0], "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "AccountUnreachable")

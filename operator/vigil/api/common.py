@@ -25,21 +25,53 @@ GROUP = "vigil.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
-# Patterns are anchored and kept to what AWS documents, so a typo fails at `kubectl apply`.
+# Patterns are anchored and kept to what AWS documents, so a typo fails at `kubectl apply`. What a
+# pattern cannot say (an IP address, a reserved prefix) is a ValidationRule on the type below; how
+# each rule reads in words is the type's RULE (see ``aws_rule``), which `kubectl explain` shows.
 ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
-REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
-ARN_PATTERN = r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:([0-9]{12})?:.+$"
-KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$"
-S3_BUCKET_ARN_PATTERN = r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"
+# AWS names a Region <area>[-<partition>]-<direction>-<number> (us-east-1, us-gov-west-1,
+# eusc-de-east-1). The areas are left open: AWS opens Regions in new areas (il-, mx- lately), and
+# whether a name is a Region the account has enabled is the operator's check (account:ListRegions).
+_REGION = (r"([a-z]{2}|[a-z]{2}-gov|[a-z]{2}-iso[bef]?|eusc-de)"
+           r"-(north|south|east|west|central|northeast|northwest|southeast|southwest)-[1-9][0-9]?")
+REGION_PATTERN = f"^{_REGION}$"
+_PARTITION = r"aws(-cn|-us-gov|-iso|-iso-[bef]|-eusc)?"
+ARN_PATTERN = rf"^arn:{_PARTITION}:[a-z0-9-]+:[a-z0-9-]*:([0-9]{{12}})?:.+$"
+# A KMS key id is a UUID, or mrk- and 32 hex digits for a multi-Region key.
+_KMS_KEY_ID = r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+KMS_KEY_ARN_PATTERN = rf"^arn:{_PARTITION}:kms:{_REGION}:[0-9]{{12}}:key/{_KMS_KEY_ID}$"
 BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+S3_BUCKET_ARN_PATTERN = rf"^arn:{_PARTITION}:s3:::[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9](/.*)?$"
 KMS_ALIAS_PATTERN = r"^alias/[a-zA-Z0-9/_-]{1,250}$"
 OU_ID_PATTERN = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"
 IAM_ROLE_NAME_PATTERN = r"^[A-Za-z0-9_+=,.@-]{1,64}$"
 K8S_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
-S3_PREFIX_PATTERN = r"^$|^[a-zA-Z0-9!_.*'()/-]{1,200}[^/]$"
-LOG_GROUP_NAME_PATTERN = r"^[\.\-_/#A-Za-z0-9]{1,512}$"
+# S3's safe characters for keys; the prefix names a folder, so it does not end with a slash.
+S3_PREFIX_PATTERN = r"^$|^[a-zA-Z0-9!_.*'()/-]{0,199}[a-zA-Z0-9!_.*'()-]$"
+LOG_GROUP_NAME_PATTERN = r"^[.\-_/#A-Za-z0-9]{1,512}$"
+# CloudTrail: letters, digits and . _ -, starting and ending with a letter or digit, no two of
+# . _ - side by side.
+TRAIL_NAME_PATTERN = r"^[a-zA-Z0-9]([._-]?[a-zA-Z0-9])*$"
+# Four dot-separated numbers: what S3 and CloudTrail call "formatted as an IP address".
+IP_ADDRESS_PATTERN = r"^[0-9]+(\.[0-9]+){3}$"
 # Go's time.ParseDuration subset people actually write: "90s", "5m", "1h30m".
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+
+# The key a type's rule in words is kept under in its JSON schema; crdgen moves it into the
+# field's description (after the field's own words), so `kubectl explain` states every rule.
+RULE_KEY = "x-vigil-rule"
+
+
+def aws_rule(words: str) -> dict[str, str]:
+    """``json_schema_extra`` of a type: the rule AWS documents for it, in words."""
+    return {RULE_KEY: words}
+
+
+def _cel_string(text: str) -> str:
+    for plain, escaped in (("\\", "\\\\"), ("'", "\\'")):
+        text = text.replace(plain, escaped)
+    return f"'{text}'"
+
 
 # --- validation rules ----------------------------------------------------------------------
 
@@ -54,6 +86,18 @@ class _AfterValidation:
         return core_schema.no_info_after_validator_function(self.check, handler(source))
 
 
+VALUE = "{value}"  # in a ValidationRule's message: the value it refused
+
+
+class RuleViolation(ValueError):
+    """A ValidationRule that does not hold; ``field``, the one the API server's error points at
+    (below the model the rule is on), so the operator's error can point at it too."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class ValidationRule(_AfterValidation):
     """A rule the schema's keywords cannot say, written once and enforced twice: by the API server
@@ -63,19 +107,26 @@ class ValidationRule(_AfterValidation):
 
     cel: str  # over `self`: the model's object, or the field's value
     holds: Callable[[Any], bool]  # the same rule over the parsed model or value
-    message: str  # the operator's error points at the model, so the message names the fields
+    # The operator's error points at the model, so the message names the fields. On a string
+    # field, "{value}" in it stands for the value: the server says it with a messageExpression.
+    message: str
     field: str | None = None  # on a model: the wire name of the field the server's error points at
     reason: str = "FieldValueInvalid"  # the StatusCause reason: FieldValue{Invalid,Forbidden,Required,Duplicate}
 
     def schema(self) -> dict[str, str]:
-        entry = {"rule": self.cel, "message": self.message, "reason": self.reason}
+        entry = {"rule": self.cel, "message": self.message.replace(VALUE, "the value"), "reason": self.reason}
+        if VALUE in self.message:
+            before, after = self.message.split(VALUE, 1)
+            entry["messageExpression"] = " + ".join(
+                part for part in (_cel_string(before) if before else "", "self", _cel_string(after) if after else "")
+                if part)
         if self.field:
             entry["fieldPath"] = f".{self.field}"
         return entry
 
     def check(self, value: Any) -> Any:
         if not self.holds(value):
-            raise ValueError(self.message)
+            raise RuleViolation(self.message.replace(VALUE, str(value)), self.field)
         return value
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
@@ -124,20 +175,88 @@ MAX_ARN_LENGTH = 2048  # AWS's limit for an ARN
 MAX_LOG_GROUP_NAME_LENGTH = 512  # CloudWatch Logs' limit
 MAX_DURATION_LENGTH = 32  # "1h30m" and the like
 
-AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, max_length=12, description="12-digit AWS account id.")]
-AccountIds = Annotated[list[AccountId], Field(max_length=MAX_ACCOUNTS)]
-Region = Annotated[str, Field(pattern=REGION_PATTERN, max_length=MAX_REGION_LENGTH,
-                              description="AWS region code, e.g. eu-west-1.")]
-Regions = Annotated[list[Region], Field(max_length=MAX_REGIONS)]
-BucketName = Annotated[str, Field(pattern=BUCKET_NAME_PATTERN, min_length=3, max_length=63)]
-S3Prefix = Annotated[
-    str, Field(pattern=S3_PREFIX_PATTERN, max_length=200, description="Key prefix without a trailing slash.")
+AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, max_length=12, json_schema_extra=aws_rule(
+    "An AWS account id: exactly 12 digits. The operator also checks it is an ACTIVE account of the organization."))]
+AccountIds = Annotated[list[AccountId], Field(max_length=MAX_ACCOUNTS), Unique("lists an account twice")]
+Region = Annotated[str, Field(pattern=REGION_PATTERN, max_length=MAX_REGION_LENGTH, json_schema_extra=aws_rule(
+    "An AWS Region code as AWS names Regions, <area>-<direction>-<number> (eu-west-1, ap-southeast-2, "
+    "us-gov-west-1); a typo such as us-esat-1 is refused here, and the operator checks with account:ListRegions "
+    "that the Region exists and that the accounts have enabled it."))]
+Regions = Annotated[list[Region], Field(max_length=MAX_REGIONS), Unique("lists a region twice")]
+
+
+def _not_ip_address(what: str) -> ValidationRule:
+    return ValidationRule(f"!self.matches({_cel_string(IP_ADDRESS_PATTERN)})",
+                          lambda value: re.search(IP_ADDRESS_PATTERN, value) is None,
+                          f"{VALUE} is formatted as an IP address, which {what} must not be")
+
+
+def _no_prefix(prefixes: tuple[str, ...], message: str) -> ValidationRule:
+    return ValidationRule(" && ".join(f"!self.startsWith({_cel_string(p)})" for p in prefixes),
+                          lambda value: not value.startswith(prefixes), message)
+
+
+def _no_suffix(suffixes: tuple[str, ...], message: str) -> ValidationRule:
+    return ValidationRule(" && ".join(f"!self.endsWith({_cel_string(s)})" for s in suffixes),
+                          lambda value: not value.endswith(suffixes), message)
+
+
+# Amazon S3 User Guide, "General purpose bucket naming rules".
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+BucketName = Annotated[
+    str,
+    Field(pattern=BUCKET_NAME_PATTERN, min_length=3, max_length=63, json_schema_extra=aws_rule(
+        "S3's bucket naming rules: 3 to 63 characters; lowercase letters, digits, periods and hyphens; beginning "
+        "and ending with a letter or digit; no two adjacent periods; not formatted as an IP address (192.168.5.4); "
+        f"not beginning with {', '.join(BUCKET_RESERVED_PREFIXES)}; not ending with "
+        f"{', '.join(BUCKET_RESERVED_SUFFIXES)}.")),
+    ValidationRule("!self.contains('..')", lambda value: ".." not in value,
+                   f"{VALUE} has two adjacent periods, which S3 bucket names must not have"),
+    _not_ip_address("S3 bucket names"),
+    _no_prefix(BUCKET_RESERVED_PREFIXES, f"{VALUE} begins with a prefix S3 reserves "
+                                         f"({', '.join(BUCKET_RESERVED_PREFIXES)})"),
+    _no_suffix(BUCKET_RESERVED_SUFFIXES, f"{VALUE} ends with a suffix S3 reserves "
+                                         f"({', '.join(BUCKET_RESERVED_SUFFIXES)})"),
 ]
-LogGroupName = Annotated[str, Field(pattern=LOG_GROUP_NAME_PATTERN, max_length=MAX_LOG_GROUP_NAME_LENGTH)]
-OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN, max_length=68)]  # "ou-" 32 "-" 32
-S3BucketArn = Annotated[str, Field(pattern=S3_BUCKET_ARN_PATTERN, max_length=MAX_ARN_LENGTH)]
-KmsKeyArn = Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN, max_length=MAX_ARN_LENGTH)]
-KmsAlias = Annotated[str, Field(pattern=KMS_ALIAS_PATTERN, max_length=256)]
+S3Prefix = Annotated[str, Field(pattern=S3_PREFIX_PATTERN, max_length=200, json_schema_extra=aws_rule(
+    "An S3 key prefix (a folder) without a trailing slash: at most 200 characters (CloudTrail's limit), of S3's "
+    "safe key characters: letters, digits and ! - _ . * ' ( ) /."))]
+# CloudWatch Logs API Reference, CreateLogGroup.
+LogGroupName = Annotated[
+    str,
+    Field(pattern=LOG_GROUP_NAME_PATTERN, max_length=MAX_LOG_GROUP_NAME_LENGTH, json_schema_extra=aws_rule(
+        "A CloudWatch Logs log group name: 1 to 512 characters among a-z, A-Z, 0-9, _ - / . and #; not beginning "
+        "with aws/ (/aws/... is allowed).")),
+    _no_prefix(("aws/",), f"{VALUE} begins with aws/, which CloudWatch Logs reserves for log group names"),
+]
+OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN, max_length=68, json_schema_extra=aws_rule(
+    "An AWS Organizations OU id: ou-, 4 to 32 lowercase letters or digits (the root's), -, 8 to 32 more."))]
+S3BucketArn = Annotated[str, Field(pattern=S3_BUCKET_ARN_PATTERN, max_length=MAX_ARN_LENGTH, json_schema_extra=aws_rule(
+    "An S3 bucket ARN, arn:<partition>:s3:::<bucket>, optionally followed by /<key prefix>."))]
+KmsKeyArn = Annotated[str, Field(pattern=KMS_KEY_ARN_PATTERN, max_length=MAX_ARN_LENGTH, json_schema_extra=aws_rule(
+    "A KMS key ARN, arn:<partition>:kms:<region>:<account>:key/<key id>, the key id a UUID or mrk- and 32 hex "
+    "digits (a multi-Region key); not an alias. The operator checks the key's Region against where it is used."))]
+# KMS API Reference, CreateAlias.
+KmsAlias = Annotated[
+    str,
+    Field(pattern=KMS_ALIAS_PATTERN, max_length=256, json_schema_extra=aws_rule(
+        "A KMS alias: alias/ and a name of letters, digits, / _ and -, 256 characters in all; not under alias/aws/, "
+        "which AWS reserves for AWS managed keys.")),
+    _no_prefix(("alias/aws/",), f"{VALUE} is under alias/aws/, which KMS reserves for AWS managed keys"),
+]
+# CloudTrail User Guide, "Naming requirements for CloudTrail resources".
+TrailName = Annotated[
+    str,
+    Field(pattern=TRAIL_NAME_PATTERN, min_length=3, max_length=128, json_schema_extra=aws_rule(
+        "CloudTrail's naming requirements: 3 to 128 ASCII letters, digits, periods, underscores and dashes; "
+        "beginning and ending with a letter or digit; no two of . _ - side by side (my-_trail, my--trail); not "
+        "formatted as an IP address.")),
+    _not_ip_address("CloudTrail trail names"),
+]
+# IAM API Reference, CreateRole: RoleName.
+IamRoleName = Annotated[str, Field(pattern=IAM_ROLE_NAME_PATTERN, max_length=64, json_schema_extra=aws_rule(
+    "An IAM role name: 1 to 64 letters, digits and _ + = , . @ -."))]
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 # Go's time.Duration, which the API server's CEL parses a duration into, holds about 292 years;
@@ -162,7 +281,8 @@ POSITIVE_DURATION = ValidationRule("duration(self) > duration('0s')",
 
 Duration = Annotated[
     str,
-    Field(pattern=DURATION_PATTERN, max_length=MAX_DURATION_LENGTH, description="Go-style duration: 90s, 5m, 1h30m."),
+    Field(pattern=DURATION_PATTERN, max_length=MAX_DURATION_LENGTH, description="Go-style duration: 90s, 5m, 1h30m.",
+          json_schema_extra=aws_rule("A duration longer than zero, such as 90s, 5m or 1h30m.")),
     POSITIVE_DURATION,
 ]
 
@@ -177,8 +297,9 @@ def _log_retention(days: int) -> int:
     return days
 
 
-LogRetentionDays = Annotated[int, Field(json_schema_extra={"enum": list(LOG_RETENTION_DAYS)}),
-                             AfterValidator(_log_retention)]
+LogRetentionDays = Annotated[int, Field(json_schema_extra={"enum": list(LOG_RETENTION_DAYS), **aws_rule(
+    "Days, one of the periods CloudWatch Logs' PutRetentionPolicy takes: "
+    f"{', '.join(map(str, LOG_RETENTION_DAYS))}.")}), AfterValidator(_log_retention)]
 
 
 def _validation_rules_schema(schema: dict[str, Any], model: type["Model"]) -> None:

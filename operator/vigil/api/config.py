@@ -42,19 +42,30 @@ class DeliveryFrequency(str, Enum):
 
 
 class Aggregator(Model):
-    name: str = Field("vigil-org-aggregator", pattern=r"^[A-Za-z0-9_-]{1,256}$", max_length=256)
+    # Config API Reference, PutConfigurationAggregator: ConfigurationAggregatorName.
+    name: str = Field("vigil-org-aggregator", pattern=r"^[A-Za-z0-9_-]{1,256}$", max_length=256,
+                      description="1 to 256 letters, digits, _ and - (Config's PutConfigurationAggregator).")
 
 
 class ConfigRule(Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)
-    identifier: str = Field(pattern=r"^[A-Z0-9_]{1,256}$", max_length=256, description="AWS managed rule identifier.")
+    # Config API Reference, PutOrganizationConfigRule: OrganizationConfigRuleName.
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64,
+                      description="1 to 64 letters, digits, _ and - (Config's PutOrganizationConfigRule).")
+    identifier: str = Field(pattern=r"^[A-Z0-9_]{1,256}$", max_length=256,
+                            description="AWS managed rule identifier: uppercase letters, digits and _, as "
+                                        "ENCRYPTED_VOLUMES.")
     input_parameters: dict[str, Annotated[str, Field(max_length=MAX_INPUT_PARAMETERS_LENGTH)]] = Field(
         default_factory=dict, max_length=MAX_INPUT_PARAMETERS_LENGTH // 8)  # '"k":"v",' is 8 characters
 
 
 class ConformancePack(Model):
-    name: str = Field(pattern=r"^[a-zA-Z][-a-zA-Z0-9]{0,50}$", max_length=51)
-    template_s3_uri: str = Field(pattern=r"^s3://.+$", max_length=1024)
+    # Config API Reference, PutOrganizationConformancePack: OrganizationConformancePackName, TemplateS3Uri.
+    name: str = Field(pattern=r"^[a-zA-Z][-a-zA-Z0-9]{0,50}$", max_length=51,
+                      description="A letter, then letters, digits and hyphens (Config's "
+                                  "PutOrganizationConformancePack); at most 51 characters.")
+    template_s3_uri: str = Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", max_length=1024,
+                                 description="s3://<bucket>/<key> of the template, as Config's "
+                                             "PutOrganizationConformancePack takes it.")
 
 
 class ConfigBaselineSpec(ControlSpec):

@@ -7,8 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .common import (ACCOUNTS_WITH_SCOPE, AccountIds, ControlSpec, LocalObjectReference, ManagedStatus, Model, S3Prefix,
-                     Scope)
+from .common import (ACCOUNTS_WITH_SCOPE, VALUE, AccountIds, ControlSpec, LocalObjectReference, ManagedStatus, Model,
+                     S3Prefix, Scope, ValidationRule)
+
+# EC2 CreateFlowLogs, LogFormat: fields as ${field-id}, separated by spaces.
+LOG_FORMAT_PATTERN = r"^$|^\$\{[a-z0-9-]+\}( \$\{[a-z0-9-]+\})*$"
+# EC2 tags: keys of at most 128 characters (the selector only reads tags, so aws: keys may match).
+MAX_TAG_KEY_LENGTH = 128
 
 
 class TrafficType(str, Enum):
@@ -19,8 +24,13 @@ class TrafficType(str, Enum):
 
 class VpcSelector(Model):
     # EC2 takes 50 tags per resource, values of up to 256 characters.
-    match_tags: dict[str, Annotated[str, Field(max_length=256)]] = Field(
-        default_factory=dict, max_length=50, description="Empty selects every VPC.")
+    match_tags: Annotated[
+        dict[str, Annotated[str, Field(max_length=256)]],
+        ValidationRule(f"self.all(k, size(k) >= 1 && size(k) <= {MAX_TAG_KEY_LENGTH})",
+                       lambda tags: all(1 <= len(k) <= MAX_TAG_KEY_LENGTH for k in tags),
+                       f"EC2 tag keys are 1 to {MAX_TAG_KEY_LENGTH} characters long"),
+    ] = Field(default_factory=dict, max_length=50,
+              description="Empty selects every VPC. EC2 tags: keys of 1 to 128 characters, values of at most 256.")
 
 
 class FlowLogPolicySpec(ControlSpec):
@@ -29,9 +39,15 @@ class FlowLogPolicySpec(ControlSpec):
     account_ids: AccountIds = Field(default_factory=list, description="With scope: Accounts.")
     vpc_selector: VpcSelector = Field(default_factory=VpcSelector)
     traffic_type: TrafficType = TrafficType.ALL
-    log_format: str = Field("", max_length=4096, description="Empty means the AWS default format.")
+    log_format: str = Field("", max_length=4096, pattern=LOG_FORMAT_PATTERN,
+                            description="Empty means the AWS default format; else the fields as ${field-id}, "
+                                        "separated by single spaces, as EC2's CreateFlowLogs takes them.")
     max_aggregation_interval_seconds: Literal[60, 600] = 600
-    s3_key_prefix: S3Prefix = "vpc-flow-logs"
+    s3_key_prefix: Annotated[S3Prefix, ValidationRule(
+        "!('/' + self + '/').contains('/AWSLogs/')", lambda prefix: "/AWSLogs/" not in f"/{prefix}/",
+        f"{VALUE} has a folder named AWSLogs, which EC2 flow logs do not take as a subfolder name"),
+    ] = Field("vpc-flow-logs", description="Where the flow logs go in the bucket; no folder of it may be named "
+                                           "AWSLogs (EC2 CreateFlowLogs).")
     exclusive: bool = Field(False, description="Remove other flow logs on the selected VPCs.")
 
     validation_rules = (ACCOUNTS_WITH_SCOPE,)

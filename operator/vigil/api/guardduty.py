@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import Field
 
-from .common import ControlSpec, LocalObjectReference, ManagedStatus, Model
+from .common import ControlSpec, LocalObjectReference, ManagedStatus, Model, ValidationRule
 
 
 class AutoEnable(str, Enum):
@@ -32,7 +32,14 @@ class GuardDutyFeatures(Model):
 
 class PublishFindings(Model):
     enabled: bool = False
-    log_archive_ref: LocalObjectReference | None = None
+    log_archive_ref: LocalObjectReference | None = Field(
+        None, description="The LogArchive whose bucket and key receive the findings; required while enabled.")
+
+    # GuardDuty's CreatePublishingDestination needs a destination bucket and key: the LogArchive's.
+    validation_rules = (ValidationRule(
+        "!self.enabled || has(self.logArchiveRef)", lambda p: not p.enabled or p.log_archive_ref is not None,
+        "logArchiveRef is required when enabled is true: GuardDuty exports findings to a bucket and key",
+        field="logArchiveRef", reason="FieldValueRequired"),)
 
 
 class GuardDutyOrgSpec(ControlSpec):

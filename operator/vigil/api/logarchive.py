@@ -12,7 +12,8 @@ from .common import BucketName, KmsAlias, KmsKeyArn, ManagedSpec, ManagedStatus,
 class KmsSettings(Model):
     create: bool = Field(True, description="Create (or adopt, by alias) a Vigil key in the log-archive account.")
     alias: KmsAlias = "alias/vigil-log-archive"
-    key_arn: KmsKeyArn | None = Field(None, description="Use this existing key instead.")
+    key_arn: KmsKeyArn | None = Field(None, description="Use this existing key instead. S3 encrypts with a key of "
+                                                         "the bucket's Region only: the organization's home Region.")
 
     # A key is created or brought, never both: one that is brought is used and never modified.
     validation_rules = (
@@ -24,8 +25,13 @@ class KmsSettings(Model):
 
 
 class Retention(Model):
-    expire_after_days: int | None = Field(None, ge=1, le=36500)
-    transition_to_glacier_after_days: int | None = Field(None, ge=1, le=36500)
+    # S3 lifecycle rules count days as positive integers.
+    expire_after_days: int | None = Field(None, ge=1, le=36500, description="Days after which S3 expires log "
+                                                                            "objects: a positive number.")
+    transition_to_glacier_after_days: int | None = Field(
+        None, ge=1, le=36500, description="Days after which S3 moves log objects to Glacier: a positive number, "
+                                          "less than expireAfterDays (S3 refuses a rule expiring objects before it "
+                                          "transitions them).")
 
     # S3 refuses a lifecycle rule that expires objects before (or as) it transitions them.
     validation_rules = (ValidationRule(
@@ -43,7 +49,8 @@ class ObjectLockMode(str, Enum):
 
 class ObjectLock(Model):
     mode: ObjectLockMode = ObjectLockMode.GOVERNANCE
-    days: int = Field(ge=1, le=36500)
+    days: int = Field(ge=1, le=36500, description="The default retention period: a positive number of days, "
+                                                  "at most 36500 (100 years).")
 
 
 class LogArchiveSpec(ManagedSpec):

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .common import MAX_LOG_GROUP_NAME_LENGTH, ControlSpec, LocalObjectReference, ManagedStatus, Model, S3Prefix, Scope
+from .common import (LOG_GROUP_NAME_PATTERN, MAX_LOG_GROUP_NAME_LENGTH, ControlSpec, LocalObjectReference,
+                     ManagedStatus, Model, S3Prefix, Scope, Unique, ValidationRule, aws_rule)
 
 
 class DeliveryType(str, Enum):
@@ -18,11 +19,19 @@ class DeliveryType(str, Enum):
 class Delivery(Model):
     type: DeliveryType = DeliveryType.FIREHOSE
     s3_key_prefix: S3Prefix = "cloudwatch-logs"
-    buffer_interval_seconds: int = Field(300, ge=0, le=900)
+    buffer_interval_seconds: int = Field(300, ge=0, le=900, description="Firehose's BufferingHints "
+                                                                        "IntervalInSeconds: 0 to 900.")
+
+
+# The beginning of a log group name: CloudWatch Logs' characters (CreateLogGroup).
+LogGroupPrefix = Annotated[str, Field(pattern=LOG_GROUP_NAME_PATTERN, max_length=MAX_LOG_GROUP_NAME_LENGTH,
+                                      json_schema_extra=aws_rule(
+                                          "The beginning of log group names: 1 to 512 characters among a-z, A-Z, "
+                                          "0-9, _ - / . and #, as CloudWatch Logs names groups."))]
 
 
 class LogGroupSelector(Model):
-    exclude_prefixes: list[Annotated[str, Field(max_length=MAX_LOG_GROUP_NAME_LENGTH)]] = Field(
+    exclude_prefixes: Annotated[list[LogGroupPrefix], Unique("lists a prefix twice")] = Field(
         default_factory=lambda: ["/aws/kinesisfirehose/vigil"], max_length=100)
 
 
@@ -36,8 +45,16 @@ class LogSubscriptionPolicySpec(ControlSpec):
     scope: Scope = Scope.WORKLOADS
     delivery: Delivery = Field(default_factory=Delivery)
     log_group_selector: LogGroupSelector = Field(default_factory=LogGroupSelector)
-    filter_pattern: str = Field("", max_length=1024)
+    filter_pattern: str = Field("", max_length=1024, description="CloudWatch Logs filter pattern, at most 1024 "
+                                                                 "characters (PutSubscriptionFilter); empty: "
+                                                                 "every event.")
     method: SubscriptionMethod = SubscriptionMethod.LOG_GROUP
+
+    # The kind selects accounts by scope only: it has no accountIds to go with scope: Accounts.
+    validation_rules = (ValidationRule(
+        "self.scope != 'Accounts'", lambda spec: spec.scope != Scope.ACCOUNTS.value,
+        "scope Accounts is not offered by LogSubscriptionPolicy (it has no accountIds): use SharedNetwork, "
+        "Workloads or AllAccounts", field="scope", reason="FieldValueForbidden"),)
 
 
 class LogSubscriptionPolicyStatus(ManagedStatus):

@@ -6,18 +6,21 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .common import (IAM_ROLE_NAME_PATTERN, MAX_ORGANIZATIONAL_UNITS, AccountId, AccountIds, DeletionPolicy, Duration,
-                     ManagedStatus, ManagementPolicy, Model, OrganizationalUnitId, Region, Regions, SecretKeySelector,
-                     StatusModel, Unique, ValidationRule)
+from .common import (MAX_FAILURES, MAX_ORGANIZATIONAL_UNITS, AccountId, AccountIds, DeletionPolicy, Duration,
+                     IamRoleName, ManagedStatus, ManagementPolicy, Model, OrganizationalUnitId, Region, Regions,
+                     SecretKeySelector, StatusModel, Unique, ValidationRule)
 
 
 class CoreAccounts(Model):
-    management: AccountId | None = Field(None, description="Discovered with DescribeOrganization when empty.")
+    management: AccountId | None = Field(
+        None, description="Discovered with DescribeOrganization when empty; when given, the operator checks it is "
+                          "the organization's management account (an organization has one).")
     log_archive: AccountId
     security: AccountId = Field(description="Delegated admin for GuardDuty, Security Hub, Config, Access Analyzer.")
     shared_network: AccountId | None = None
 
-    # Evidence and its reviewers are kept apart: the security account must not hold the archive.
+    # Evidence and its reviewers are kept apart, as AWS's multi-account guidance separates the Log
+    # Archive and Security Tooling accounts: the security account must not hold the archive.
     validation_rules = (ValidationRule("self.logArchive != self.security", lambda a: a.log_archive != a.security,
                                        "logArchive and security must be different accounts", field="security"),)
 
@@ -25,8 +28,8 @@ class CoreAccounts(Model):
 class WorkloadSelection(Model):
     all: bool = Field(True, description="Every ACTIVE account except the core ones.")
     account_ids: AccountIds = Field(default_factory=list)
-    organizational_units: list[OrganizationalUnitId] = Field(default_factory=list, max_length=MAX_ORGANIZATIONAL_UNITS,
-                                                             description="Recursively.")
+    organizational_units: Annotated[list[OrganizationalUnitId], Unique("lists an OU twice")] = Field(
+        default_factory=list, max_length=MAX_ORGANIZATIONAL_UNITS, description="Recursively.")
     exclude_account_ids: AccountIds = Field(default_factory=list)
 
     # With all: true a selection would be silently ignored.
@@ -39,16 +42,22 @@ class WorkloadSelection(Model):
 
 class RegionSelection(Model):
     home: Region
-    governed: Annotated[Regions, Unique("lists a region twice")] = Field(min_length=1)
+    governed: Regions = Field(min_length=1, description="The Regions Vigil governs; each must be enabled in every "
+                                                        "account (opt-in Regions are off until enabled).")
 
     validation_rules = (ValidationRule("self.home in self.governed", lambda r: r.home in r.governed,
                                        "home must also be listed in governed", field="home"),)
 
 
 class AccessSettings(Model):
-    role_name: str = Field("OrganizationAccountAccessRole", pattern=IAM_ROLE_NAME_PATTERN, max_length=64)
+    role_name: IamRoleName = Field("OrganizationAccountAccessRole", description="Assumed in every member account.")
     external_id_secret_ref: SecretKeySelector | None = None
-    session_duration_seconds: int = Field(3600, ge=900, le=43200)
+    # STS AssumeRole: 900 s at least; and the operator's own identity is a role (IRSA, Pod
+    # Identity), so assuming another is role chaining, which AWS limits to one hour.
+    session_duration_seconds: int = Field(
+        3600, ge=900, le=3600,
+        description="AssumeRole's DurationSeconds: from 900 (STS's minimum) to 3600, the most AWS allows when a "
+                    "role assumes another (role chaining), as the operator's own role does.")
 
 
 class OrganizationSpec(Model):
@@ -62,10 +71,18 @@ class OrganizationSpec(Model):
     resync_interval: Duration = "5m"
 
 
+class UnreachableAccount(StatusModel):
+    account_id: str
+    reason: str  # AccountUnreachable | AccountSuspended
+
+
 class AccountCounts(StatusModel):
     total: int = 0
     reachable: int = 0
     summary: str = "0/0"
+    unreachable: list[UnreachableAccount] = Field(
+        default_factory=list, max_length=MAX_FAILURES,
+        description="The accounts Vigil could not reach at the last pass, with why (status.failures has the message).")
 
 
 class OrganizationStatus(ManagedStatus):

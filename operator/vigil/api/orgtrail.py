@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from pydantic import Field
 
-from .common import (Duration, S3BucketArn, LocalObjectReference, LogGroupName, LogRetentionDays,
-                     ManagedSpec, ManagedStatus, Model, S3Prefix, StatusModel)
+from .common import (Duration, LocalObjectReference, LogGroupName, LogRetentionDays, ManagedSpec, ManagedStatus, Model,
+                     S3BucketArn, S3Prefix, StatusModel, TrailName, Unique)
 
 
 class ReadWriteType(str, Enum):
@@ -25,8 +26,9 @@ class S3DataEvents(Model):
     enabled: bool = False
     read_write_type: ReadWriteType = ReadWriteType.ALL
     # CloudTrail takes 250 data resources per trail.
-    bucket_arns: list[S3BucketArn] = Field(default_factory=list, max_length=250,
-                                           description="Empty means every bucket.")
+    bucket_arns: Annotated[list[S3BucketArn], Unique("lists a bucket twice")] = Field(
+        default_factory=list, max_length=250, description="Empty means every bucket. At most 250 (CloudTrail's "
+                                                          "limit of data resources per trail).")
 
 
 class DataEvents(Model):
@@ -47,8 +49,7 @@ class Integrity(Model):
 
 class OrgTrailSpec(ManagedSpec):
     log_archive_ref: LocalObjectReference
-    trail_name: str = Field("vigil-org-trail", min_length=3, max_length=128,
-                            pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")
+    trail_name: TrailName = "vigil-org-trail"
     s3_key_prefix: S3Prefix = "cloudtrail"
     management_events: ManagementEvents = Field(default_factory=ManagementEvents)
     data_events: DataEvents = Field(default_factory=DataEvents)

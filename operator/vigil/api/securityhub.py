@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from pydantic import Field
 
-from .common import MAX_REGION_LENGTH, REGION_PATTERN, ControlSpec, ManagedStatus, Model, StatusModel
+from .common import (MAX_REGION_LENGTH, REGION_PATTERN, ControlSpec, ManagedStatus, Model, StatusModel, Unique,
+                     ValidationRule)
 
 
 class Standard(str, Enum):
@@ -25,21 +27,35 @@ class Integration(str, Enum):
 
 class AccessAnalyzer(Model):
     enabled: bool = True
-    name: str = Field("vigil-org-analyzer", pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,254}$", max_length=255)
+    # IAM Access Analyzer API Reference, CreateAnalyzer: analyzerName.
+    name: str = Field("vigil-org-analyzer", pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,254}$", max_length=255,
+                      description="1 to 255 characters: a letter or _, then letters, digits, _ . and - "
+                                  "(Access Analyzer's CreateAnalyzer).")
 
 
 class SecurityHubBaselineSpec(ControlSpec):
     auto_enable: bool = True
     # "" as the contract writes it, so the field can be shown and set back to the default.
     aggregation_region: str = Field("", pattern=f"^$|{REGION_PATTERN}", max_length=MAX_REGION_LENGTH,
-                                    description="Where the cross-region finding aggregator lives. Empty means the "
-                                                "home region.")
-    standards: list[Standard] = Field(default_factory=lambda: [Standard.FSBP, Standard.PCI_DSS, Standard.CIS_1_2],
-                                      max_length=len(Standard))
-    integrations: list[Integration] = Field(
+                                    description="Where the cross-region finding aggregator lives: a Region where "
+                                                "Security Hub runs, so one of regions when regions are given. Empty "
+                                                "means the home region.")
+    standards: Annotated[list[Standard], Unique("lists a standard twice")] = Field(
+        default_factory=lambda: [Standard.FSBP, Standard.PCI_DSS, Standard.CIS_1_2], max_length=len(Standard))
+    integrations: Annotated[list[Integration], Unique("lists an integration twice")] = Field(
         default_factory=lambda: [Integration.GUARDDUTY, Integration.CONFIG, Integration.ACCESS_ANALYZER],
         max_length=len(Integration))
     access_analyzer: AccessAnalyzer = Field(default_factory=AccessAnalyzer)
+
+    # Security Hub aggregates findings into a Region where it runs (CreateFindingAggregator is
+    # called there): with explicit regions, one of them. Against the governed Regions (regions
+    # empty), the operator checks.
+    validation_rules = (ValidationRule(
+        "self.aggregationRegion == '' || !has(self.regions) || size(self.regions) == 0"
+        " || self.aggregationRegion in self.regions",
+        lambda spec: not spec.aggregation_region or not spec.regions or spec.aggregation_region in spec.regions,
+        "aggregationRegion must be one of regions: Security Hub aggregates findings in a Region where it runs",
+        field="aggregationRegion"),)
 
 
 class FindingCounts(StatusModel):

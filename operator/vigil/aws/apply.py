@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore import xform_name
+from botocore.exceptions import ClientError
 
 from ..planning.actions import Action
 from . import ec2, guardduty, securityhub, ssm
+from .errors import is_code
 from .session import AwsAccess
 
 
@@ -22,10 +24,22 @@ def _create_key_with_alias(client: Any, params: dict[str, Any]) -> None:
     client.enable_key_rotation(KeyId=key["KeyId"])
 
 
+def _create_bucket(client: Any, params: dict[str, Any]) -> None:
+    """When CreateBucket's answer is lost, botocore sends it again and S3 answers the retry
+    BucketAlreadyOwnedByYou (us-east-1 answers 200). The bucket was planned only because none
+    was observed, so it is this create's: the writes after it (its owner tags first) go on."""
+    try:
+        client.create_bucket(**params)
+    except ClientError as exc:
+        if not is_code(exc, "BucketAlreadyOwnedByYou"):
+            raise
+
+
 # Operations that take more than one call, or whose failures come back inside a successful answer,
 # by (service, operation): two services may share an operation name (CreateMembers).
 _COMPOSITES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("kms", "CreateKeyWithAlias"): _create_key_with_alias,
+    ("s3", "CreateBucket"): _create_bucket,
     # Flow log writes report failure per resource in the answer; these raise it instead.
     ("ec2", "CreateFlowLogs"): ec2.create_flow_logs,
     ("ec2", "DeleteFlowLogs"): ec2.delete_flow_logs,

@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import TargetError, classify
+from .errors import TargetError, classify, internal_error
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -31,9 +31,9 @@ def fan_out(work: Sequence[tuple[str, Callable[[], T]]], concurrency: int) -> li
             return Outcome(target, value=fn())
         except (ClientError, BotoCoreError, TargetError) as exc:
             return Outcome(target, error=classify(exc))
-        except Exception as exc:  # a bug for one target must not hide every other target's result
-            log.exception("reconciling %s failed", target)
-            return Outcome(target, error=TargetError("InternalError", f"{type(exc).__name__}: {exc}", False))
+        except Exception:  # a bug for one target must not hide every other target's result
+            log.exception("reconciling %s failed", target)  # the traceback goes to the log, never to a status
+            return Outcome(target, error=internal_error(target))
 
     if len(work) <= 1:
         return [run(t, fn) for t, fn in work]

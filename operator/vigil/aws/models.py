@@ -58,6 +58,7 @@ OPERATIONS: dict[str, frozenset[str]] = {service: frozenset(ops) for service, op
                     "CreateFindingAggregator", "UpdateFindingAggregator", "ListMembers", "CreateMembers",
                     "GetFindings", "TagResource", "ListTagsForResource"],
     "accessanalyzer": ["GetAnalyzer", "CreateAnalyzer", "DeleteAnalyzer"],
+    "account": ["ListRegions"],
 }.items()}
 
 _TRIMMED = "vigilTrimmed"  # marks a cached model already cut down

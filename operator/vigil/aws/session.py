@@ -7,6 +7,7 @@ botocore honours itself, so the same code talks to AWS or to the sandbox.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,13 +18,27 @@ import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import metrics
+from .errors import CALL_KEY, Call, TargetError, unreachable_account
 from .models import TrimmingLoader
 
 # Clients are a few hundred KiB each; for 500 accounts x regions x services an unbounded cache
 # would dominate the operator's memory. Least recently used clients are rebuilt on demand.
 MAX_CLIENTS = 256
+# botocore retries throttling, 5xx and connection errors itself (adaptive mode: exponential backoff
+# with jitter, capped at 20 s a wait, plus client-side rate limiting). AWS_MAX_ATTEMPTS, the SDKs'
+# own variable, overrides how many attempts a call gets.
+DEFAULT_MAX_ATTEMPTS = 8
+OWN_IDENTITY = "the operator's own AWS identity"
+
+
+def max_attempts() -> int:
+    try:
+        return max(1, int(os.environ.get("AWS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
+    except ValueError:
+        return DEFAULT_MAX_ATTEMPTS
 
 
 @dataclass(frozen=True)
@@ -43,7 +58,7 @@ class AwsAccess:
         self._base = base or boto3.Session()
         self._base._session.register_component("data_loader", TrimmingLoader())
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": 8},  # adaptive: client-side rate limiting
+            retries={"mode": "adaptive", "max_attempts": max_attempts()},  # adaptive: client-side rate limiting
             max_pool_connections=max(10, settings.concurrency),
             connect_timeout=10, read_timeout=60,
             user_agent_extra="vigil/0.1",
@@ -52,13 +67,25 @@ class AwsAccess:
         self._clients: OrderedDict[tuple[str, str, str], BaseClient] = OrderedDict()
         self._sessions: dict[str, botocore.session.Session] = {}
         self._base_account: str | None = None
+        self._base_arn = OWN_IDENTITY
 
     def base_account_id(self) -> str:
         if self._base_account is None:
             sts = self._base.client("sts", region_name=self.settings.home_region, config=self._config)
-            _count(sts)
-            self._base_account = sts.get_caller_identity()["Account"]
+            _instrument(sts, "", self.settings.home_region, OWN_IDENTITY)
+            me = sts.get_caller_identity()
+            self._base_arn = f"{OWN_IDENTITY} ({me['Arn']})"
+            self._base_account = me["Account"]
         return self._base_account
+
+    def identity(self, account_id: str) -> str:
+        """Who Vigil is in an account: the role it assumes there, or its own identity."""
+        if account_id == self._base_account:
+            return self._base_arn
+        return self.role_arn(account_id)
+
+    def role_arn(self, account_id: str) -> str:
+        return f"arn:{partition(self.settings.home_region)}:iam::{account_id}:role/{self.settings.role_name}"
 
     def client(self, service: str, account_id: str, region: str, retries: bool = True) -> Any:
         """A cached client. ``retries=False``: one attempt only, for a create that has no client
@@ -72,7 +99,7 @@ class AwsAccess:
         session = self._session_for(account_id)
         config = self._config if retries else self._config.merge(Config(retries={"total_max_attempts": 1}))
         made = session.create_client(service, region_name=None if region == "global" else region, config=config)
-        _count(made)
+        _instrument(made, account_id, region, self.identity(account_id))
         with self._lock:
             self._clients[key] = made
             while len(self._clients) > MAX_CLIENTS:
@@ -98,25 +125,39 @@ class AwsAccess:
             return self._sessions.setdefault(account_id, session)
 
     def _assume(self, account_id: str) -> dict[str, str]:
+        """Credentials of the role in ``account_id``; a refusal is the account out of reach
+        (TargetError AccountUnreachable), anything else (throttling, no answer) an ordinary error."""
         s = self.settings
         params: dict[str, Any] = {
-            "RoleArn": f"arn:aws:iam::{account_id}:role/{s.role_name}",
+            "RoleArn": self.role_arn(account_id),
             "RoleSessionName": "vigil",
             "DurationSeconds": s.session_duration_seconds,
         }
         if s.external_id:
             params["ExternalId"] = s.external_id
         sts = self.client("sts", self.base_account_id(), s.home_region)
-        creds = sts.assume_role(**params)["Credentials"]
+        try:
+            creds = sts.assume_role(**params)["Credentials"]
+        except ClientError as exc:
+            unreachable = unreachable_account(account_id, params["RoleArn"], self._base_arn, exc)
+            if unreachable is None:
+                raise
+            raise unreachable from None
         return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
                 "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
 
     def check_reachable(self, account_id: str) -> None:
-        """Fail with the AWS error if the role in ``account_id`` cannot be assumed."""
-        session = self._session_for(account_id)
-        if account_id != self.base_account_id():
-            creds = session.get_credentials()
-            creds.get_frozen_credentials()  # refreshes (assumes the role) when due
+        """Assume the role in ``account_id`` now, whatever is cached: a role deleted or no longer
+        trusting Vigil leaves earlier sessions working for up to an hour, and reachability is asked
+        afresh at every pass. A refusal drops the account's cached sessions and clients, so every
+        control's next call there asks AWS again (and fails as the account out of reach)."""
+        if account_id == self.base_account_id():
+            return
+        try:
+            self._assume(account_id)
+        except (ClientError, BotoCoreError, TargetError):
+            self.forget(account_id)
+            raise
 
     def forget(self, account_id: str) -> None:
         """Drop cached credentials and clients of an account (after its role stopped working)."""
@@ -126,16 +167,29 @@ class AwsAccess:
                 del self._clients[key]
 
 
-def _count(client: BaseClient) -> None:
-    """Count every call by service, operation and outcome (ok, or the error code)."""
-    service = client.meta.service_model.service_name
+def _instrument(client: BaseClient, account_id: str, region: str, identity: str) -> None:
+    """Count every call by service, operation and outcome (ok, or the error code), and mark each
+    failure with where it was made (errors.Call), so its message names the action, the account,
+    the region and the identity."""
+    model = client.meta.service_model
+    service = model.service_name
+    prefix = model.signing_name or model.endpoint_prefix  # the IAM prefix of its actions
+    endpoint = client.meta.endpoint_url
+
+    def where(operation: str) -> Call:
+        return Call(prefix, operation, account_id, region, identity, endpoint)
 
     def after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
         error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
         metrics.AWS_CALLS.labels(service, model.name, error or "ok").inc()
+        if error:
+            parsed[CALL_KEY] = where(model.name)  # the parsed answer is the ClientError's response
 
-    def after_error(model: Any, exception: Exception, **_: Any) -> None:
-        metrics.AWS_CALLS.labels(service, model.name, type(exception).__name__).inc()
+    def after_error(exception: Exception, event_name: str, **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]  # after-call-error.<service id>.<operation>
+        metrics.AWS_CALLS.labels(service, operation, type(exception).__name__).inc()
+        if isinstance(exception, BotoCoreError):
+            exception.vigil_call = where(operation)  # type: ignore[attr-defined]
 
     client.meta.events.register("after-call", after_call)
     client.meta.events.register("after-call-error", after_error)

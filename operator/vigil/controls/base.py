@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,12 +23,14 @@ from ..aws.apply import execute
 from ..aws.errors import TargetError, classify
 from ..aws.fanout import fan_out
 from ..aws.session import AccessPool, AccessSettings, AwsAccess
+from ..leadership.fence import WRITES
 from ..planning.actions import Action
 from ..planning.ownership import DEFAULT_INSTALLATION, Owner, Resource
 from ..planning.weakening import Weakening
 from ..state.organizations import OrganizationInventory
 from .claims import ClaimRegistry
 from .guard import Blocked, OwnershipLedger, created_here, gate_ownership, ownership, weakenings
+from .refusals import RefusalLedger
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,9 @@ class Context:
     allowances: frozenset[str] = frozenset()
     adopt: bool = False
     ledger: OwnershipLedger = field(default_factory=OwnershipLedger)
+    # Writes AWS refused for good are not sent again before the next resync (or a spec change).
+    refusals: RefusalLedger = field(default_factory=RefusalLedger)
+    resync_seconds: float = 300.0
 
     @property
     def enforce(self) -> bool:
@@ -176,13 +181,33 @@ class TargetRun:
         self.report.held.extend(held)
         self.report.withheld.extend(a for a in actions if a not in apply)
         for action in apply:
-            log.info("%s %s: %s", ctx.kind, ctx.owner, action.describe())
-            execute(ctx.access, action)
+            self._execute(action)
             self.report.applied.append(action)
             # Recorded as each is made: a later failure must not hide an allowance already used.
             self.report.allowed.extend(w for w in allowed if w.target == action.target
                                        and w not in self.report.allowed)
         return bool(apply)
+
+    def _execute(self, action: Action) -> None:
+        """One write. A terminal refusal is remembered, and the same write is not sent again before
+        the object's next resync or a spec change: it fails here as it did, without an AWS call."""
+        ctx = self.ctx
+        refused = ctx.refusals.refused(ctx.owner, action)
+        if refused is not None:
+            log.info("%s %s: %s not sent again yet (refused: %s)", ctx.kind, ctx.owner, action.describe(),
+                     refused.code or refused.reason)
+            raise replace(refused)  # a fresh exception: the remembered one may be raised in another thread
+        # Under leader election only the Lease's holder writes: refused (NotLeading) once it is not.
+        with WRITES.admit(action.describe()):
+            log.info("%s %s: %s", ctx.kind, ctx.owner, action.describe())
+            try:
+                execute(ctx.access, action)
+            except (ClientError, BotoCoreError, TargetError) as exc:
+                error = classify(exc)
+                if error.terminal and not error.out_of_reach:
+                    raise ctx.refusals.record(ctx.owner, action, error, ctx.resync_seconds) from None
+                raise error from None
+            ctx.refusals.wrote(ctx.owner)
 
 
 def _attempt(ctx: Context, target: str, fn: Callable[[TargetRun], None]) -> TargetReport:
@@ -276,6 +301,7 @@ class Runtime:
     installation: str = DEFAULT_INSTALLATION
     ledger: OwnershipLedger = field(default_factory=OwnershipLedger)
     claims: ClaimRegistry = field(default_factory=ClaimRegistry)
+    refusals: RefusalLedger = field(default_factory=RefusalLedger)
 
     def access_for(self, spec: OrganizationSpec, external_id: str | None = None) -> AwsAccess:
         return self.access_pool.get(AccessSettings(

@@ -121,7 +121,7 @@ def _relationships(ctx: Context, target: GuardDutyRegion,
     try:
         return aws_guardduty.member_relationships(ctx.access, target.admin_account_id, target.region,
                                                   detector.detector_id), None
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, TargetError) as exc:
         return {}, classify(exc)
 
 

@@ -8,6 +8,7 @@ commands (audit, plan, apply) run it as it is.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from . import (config, flowlogs, guardduty, logarchive, logsubscription, organiz
                sessionlogging)
 from .base import Context, DependencyNotReady, LogArchiveView, OrganizationView, Report, Runtime, SpecError
 from .claims import Claimant, claims_of
+from .preflight import check_control, check_organization
 from .status import Event, blocked, summarize
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,13 @@ CONTROLS: dict[str, Control] = {
 }
 
 
+# The kinds other objects reference (the operator keeps them in indexes): a reference is looked up
+# among them, so a name that is another kind's object is told apart from a missing one.
+REFERENCED_KINDS = ("Organization", "LogArchive")
+# Where a kind's LogArchive reference sits in its spec, when not at spec.logArchiveRef.
+ARCHIVE_REF_FIELDS = {"GuardDutyOrg": "spec.publishFindingsToLogArchive.logArchiveRef.name"}
+
+
 class Lookup(Protocol):
     """Where referenced objects come from: the operator's kopf indexes, or manifests on disk."""
 
@@ -75,7 +84,9 @@ def validation_message(exc: ValidationError) -> str:
     """"spec.accounts.logArchive: String should match pattern '^[0-9]{12}$'", one line per error."""
     lines = []
     for error in exc.errors():
-        path = ".".join(str(p) for p in ("spec", *error["loc"]))
+        # A rule across fields names the field the API server points at, below the model it is on.
+        below = getattr((error.get("ctx") or {}).get("error"), "field", None)
+        path = ".".join(str(p) for p in ("spec", *error["loc"], *([below] if below else [])))
         message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own checks
         lines.append(f"{path}: {message}")
     return "; ".join(lines)
@@ -114,12 +125,18 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
     try:
         if kind == "Organization":
             assert isinstance(spec, OrganizationSpec)
-            report = organization.reconcile(namespace, name, spec, runtime, external_id(lookup, namespace, spec))
+            secret = external_id(lookup, namespace, spec)
+            report = organization.reconcile(namespace, name, spec, runtime, secret)
+            # Organization writes nothing: its checks can follow discovery, whose inventory is cached.
+            access = runtime.access_for(spec, secret)
+            check_organization(spec, runtime.directory.get((namespace, name), spec, access, math.inf), access,
+                               check_regions=not settled(previous, generation))
             enforce = True
         else:
             control = CONTROLS[kind]
             ctx = resolve(kind, namespace, name, spec, lookup, runtime, {**meta, "generation": generation})
             ctx.previous_status = previous
+            check_control(ctx)  # what the schema cannot know, before any claim or write
             taken = claim(ctx, meta, runtime)
             if taken:
                 metrics.GUARD_BLOCKS.labels(kind, c.CONFLICT).inc()
@@ -142,6 +159,12 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
     return Outcome(status, events, report)
 
 
+def settled(previous: dict[str, Any], generation: int | None) -> bool:
+    """Whether the last reconcile of this very spec ended Ready: its one-off checks have passed."""
+    ready = c.get_condition(previous.get("conditions"), c.READY) or {}
+    return ready.get("status") == "True" and previous.get("observedGeneration") == generation
+
+
 def claim(ctx: Context, meta: dict[str, Any], runtime: Runtime) -> str | None:
     """Why another object of the cluster holds what this one addresses, or None. Only Enforce
     objects claim: an Audit object reads, and may look at anything."""
@@ -162,7 +185,7 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
             meta: dict[str, Any] | None = None) -> Context:
     """The Context of a control kind: its Organization (Ready) and LogArchive (Ready, if referenced)."""
     org_name = spec.organization_ref.name
-    org = _ready(lookup, "Organization", namespace, org_name)
+    org = ready_reference(lookup, "Organization", namespace, org_name, "spec.organizationRef.name")
     org_spec = OrganizationSpec.model_validate(org["spec"])
     access = runtime.access_for(org_spec, external_id(lookup, namespace, org_spec))
     max_age = parse_duration(org_spec.resync_interval).total_seconds()
@@ -173,13 +196,15 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
                   owner=Owner(namespace, kind, name, runtime.installation, meta.get("uid") or "",
                               meta.get("generation")),
                   allowances=parse_allowances((meta.get("annotations") or {}).get(ALLOW_ANNOTATION)),
-                  adopt=spec.adoption_policy == AdoptionPolicy.ADOPT.value, ledger=runtime.ledger)
+                  adopt=spec.adoption_policy == AdoptionPolicy.ADOPT.value, ledger=runtime.ledger,
+                  refusals=runtime.refusals, resync_seconds=parse_duration(spec.resync_interval).total_seconds())
     archive_ref = getattr(spec, "log_archive_ref", None)
     if archive_ref is not None:
-        archive = _ready(lookup, "LogArchive", namespace, archive_ref.name)
+        ref_field = ARCHIVE_REF_FIELDS.get(kind, "spec.logArchiveRef.name")
+        archive = ready_reference(lookup, "LogArchive", namespace, archive_ref.name, ref_field)
         status = archive.get("status") or {}
         if not status.get("kmsKeyArn") or not status.get("bucketArn"):
-            raise DependencyNotReady(f"LogArchive {archive_ref.name} has no bucket or key yet")
+            raise DependencyNotReady(f"{ref_field}: LogArchive {archive_ref.name} has no bucket or key yet")
         ctx.log_archive = LogArchiveView(bucket=archive["spec"]["bucketName"], bucket_arn=status["bucketArn"],
                                          kms_key_arn=status["kmsKeyArn"], account_id=status.get("accountId", ""),
                                          region=status.get("region", ""))
@@ -208,18 +233,28 @@ def external_id(lookup: Lookup, namespace: str, spec: OrganizationSpec) -> str |
     try:
         return lookup.secret(namespace, ref.name, ref.key)
     except LookupError as exc:
-        raise DependencyNotReady(f"access.externalIdSecretRef: {exc}") from exc
+        raise DependencyNotReady(f"spec.access.externalIdSecretRef: {exc}") from exc
 
 
-def _ready(lookup: Lookup, kind: str, namespace: str, name: str) -> dict[str, Any]:
+def ready_reference(lookup: Lookup, kind: str, namespace: str, name: str, field: str) -> dict[str, Any]:
+    """The referenced object, Ready. Missing, it may yet appear (DependencyNotReady); but a name
+    that is another kind's object is a mistake in the spec (InvalidSpec). Either way, ``field``
+    (the reference's, as the API server names it) leads the message."""
     found = lookup.get(kind, namespace, name)
     if found is None:
-        raise DependencyNotReady(f"{kind} {namespace}/{name} does not exist")
+        other = next((k for k in REFERENCED_KINDS if k != kind and lookup.get(k, namespace, name) is not None), None)
+        if other is not None:
+            raise SpecError(f"{field}: {namespace}/{name} is {_a(other)}, not {_a(kind)}")
+        raise DependencyNotReady(f"{field}: {kind} {namespace}/{name} does not exist")
     ready = c.get_condition((found.get("status") or {}).get("conditions"), c.READY)
     if ready is None or ready.get("status") != "True":
         why = f": {ready.get('reason')}: {ready.get('message')}" if ready else ""
-        raise DependencyNotReady(f"{kind} {name} is not Ready{why}")
+        raise DependencyNotReady(f"{field}: {kind} {name} is not Ready{why}")
     return found
+
+
+def _a(kind: str) -> str:
+    return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
 
 
 def delete_object(kind: str, namespace: str, name: str, raw_spec: dict[str, Any], lookup: Lookup,

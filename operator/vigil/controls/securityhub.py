@@ -127,7 +127,7 @@ def _count_findings(ctx: Context, target: SecurityHubRegion,
         return None, []  # no administrator hub to ask yet (Audit)
     try:
         return aws_securityhub.active_findings(ctx.access, target.admin_account_id, target.region), []
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, TargetError) as exc:
         error = classify(exc)
         return None, [{"target": f"{target.label}/findings", "reason": error.reason, "message": error.message}]
 
@@ -191,7 +191,7 @@ def _members(ctx: Context, target: SecurityHubRegion,
         return {}, None  # no administrator hub yet (Audit): no account is enrolled
     try:
         return aws_securityhub.member_statuses(ctx.access, target.admin_account_id, target.region), None
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, TargetError) as exc:
         return {}, classify(exc)
 
 

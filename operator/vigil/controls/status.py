@@ -36,6 +36,13 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
     """The new status and the Events to post, after a reconcile that ran."""
     targets = report.targets
     errors = [t for t in targets if t.error is not None]
+    # Targets out of reach (an account whose role cannot be assumed, a region not enabled) fail
+    # alone: they are listed and counted, and Ready tells of the targets Vigil could reach.
+    # With nothing in reach at all, nothing was reconciled: those are plain failures.
+    unreached = [t for t in errors if t.error is not None and t.error.out_of_reach]
+    if len(unreached) == len(targets):
+        unreached = []
+    failed = [t for t in errors if not any(t is u for u in unreached)]
     # Writes the guard kept back, worst first: another's resource, nobody's, a weakening.
     guarded = _guarded(targets, enforce)
     drifted = [t for t in targets if t.error is None and t.drifted]
@@ -53,16 +60,22 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
         reason, items = guarded[0]
         conditions = c.set_condition(conditions, c.READY, "False", reason, _guard_message(reason, items),
                                      generation, now)
-    elif errors:
-        reasons = Counter(t.error.reason for t in errors if t.error)
-        reason = reasons.most_common(1)[0][0] if len(reasons) == 1 and len(errors) == len(targets) else c.PARTIAL_FAILURE
-        first = errors[0]
+    elif failed:
+        reasons = Counter(t.error.reason for t in failed if t.error)
+        every = len(failed) == len(targets) - len(unreached)
+        reason = reasons.most_common(1)[0][0] if len(reasons) == 1 and every else c.PARTIAL_FAILURE
+        first = failed[0]
         message = f"{len(errors)} of {_n(len(targets), 'target')} failed; {first.target}: {first.error}"
         conditions = c.set_condition(conditions, c.READY, "False", reason, message, generation, now)
     elif guarded:
         reason, items = guarded[0]
         conditions = c.set_condition(conditions, c.READY, "False", reason, _guard_message(reason, items),
                                      generation, now)
+    elif unreached:
+        first = unreached[0]
+        message = (f"{len(targets) - len(unreached)} of {_n(len(targets), 'target')} reconciled; "
+                   f"{len(unreached)} out of reach, listed in failures; {first.target}: {first.error}")
+        conditions = c.set_condition(conditions, c.READY, "True", c.RECONCILED, message, generation, now)
     else:
         conditions = c.set_condition(conditions, c.READY, "True", c.RECONCILED,
                                      f"{_n(len(targets), 'target')} reconciled", generation, now)
@@ -91,10 +104,13 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
                      [{"target": w.target, "reason": c.WEAKENING_HELD, "message": f"{w}. {_allow_hint([w])}"}
                       for t in targets for w in (t.held if enforce else [])]
     guarded_targets = {f["target"] for f in guard_failures}
+    # What Vigil could not do where it could reach comes first: the 20 kept are the ones to act on.
     failures = [{"target": t.target, "reason": t.error.reason, "message": t.error.message}
-                for t in errors if t.error] + guard_failures + \
+                for t in failed if t.error] + guard_failures + \
                [{"target": t.target, "reason": c.DRIFTED, "message": _changes(t)} for t in drifted
                 if t.target not in guarded_targets] + \
+               [{"target": t.target, "reason": t.error.reason, "message": t.error.message}
+                for t in unreached if t.error] + \
                [dict(f) for f in report.findings]
     allowed = [{"allowance": w.allowance, "change": str(w), "time": now} for t in targets for w in t.allowed]
     status = {

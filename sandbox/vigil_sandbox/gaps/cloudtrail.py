@@ -5,6 +5,7 @@ here with ``register_public_key()``."""
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -205,8 +206,22 @@ def public_keys_between(region: str, start: datetime, end: datetime) -> list[Pub
 # --- Wire ----------------------------------------------------------------------------------------
 
 
+# CloudTrail User Guide, "Naming requirements for CloudTrail resources": moto checks the
+# characters, the length and the first and last character, not these two.
+_ADJACENT_PUNCTUATION = re.compile(r"[._-]{2}")
+_IP_ADDRESS = re.compile(r"[0-9]+(\.[0-9]+){3}")
+
+
+def check_trail_name(name: str) -> None:
+    if _ADJACENT_PUNCTUATION.search(name) or _IP_ADDRESS.fullmatch(name):
+        raise AwsError("InvalidTrailNameException",
+                       "Trail name must not have adjacent periods, underscores or dashes, nor be formatted as an "
+                       "IP address.")
+
+
 def _create_trail(self: CloudTrailResponse, params: dict[str, Any]) -> None:
     name = params["Name"]
+    check_trail_name(name)
     if any(
         trail.trail_name == name and (trail.region_name == self.region or trail.is_multi_region)
         for trail in account_trails(self.current_account)
@@ -340,8 +355,10 @@ def _as_datetime(value: float | str | None, default: datetime) -> datetime:
 GAPS: tuple[Gap, ...] = (
     Gap(
         "cloudtrail", "CreateTrail", "guard", CloudTrailResponse, _create_trail,
-        moto="replaces a trail of the same name; checks nothing but the bucket's existence",
-        sandbox="TrailAlreadyExists; organization, bucket policy, KMS key, log delivery checks",
+        moto="replaces a trail of the same name; checks nothing but the bucket's existence and part of the name "
+             "rules",
+        sandbox="TrailAlreadyExists; the name rules moto skips (no adjacent . _ -, not an IP address: "
+                "InvalidTrailNameException); organization, bucket policy, KMS key, log delivery checks",
     ),
     Gap(
         "cloudtrail", "UpdateTrail", "guard", CloudTrailResponse, _update_trail,

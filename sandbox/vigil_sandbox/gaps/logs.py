@@ -1,15 +1,18 @@
-"""CloudWatch Logs gaps: a log group's KMS key.
+"""CloudWatch Logs gaps: a log group's name and KMS key.
 
-Moto lacks AssociateKmsKey and DisassociateKmsKey, and its CreateLogGroup takes any kmsKeyId. AWS
-takes only the ARN of a key in the group's region whose key policy lets CloudWatch Logs of that
-region use it: an alias, or a key of another region, is InvalidParameterException; a key that does
-not exist or does not admit the service is AccessDeniedException (AWS does not say which).
+Moto lacks AssociateKmsKey and DisassociateKmsKey, and its CreateLogGroup takes any name of up to
+512 characters and any kmsKeyId. AWS names groups of a-z, A-Z, 0-9 and _ - / . #, never beginning
+with aws/ (InvalidParameterException), and takes only the ARN of a key in the group's region whose
+key policy lets CloudWatch Logs of that region use it: an alias, or a key of another region, is
+InvalidParameterException; a key that does not exist or does not admit the service is
+AccessDeniedException (AWS does not say which).
 
 (Subscriptions, destinations and account policies are in ``logs_subscriptions``.)
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from moto.kms.models import kms_backends
@@ -51,7 +54,19 @@ def find_group(backend: LogsBackend, params: dict[str, Any]) -> LogGroup:
 # --- Wire ----------------------------------------------------------------------------------------
 
 
+# CloudWatch Logs API Reference, CreateLogGroup: the characters of a name, and the reserved prefix.
+_LOG_GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
+
+
+def check_log_group_name(name: str) -> None:
+    if _LOG_GROUP_NAME.fullmatch(name) is None or name.startswith("aws/"):
+        raise AwsError("InvalidParameterException",
+                       f"Log group name {name!r} is not valid: use a-z, A-Z, 0-9, '_', '-', '/', '.' and '#', and "
+                       "do not begin with aws/.")
+
+
 def _create_log_group(self: LogsResponse, params: dict[str, Any]) -> None:
+    check_log_group_name(params["logGroupName"])
     key = params.get("kmsKeyId")
     if key:
         arn = f"arn:aws:logs:{self.region}:{self.current_account}:log-group:{params['logGroupName']}"
@@ -73,8 +88,9 @@ def _disassociate_kms_key(self: LogsResponse, params: dict[str, Any]) -> dict[st
 GAPS: tuple[Gap, ...] = (
     Gap(
         "logs", "CreateLogGroup", "guard", LogsResponse, _create_log_group,
-        moto="takes any kmsKeyId",
-        sandbox="a key ARN of the group's region (InvalidParameterException), existing and admitting "
+        moto="takes any name of up to 512 characters and any kmsKeyId",
+        sandbox="names of a-z, A-Z, 0-9, _ - / . # not beginning with aws/ (InvalidParameterException); a key ARN "
+                "of the group's region (InvalidParameterException), existing and admitting "
                 "logs.<region>.amazonaws.com (AccessDeniedException)",
     ),
     Gap(

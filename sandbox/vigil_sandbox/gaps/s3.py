@@ -1,15 +1,17 @@
 """S3 gaps: GetObjectLockConfiguration returns only the retention period that was set; a bucket
 policy's statements conditioned on plain HTTP do not apply to the sandbox's requests; a bucket
-answers only its owner, another account its policy lets in, and a caller expecting its owner."""
+answers only its owner, another account its policy lets in, and a caller expecting its owner;
+CreateBucket takes only the names S3's naming rules allow."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.exceptions import InvalidBucketName, S3AccessDeniedError
 from moto.s3.models import FakeBucket, s3_backends
 from moto.s3.responses import S3Response
 
@@ -46,6 +48,21 @@ def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
     if self.policy is None:
         return PermissionResult.NEUTRAL
     return IAMPolicy(policy_over_tls(self.policy.decode())).is_action_permitted(action, resource)
+
+
+# --- Domain: bucket names ----------------------------------------------------------------------------
+
+# Amazon S3 User Guide, "General purpose bucket naming rules". moto checks the length only.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"[0-9]+(\.[0-9]+){3}")
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_allowed(name: str) -> bool:
+    """Whether S3 takes ``name`` for a new general purpose bucket."""
+    return (_BUCKET_NAME.fullmatch(name) is not None and ".." not in name and _IP_ADDRESS.fullmatch(name) is None
+            and not name.startswith(RESERVED_BUCKET_PREFIXES) and not name.endswith(RESERVED_BUCKET_SUFFIXES))
 
 
 # --- Domain: who may address a bucket --------------------------------------------------------------
@@ -112,13 +129,16 @@ def _copy_source_bucket(copy_source: str) -> str:
 
 
 def _check_bucket_access(self: S3Response, request: Any, full_url: str) -> None:
-    """AccessDenied (403) before moto answers a request its bucket would refuse."""
+    """InvalidBucketName (400) for a CreateBucket S3 refuses the name of, and AccessDenied (403) for
+    a request its bucket would refuse, before moto answers."""
     if not self.bucket_name:
         return  # ListBuckets addresses no bucket
     url = urlsplit(full_url)
     headers = {name.lower(): value for name, value in request.headers.items()}
     operation = operation_for("s3", request.method, url.netloc, url.path,
                               parse_qs(url.query, keep_blank_values=True), headers)
+    if operation == "CreateBucket" and not bucket_name_allowed(self.bucket_name):
+        raise InvalidBucketName()
     refused = bucket_refuses(self.current_account, self.bucket_name, operation,
                              headers.get("x-amz-expected-bucket-owner"))
     if "x-amz-copy-source" in headers:  # CopyObject, UploadPartCopy: the source is read too
