@@ -185,3 +185,19 @@ def test_a_bucket_name_is_global(owner_s3, archive_s3):
             assert error_code(lambda: archive_s3.create_bucket(**create)) == "BucketAlreadyExists"
             assert error_code(lambda: owner_s3.create_bucket(**create)) == "BucketAlreadyOwnedByYou"
     assert status(lambda: archive_s3.create_bucket(**create)) == 409
+
+
+def test_a_bucket_is_created_with_the_tags_its_create_carries(owner_s3):
+    """CreateBucketConfiguration.Tags: the bucket exists tagged from its first moment, so an
+    operator killed right after the create finds its own bucket (moto drops the tags)."""
+    def create(name: str) -> dict:
+        owner_s3.create_bucket(Bucket=name, CreateBucketConfiguration={
+            "LocationConstraint": HOME, "Tags": [{"Key": "vigil.dev/owner", "Value": "ns/LogArchive/a"}]})
+        try:
+            return {t["Key"]: t["Value"] for t in owner_s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+        except ClientError as exc:
+            return {"error": exc.response["Error"]["Code"]}
+
+    with without_gaps():
+        assert create("vigil-test-tagged-plain") == {"error": "NoSuchTagSet"}
+    assert create("vigil-test-tagged-on-create") == {"vigil.dev/owner": "ns/LogArchive/a"}

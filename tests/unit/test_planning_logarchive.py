@@ -31,16 +31,16 @@ def ops(actions):
 
 def test_new_bucket_is_created_locked_down_in_a_safe_order():
     actions = plan_bucket(SPEC, TARGET, KEY, BucketState(exists=False))
-    assert ops(actions) == ["CreateBucket", "PutBucketTagging", "PutPublicAccessBlock", "PutBucketVersioning",
+    assert ops(actions) == ["CreateBucket", "PutPublicAccessBlock", "PutBucketVersioning",
                             "PutBucketEncryption", "PutBucketPolicy", "PutObjectLockConfiguration",
                             "PutBucketLifecycleConfiguration"]
     create = actions[0].params
     assert create["ObjectLockEnabledForBucket"] is True
-    assert create["CreateBucketConfiguration"] == {"LocationConstraint": "ca-central-1"}
-    assert all(a.creates for a in actions), "building a new bucket is not drift"
-    assert actions[1].params["Tagging"] == {"TagSet": [
+    # Tagged by the create itself: never a moment when the bucket exists without its owner.
+    assert create["CreateBucketConfiguration"] == {"LocationConstraint": "ca-central-1", "Tags": [
         {"Key": "vigil.dev/owner", "Value": "baseline/LogArchive/central"},
         {"Key": "vigil.dev/installation", "Value": "default"}, {"Key": "vigil.dev/uid", "Value": "uid-3"}]}
+    assert all(a.creates for a in actions), "building a new bucket is not drift"
 
 
 def test_every_s3_write_but_create_names_the_expected_bucket_owner():
@@ -57,7 +57,8 @@ def test_every_s3_write_but_create_names_the_expected_bucket_owner():
 
 def test_us_east_1_gets_no_location_constraint():
     target = LogArchiveTarget("222222222222", "us-east-1", "o-abc123", Owner("ns", "LogArchive", "n"))
-    assert "CreateBucketConfiguration" not in plan_bucket(SPEC, target, KEY, BucketState(exists=False))[0].params
+    configuration = plan_bucket(SPEC, target, KEY, BucketState(exists=False))[0].params["CreateBucketConfiguration"]
+    assert "LocationConstraint" not in configuration and configuration["Tags"]
 
 
 def test_compliant_bucket_needs_nothing():

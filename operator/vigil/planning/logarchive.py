@@ -89,15 +89,16 @@ def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, ob
     actions: list[Action] = []
     creating = not observed.exists
     if creating:
-        create: dict[str, Any] = {"Bucket": bucket}
+        # The owner tags go with the create itself: a bucket never exists untagged, so an operator
+        # killed right after creating it finds its own bucket, not one it would have to adopt.
+        configuration: dict[str, Any] = {"Tags": target.owner.tag_list()}
         if target.region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
-            create["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+            configuration["LocationConstraint"] = target.region
+        create: dict[str, Any] = {"Bucket": bucket, "CreateBucketConfiguration": configuration}
         if spec.object_lock is not None:  # Object Lock is chosen at creation, for good
             create["ObjectLockEnabledForBucket"] = True
         actions.append(Action(target.label(bucket), target.account_id, target.region, "s3", "CreateBucket", create,
                               creates=True, changes=(Change("bucket", None, bucket),)))
-        actions.append(_action(target, bucket, "PutBucketTagging", creating, (), {
-            "Tagging": {"TagSet": target.owner.tag_list()}}))
     current = BucketSettings() if creating else observed.settings
     changes = diff(desired.model_copy(update={"lifecycle": None}), current)
     by_root: dict[str, list[Change]] = {}

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import xmltodict
 from moto.s3.exceptions import InvalidBucketName, S3AccessDeniedError
 from moto.s3.models import FakeBucket, s3_backends
 from moto.s3.responses import S3Response
@@ -128,11 +129,11 @@ def _copy_source_bucket(copy_source: str) -> str:
 # --- Wire ----------------------------------------------------------------------------------------
 
 
-def _check_bucket_access(self: S3Response, request: Any, full_url: str) -> None:
+def _check_bucket_access(self: S3Response, request: Any, full_url: str) -> str | None:
     """InvalidBucketName (400) for a CreateBucket S3 refuses the name of, and AccessDenied (403) for
-    a request its bucket would refuse, before moto answers."""
+    a request its bucket would refuse, before moto answers. Returns the operation."""
     if not self.bucket_name:
-        return  # ListBuckets addresses no bucket
+        return None  # ListBuckets addresses no bucket
     url = urlsplit(full_url)
     headers = {name.lower(): value for name, value in request.headers.items()}
     operation = operation_for("s3", request.method, url.netloc, url.path,
@@ -146,14 +147,30 @@ def _check_bucket_access(self: S3Response, request: Any, full_url: str) -> None:
                                             "GetObject", headers.get("x-amz-source-expected-bucket-owner"))
     if refused:
         raise S3AccessDeniedError()
+    return operation
 
 
 def _checking_access(moto_method: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: S3Response, request: Any, full_url: str) -> Any:
-        _check_bucket_access(self, request, full_url)
-        return moto_method(self, request, full_url)
+        operation = _check_bucket_access(self, request, full_url)
+        answer = moto_method(self, request, full_url)
+        if operation == "CreateBucket":
+            _tag_on_create(self)
+        return answer
     method.__name__ = moto_method.__name__
     return method
+
+
+def _tag_on_create(self: S3Response) -> None:
+    """CreateBucket's CreateBucketConfiguration.Tags (botocore's model has them; moto ignores
+    them): the bucket is created with its tags, in one request, as S3 does."""
+    if not self.body:
+        return
+    configuration = xmltodict.parse(self.body).get("CreateBucketConfiguration") or {}
+    tags = ((configuration.get("Tags") or {}).get("Tag")) or []
+    tags = tags if isinstance(tags, list) else [tags]
+    if tags and self.bucket_name in self.backend.buckets:
+        self.backend.put_bucket_tagging(self.bucket_name, {t["Key"]: t.get("Value") or "" for t in tags})
 
 
 def _get_object_lock_configuration(self: S3Response, params: dict[str, Any]) -> dict[str, Any]:
