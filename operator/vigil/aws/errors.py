@@ -22,6 +22,7 @@ denied: which action, and as whom).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,6 +35,8 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..conditions import (ACCESS_DENIED, ACCOUNT_UNREACHABLE, AWS_ERROR, AWS_UNAVAILABLE, ENDPOINT_UNREACHABLE,
                           INTERNAL_ERROR, NO_CREDENTIALS, OUT_OF_REACH, REGION_DISABLED, THROTTLED)
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -245,7 +248,11 @@ def _sdk_error(exc: BotoCoreError) -> TargetError:
     if isinstance(exc, NoRegionError):
         return error(INTERNAL_ERROR, f"Vigil made {action} without a region; set AWS_DEFAULT_REGION for the operator. "
                                      f"{RETRY_LATER}.", False)
-    return error(AWS_ERROR, f"The AWS SDK could not complete {action}{place} ({exc}). {RETRY_SOON}.", True)
+    # An SDK failure this module does not know: its text goes to the operator's log, not to a
+    # status a user reads.
+    log.warning("%s%s: %s: %s", action, place, type(exc).__name__, exc)
+    return error(AWS_ERROR, f"The AWS SDK could not complete {action}{place}; the operator's log has the SDK's "
+                            f"own words. {RETRY_SOON}.", True)
 
 
 def _what_failed(exc: BotoCoreError) -> str:
