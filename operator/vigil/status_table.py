@@ -1,6 +1,6 @@
 """`vigil get`: the printer columns of every vigil.dev object, as `kubectl get vigil` shows them.
 
-kubectl asks the API server to render the columns (a cluster and the sandbox's emulator both
+kubectl asks the API server to render the columns (a cluster and the test control plane both
 serve them); this renders them client-side from the same CRD definitions, so `vigil get` shows
 them where kubectl is not installed.
 """
