@@ -1,5 +1,5 @@
 -- Argo CD health for every vigil.dev kind. The single source: generate.py copies it into
--- argocd-cm-patch.yaml once per kind, since all nine report status the same way.
+-- argocd-cm-patch.yaml once per kind, since every kind reports status the same way.
 --
 -- Healthy     Ready=True, Compliant=True, and the operator has seen the current generation.
 -- Progressing no status yet, a generation not yet observed, Ready Unknown, or Ready=False for

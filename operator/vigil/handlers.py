@@ -72,6 +72,11 @@ class IndexLookup:
     def secret(self, namespace: str, name: str, key: str) -> str:
         return SECRETS.value_from_thread(self._loop, namespace, name, key)
 
+    def in_namespace(self, namespace: str) -> list[tuple[str, str, dict[str, Any]]]:
+        return [(kind, name, body) for kind, plural in NEIGHBOURS.items()
+                for store in [self._indexes[f"{plural}_by_namespace"].get(namespace)] if store is not None
+                for name, body in (entry for entry in store)]
+
 
 def _index(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict[Any, Any]:
     return {(namespace, name): {"spec": copy.deepcopy(dict(spec)), "status": copy.deepcopy(dict(status))}}
@@ -79,6 +84,16 @@ def _index(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict[
 
 for _kind, _plural in REFERENCED.items():
     kopf.index(GROUP, VERSION, _plural, id=f"{_plural}_by_name")(_index)
+
+
+def _by_namespace(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict[Any, Any]:
+    return {namespace: (name, {"spec": copy.deepcopy(dict(spec)), "status": copy.deepcopy(dict(status))})}
+
+
+# Every kind a Guardrails protects: read by namespace, in memory (controls.reconciler.NAMESPACE_READERS).
+NEIGHBOURS = {k.kind: k.plural for k in KINDS.values() if k.kind not in ("Organization", "Guardrails")}
+for _plural in NEIGHBOURS.values():
+    kopf.index(GROUP, VERSION, _plural, id=f"{_plural}_by_namespace")(_by_namespace)
 
 
 async def _reconcile(kind: str, body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, force: bool,

@@ -23,7 +23,7 @@ lua51 = pytest.importorskip("lupa.lua51", reason="lupa (with its Lua 5.1 runtime
 ARGOCD = Path(__file__).resolve().parents[2] / "deploy" / "argocd"
 HEALTH_LUA = (ARGOCD / "health.lua").read_text()
 KINDS = ["Organization", "LogArchive", "OrgTrail", "FlowLogPolicy", "GuardDutyOrg", "ConfigBaseline",
-         "LogSubscriptionPolicy", "SecurityHubBaseline", "SessionLogging"]
+         "LogSubscriptionPolicy", "SecurityHubBaseline", "SessionLogging", "Guardrails"]
 KEY = "resource.customizations.health.vigil.dev_{}"
 
 

@@ -33,6 +33,7 @@ KINDS = {
     "LogSubscriptionPolicy": "logsubscriptionpolicies",
     "SecurityHubBaseline": "securityhubbaselines",
     "SessionLogging": "sessionloggings",
+    "Guardrails": "guardrails",
 }
 RUN_ARGS = ["run", "--all-namespaces", "--standalone"]
 

@@ -5,6 +5,7 @@ from .common import API_VERSION, GROUP, VERSION, KindInfo
 from .config import ConfigBaselineSpec, ConfigBaselineStatus
 from .flowlogs import FlowLogPolicySpec, FlowLogPolicyStatus
 from .guardduty import GuardDutyOrgSpec, GuardDutyOrgStatus
+from .guardrails import GuardrailsSpec, GuardrailsStatus
 from .logarchive import LogArchiveSpec, LogArchiveStatus
 from .logsubscription import LogSubscriptionPolicySpec, LogSubscriptionPolicyStatus
 from .organization import OrganizationSpec, OrganizationStatus
@@ -38,6 +39,8 @@ KINDS: dict[str, KindInfo] = {k.kind: k for k in [
                             {"name": "High", "type": "integer", "jsonPath": ".status.findings.high"}]),
     KindInfo(kind="SessionLogging", plural="sessionloggings", short_names=["vssm"],
              spec=SessionLoggingSpec, status=SessionLoggingStatus),
+    KindInfo(kind="Guardrails", plural="guardrails", short_names=["vguard"],
+             spec=GuardrailsSpec, status=GuardrailsStatus),
 ]}
 
 __all__ = ["API_VERSION", "GROUP", "VERSION", "KINDS", "KindInfo"]

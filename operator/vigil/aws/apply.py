@@ -9,7 +9,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from ..planning.actions import Action
-from . import ec2, guardduty, securityhub, ssm
+from . import ec2, guardduty, guardrails, securityhub, ssm
 from .errors import is_code
 from .session import AwsAccess
 
@@ -50,6 +50,8 @@ _COMPOSITES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("securityhub", "BatchEnableStandards"): securityhub.batch_enable_standards,
     # A new version of the Session Manager preferences is in effect only once it is the default.
     ("ssm", "UpdateSessionPreferences"): ssm.update_session_preferences,
+    # A new policy is attached as soon as it exists: an unattached guardrail guards nothing.
+    ("organizations", "CreatePolicyAndAttach"): guardrails.create_and_attach,
 }
 
 

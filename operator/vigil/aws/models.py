@@ -18,7 +18,11 @@ OPERATIONS: dict[str, frozenset[str]] = {service: frozenset(ops) for service, op
     "sts": ["AssumeRole", "GetCallerIdentity"],
     "organizations": ["DescribeOrganization", "ListAccounts", "ListRoots", "ListAccountsForParent",
                       "ListOrganizationalUnitsForParent", "ListAWSServiceAccessForOrganization",
-                      "EnableAWSServiceAccess", "RegisterDelegatedAdministrator", "ListDelegatedServicesForAccount"],
+                      "EnableAWSServiceAccess", "RegisterDelegatedAdministrator", "ListDelegatedServicesForAccount",
+                      # Guardrails (SCPs and RCPs)
+                      "ListPolicies", "ListPoliciesForTarget", "ListTargetsForPolicy", "DescribePolicy",
+                      "EnablePolicyType", "CreatePolicy", "UpdatePolicy", "AttachPolicy", "DetachPolicy",
+                      "DeletePolicy", "ListTagsForResource", "TagResource"],
     "s3": ["GetBucketLocation", "GetBucketEncryption", "GetBucketVersioning", "GetPublicAccessBlock",
            "GetBucketPolicy", "GetBucketLifecycleConfiguration", "GetBucketTagging", "CreateBucket",
            "PutBucketTagging", "PutPublicAccessBlock", "PutBucketVersioning", "PutBucketEncryption",

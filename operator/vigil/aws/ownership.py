@@ -73,6 +73,12 @@ def _ssm_document(client: Any, r: Resource) -> dict[str, str] | None:
         ResourceType="Document", ResourceId=r.identifier).get("TagList", [])), None, "InvalidResourceId")
 
 
+def _organization_policy(client: Any, r: Resource) -> dict[str, str] | None:
+    tags = or_default(lambda: client.list_tags_for_resource(ResourceId=r.identifier)["Tags"], None,
+                      "TargetNotFoundException", "PolicyNotFoundException")
+    return None if tags is None else _pairs(tags)
+
+
 READERS: dict[str, tuple[str, Callable[[Any, Resource], dict[str, str] | None]]] = {
     "s3-bucket": ("s3", _s3_bucket),
     "kms-key": ("kms", _kms_key),
@@ -84,6 +90,7 @@ READERS: dict[str, tuple[str, Callable[[Any, Resource], dict[str, str] | None]]]
     "ssm-document": ("ssm", _ssm_document),
     "securityhub-hub": ("securityhub", _hub),
     "config-aggregator": ("config", _aggregator),
+    "organizations-policy": ("organizations", _organization_policy),
 }
 
 

@@ -129,6 +129,8 @@ class Context:
     # Writes AWS refused for good are not sent again before the next resync (or a spec change).
     refusals: RefusalLedger = field(default_factory=RefusalLedger)
     resync_seconds: float = 300.0
+    # The other Vigil objects of the namespace, for kinds that read them (reconciler.NAMESPACE_READERS).
+    neighbours: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def enforce(self) -> bool:

@@ -40,7 +40,7 @@ def claims_of(kind: str, spec: Any, organization_id: str, management_account: st
             found.append(f"logs log group {management_account}/{home_region}/{spec.cloud_watch_logs.log_group_name}")
         return found
     # One organization-wide configuration each: two objects would undo each other's settings.
-    if kind in ("GuardDutyOrg", "SecurityHubBaseline", "ConfigBaseline"):
+    if kind in ("GuardDutyOrg", "SecurityHubBaseline", "ConfigBaseline", "Guardrails"):
         return [f"{kind} of organization {org}"]
     return []
 

@@ -27,8 +27,8 @@ from ..aws.errors import TargetError, classify
 from ..planning.organization import SelectionError
 from ..planning.ownership import Owner
 from ..planning.weakening import ALLOW_ANNOTATION, malformed_allowances, parse_allowances
-from . import (config, flowlogs, guardduty, logarchive, logsubscription, organization, orgtrail, securityhub,
-               sessionlogging)
+from . import (config, flowlogs, guardduty, guardrails, logarchive, logsubscription, organization, orgtrail,
+               securityhub, sessionlogging)
 from .base import Context, DependencyNotReady, LogArchiveView, OrganizationView, Report, Runtime, SpecError
 from .claims import Claimant, claims_of
 from .preflight import check_control, check_organization
@@ -53,12 +53,15 @@ CONTROLS: dict[str, Control] = {
     "SecurityHubBaseline": Control(securityhub.reconcile, securityhub.delete),
     "SessionLogging": Control(sessionlogging.reconcile, sessionlogging.delete),
     "LogSubscriptionPolicy": Control(logsubscription.reconcile, logsubscription.delete),
+    "Guardrails": Control(guardrails.reconcile, guardrails.delete),
 }
 
 
 # The kinds other objects reference (the operator keeps them in indexes): a reference is looked up
 # among them, so a name that is another kind's object is told apart from a missing one.
 REFERENCED_KINDS = ("Organization", "LogArchive")
+# Kinds that read every object of their namespace (Guardrails protects what the others manage).
+NAMESPACE_READERS = ("Guardrails",)
 # Where a kind's LogArchive reference sits in its spec, when not at spec.logArchiveRef.
 ARCHIVE_REF_FIELDS = {"GuardDutyOrg": "spec.publishFindingsToLogArchive.logArchiveRef.name"}
 
@@ -71,6 +74,9 @@ class Lookup(Protocol):
 
     def secret(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret; LookupError when the Secret or the key is missing."""
+
+    def in_namespace(self, namespace: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every Vigil object of the namespace: (kind, name, {"spec": ..., "status": ...})."""
 
 
 @dataclass
@@ -198,6 +204,8 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
                   allowances=parse_allowances((meta.get("annotations") or {}).get(ALLOW_ANNOTATION)),
                   adopt=spec.adoption_policy == AdoptionPolicy.ADOPT.value, ledger=runtime.ledger,
                   refusals=runtime.refusals, resync_seconds=parse_duration(spec.resync_interval).total_seconds())
+    if kind in NAMESPACE_READERS:
+        ctx.neighbours = [n for n in lookup.in_namespace(namespace) if n[0] != kind]
     archive_ref = getattr(spec, "log_archive_ref", None)
     if archive_ref is not None:
         ref_field = ARCHIVE_REF_FIELDS.get(kind, "spec.logArchiveRef.name")

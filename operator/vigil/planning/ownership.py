@@ -160,6 +160,8 @@ TAGGERS: dict[str, tuple[str, str, Any]] = {
         "ResourceArn": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "ssm-document": ("ssm", "AddTagsToResource", lambda i, t: {
         "ResourceType": "Document", "ResourceId": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
+    "organizations-policy": ("organizations", "TagResource", lambda i, t: {
+        "ResourceId": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
 }
 
 

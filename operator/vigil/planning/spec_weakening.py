@@ -129,6 +129,15 @@ SPEC_RULES: dict[str, tuple[Rule, ...]] = {
         Flag("cloudWatch.enabled"),
         Shorter("cloudWatch.retentionDays", when=_under("cloudWatch", _ON)),
     ),
+    # Guardrails: attached to fewer places, exempting more roles, or a policy type given up.
+    "Guardrails": (
+        *MANAGED,
+        Flag("attachTo.root"),
+        Removed("attachTo.organizationalUnits", when=(("attachTo.root", False),)),
+        Added("breakGlassRoleNames"),
+        Flag("serviceControlPolicies.enabled"),
+        Flag("resourceControlPolicies.enabled"),
+    ),
 }
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .actions import Action, Change
+from .guardrail_policy import lost
 
 ALLOW_ANNOTATION = "vigil.dev/allow-weakening"
 
@@ -368,6 +369,16 @@ def feature(name: str) -> Judge:
             return [(change.path, "spec.autoEnable", after)]
         return []
     return judge
+def guardrail_denials(change: Change, account: str = "") -> list[Finding]:
+    """A guardrail policy rewritten, detached or deleted: weakening when the organization would
+    stop denying something (a repacking that keeps every denial is not). The allowance names the
+    policy and, by digest, exactly what it would stop denying."""
+    gone = [str(d) for d in lost(change.before or [], change.after or [])]
+    if not gone:
+        return []
+    return [(change.path, change.spec, gone, gone, "no longer denied")]
+
+
 # Config's snapshot delivery: the rarer, the weaker.
 DELIVERY_FREQUENCY = ("TwentyFour_Hours", "Twelve_Hours", "Six_Hours", "Three_Hours", "One_Hour")
 
@@ -428,14 +439,18 @@ RULES: dict[tuple[str, str], Judge] = {
     ("ssm", "cloud_watch_encryption_enabled"): turned_off("sessionPreferences.cloudWatchEncryptionEnabled", False),
     ("ssm", "cloud_watch_streaming_enabled"): turned_off("sessionPreferences.cloudWatchStreamingEnabled", False),
     ("ssm", "kms_key_id"): turned_off("sessionPreferences.kmsKeyId", ""),
+    # Guardrails (SCPs and RCPs)
+    ("organizations", "denied"): guardrail_denials,
 }
 
 # Writes that take something away whatever their changes say: judged by operation.
-REMOVING = re.compile(r"^(Delete|Disable|Stop|Disassociate|Deregister|Remove|Untag|ScheduleKeyDeletion|"
+REMOVING = re.compile(r"^(Delete|Detach|Disable|Stop|Disassociate|Deregister|Remove|Untag|ScheduleKeyDeletion|"
                       r"BatchDisable)")
 # Removals whose changes say whether they weaken: Vigil's lifecycle rule deleted means logs kept
-# for ever; a flow log replaced by the right one (created first in the same plan) drops no coverage.
-JUDGED_BY_CHANGES = {("s3", "DeleteBucketLifecycle"), ("ec2", "DeleteFlowLogs")}
+# for ever; a flow log replaced by the right one (created first in the same plan) drops no coverage;
+# a guardrail policy detached or deleted when another of Vigil's denies the same.
+JUDGED_BY_CHANGES = {("s3", "DeleteBucketLifecycle"), ("ec2", "DeleteFlowLogs"), ("organizations", "DetachPolicy"),
+                     ("organizations", "DeletePolicy")}
 
 
 def _rule(service: str, path: str) -> Judge | None:

@@ -40,6 +40,9 @@ class ManifestLookup:
             raise LookupError(f"Secret {namespace}/{name} is not read outside a cluster; set VIGIL_EXTERNAL_ID")
         return value
 
+    def in_namespace(self, namespace: str) -> list[tuple[str, str, dict[str, Any]]]:
+        return [(kind, name, body) for (kind, ns, name), body in self.objects.items() if ns == namespace]
+
     def record(self, manifest: Manifest, status: dict[str, Any]) -> None:
         status = copy.deepcopy(status)
         if self._planning and manifest.kind == "LogArchive" and not status.get("kmsKeyArn"):
