@@ -21,6 +21,7 @@ ACCOUNT_A, ACCOUNT_B = "444444444444", "555555555555"
 KEY = "arn:aws:kms:ca-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 FSBP, PCI, CIS = ("aws-foundational-security-best-practices/v/1.0.0", "pci-dss/v/3.2.1",
                   "cis-aws-foundations-benchmark/v/1.2.0")
+OU_A, OU_B = "ou-vigl-security", "ou-vigl-workloads"
 JSON_PATTERN = '{ $.level = "error" }'
 
 # The least each kind's spec needs; an edit's fields go over it.
@@ -35,6 +36,7 @@ BASE: dict[str, dict[str, Any]] = {
     "LogSubscriptionPolicy": {"organizationRef": ORG, "logArchiveRef": ARCHIVE},
     "SecurityHubBaseline": {"organizationRef": ORG},
     "SessionLogging": {"organizationRef": ORG, "logArchiveRef": ARCHIVE},
+    "Guardrails": {"organizationRef": ORG},
 }
 
 
@@ -263,6 +265,22 @@ EDITS: list[SpecEdit] = [
     edit("SessionLogging", "idle sessions kept longer (not logging)", {}, {"idleSessionTimeoutMinutes": 60}),
     edit("SessionLogging", "Audit, and resync less often", {}, {"managementPolicy": "Audit", "resyncInterval": "10m"},
          "spec.managementPolicy=Audit", "spec.resyncInterval=10m"),
+
+    # --- Guardrails ---------------------------------------------------------------------------------
+    edit("Guardrails", "root -> one OU", {}, {"attachTo": {"root": False, "organizationalUnits": [OU_A]}},
+         "spec.attachTo.root=false"),
+    edit("Guardrails", "one OU of two dropped", {"attachTo": {"root": False, "organizationalUnits": [OU_A, OU_B]}},
+         {"attachTo": {"root": False, "organizationalUnits": [OU_B]}}, f"spec.attachTo.organizationalUnits=-{OU_A}"),
+    edit("Guardrails", "OUs -> the root (wider)", {"attachTo": {"root": False, "organizationalUnits": [OU_A]}},
+         {"attachTo": {"root": True, "organizationalUnits": []}}),
+    edit("Guardrails", "a break-glass role added", {"breakGlassRoleNames": ["BreakGlass"]},
+         {"breakGlassRoleNames": ["BreakGlass", "Admin"]}, "spec.breakGlassRoleNames=+Admin"),
+    edit("Guardrails", "a break-glass role retired", {"breakGlassRoleNames": ["BreakGlass", "Admin"]},
+         {"breakGlassRoleNames": ["BreakGlass"]}),
+    edit("Guardrails", "SCPs off", {}, {"serviceControlPolicies": {"enabled": False}},
+         "spec.serviceControlPolicies.enabled=false"),
+    edit("Guardrails", "RCPs off", {}, {"resourceControlPolicies": {"enabled": False}},
+         "spec.resourceControlPolicies.enabled=false"),
 ]
 
 # What kinds share, edited on each of them: each kind's CEL reads the fields on its own.

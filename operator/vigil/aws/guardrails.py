@@ -6,8 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ..state.guardrails import OrgPolicy, PolicyTypeState
+from .errors import is_code
 from .session import AwsAccess
+
+NOT_FOUND = ("TargetNotFoundException", "OrganizationalUnitNotFoundException")
+
+
+class UnknownTarget(LookupError):
+    """A target (an OU of the spec) the organization does not have."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.target = target
 
 
 def root(access: AwsAccess, account_id: str, region: str) -> tuple[str, set[str]]:
@@ -19,10 +32,9 @@ def root(access: AwsAccess, account_id: str, region: str) -> tuple[str, set[str]
 def observe(access: AwsAccess, account_id: str, region: str, policy_type: str, enabled: bool,
             names: Iterable[str], targets: Iterable[str]) -> PolicyTypeState:
     """Vigil's policies (``names``, found by name) with their content and targets, and what is
-    attached to each of ``targets``, others' contents included."""
+    attached to each of ``targets``, others' contents included. Read whether or not the type is
+    enabled: a target the organization does not have is found before any write."""
     org = access.client("organizations", account_id, region)
-    if not enabled:
-        return PolicyTypeState(policy_type, False)
     wanted = set(names)
     ours = {}
     for page in org.get_paginator("list_policies").paginate(Filter=policy_type):
@@ -32,12 +44,17 @@ def observe(access: AwsAccess, account_id: str, region: str, policy_type: str, e
     attached: dict[str, tuple[OrgPolicy, ...]] = {}
     for target in targets:
         found = []
-        for page in org.get_paginator("list_policies_for_target").paginate(TargetId=target, Filter=policy_type):
-            for summary in page["Policies"]:
-                mine = ours.get(summary["Name"])
-                found.append(mine if mine is not None and mine.id == summary["Id"] else _read(org, summary))
+        try:
+            for page in org.get_paginator("list_policies_for_target").paginate(TargetId=target, Filter=policy_type):
+                for summary in page["Policies"]:
+                    mine = ours.get(summary["Name"])
+                    found.append(mine if mine is not None and mine.id == summary["Id"] else _read(org, summary))
+        except ClientError as exc:
+            if is_code(exc, *NOT_FOUND):
+                raise UnknownTarget(target) from None
+            raise
         attached[target] = tuple(found)
-    return PolicyTypeState(policy_type, True, ours, attached)
+    return PolicyTypeState(policy_type, enabled, ours, attached)
 
 
 def _read(org: Any, summary: dict[str, Any], with_targets: bool = False) -> OrgPolicy:

@@ -35,8 +35,12 @@ def reconcile(ctx: Context) -> Report:
     targets = planning.targets_of(spec, root_id)
     plans: list[tuple[planning.Desired, PolicyTypeState]] = []
     for policy_type in (SCP, RCP):
-        observed = aws_guardrails.observe(ctx.access, account, region, policy_type, policy_type in enabled,
-                                          planning.names_in_use(ctx.owner, policy_type), targets)
+        try:
+            observed = aws_guardrails.observe(ctx.access, account, region, policy_type, policy_type in enabled,
+                                              planning.names_in_use(ctx.owner, policy_type), targets)
+        except aws_guardrails.UnknownTarget as exc:
+            raise SpecError(f"spec.attachTo.organizationalUnits: {exc.target} is not an OU of organization "
+                            f"{org.inventory.organization_id}") from None
         wanted = planning.statements(found, policy_type, spec.break_glass_role_names, org.spec.access.role_name,
                                      org.inventory.organization_id)
         want = planning.desired(spec, ctx.owner, policy_type, wanted,

@@ -157,6 +157,12 @@ def _kind_refusals(kind: str, spec: Any, organization: OrganizationSpec, regions
             return [Refusal("spec.aggregationRegion", f"empty means the home Region, {home}, which is not among "
                                                       f"the Regions this object covers ({', '.join(regions)}): "
                                                       f"name one of them")]
+    if kind == "Guardrails" and organization.access.role_name in spec.break_glass_role_names:
+        # Vigil's role is exempt only from the calls Vigil makes; as break glass, from everything.
+        return [Refusal("spec.breakGlassRoleNames", f"{organization.access.role_name} is the role Vigil works "
+                                                    f"through (the Organization's access.roleName): as a break-glass "
+                                                    f"role it would be exempt from every guardrail, the calls Vigil "
+                                                    f"never makes included. Name a role of its own")]
     return []
 
 
