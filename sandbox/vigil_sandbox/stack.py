@@ -316,15 +316,17 @@ class Stack:
     def calls(self) -> CallLog:
         return CallLog(self.aws_endpoint)
 
-    def aws(self, service: str, account_id: str | None = None, region: str = "ca-central-1") -> Any:
-        """A boto3 client in the management account, or in ``account_id`` through its role."""
+    def aws(self, service: str, account_id: str | None = None, region: str = "ca-central-1",
+            role: str = "OrganizationAccountAccessRole") -> Any:
+        """A boto3 client in the management account, or in ``account_id`` through ``role`` (by
+        default the organization's access role, the one Vigil works through)."""
         import boto3
 
         session = boto3.Session(**{k.lower(): v for k, v in self.aws_env().items()
                                    if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
         if account_id and account_id != self.organization.get("management"):
             sts = session.client("sts", region_name=region, endpoint_url=self.aws_endpoint)
-            creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+            creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
                                     RoleSessionName="vigil-test")["Credentials"]
             session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
                                     aws_secret_access_key=creds["SecretAccessKey"],
