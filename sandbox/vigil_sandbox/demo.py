@@ -195,6 +195,39 @@ def show_guard(stack: Stack, objects: dict[tuple[str, str, str], dict[str, Any]]
     say(f"  the object keeps expireAfterDays {stack.get('LogArchive', ns, name)['spec']['retention']['expireAfterDays']}")
 
 
+def show_guardrails(stack: Stack, objects: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+    """What the SCPs and RCPs deny, proven by calls the sandbox evaluates against them: a member
+    account's principal and Vigil's own role are refused StopLogging; archive deletions too."""
+    from botocore.exceptions import ClientError
+
+    (_, ns, name), guard = next((k, o) for k, o in objects.items() if k[0] == "Guardrails")
+    for policy in guard["status"]["policies"]:
+        say(f"  {policy['type']} {policy['name']}: {policy['characters']} characters, attached to "
+            f"{', '.join(policy['attachedTo']) or '(attached at the next pass)'}")
+    trail = next(o for (k, _, _), o in objects.items() if k == "OrgTrail")["status"]["trailArn"]
+    archive = next(o for (k, _, _), o in objects.items() if k == "LogArchive")
+    workload, archive_account = stack.organization["workloads"][0], archive["status"]["accountId"]
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                        "Principal": {"AWS": f"arn:aws:iam::{stack.organization['management']}:root"}}]})
+    stack.aws("iam", workload).create_role(RoleName="Developer", AssumeRolePolicyDocument=trust)
+    attempts = [
+        ("a developer in " + workload, "StopLogging on the organization trail",
+         lambda: stack.aws("cloudtrail", workload, role="Developer").stop_logging(Name=trail)),
+        ("Vigil's own role in " + workload, "StopLogging on the organization trail",
+         lambda: stack.aws("cloudtrail", workload).stop_logging(Name=trail)),
+        ("Vigil's own role in " + archive_account, "DeleteObject in the archive",
+         lambda: stack.aws("s3", archive_account).delete_object(Bucket=archive["spec"]["bucketName"],
+                                                                 Key="cloudtrail/any.json.gz")),
+    ]
+    for who, what, call in attempts:
+        try:
+            call()
+            say(f"  {who}: {what} ALLOWED (unexpected)")
+        except ClientError as exc:
+            say(f"  {who}: {what} -> {exc.response['Error']['Code']}: {exc.response['Error']['Message']}")
+    say(f"  trail still logging: {stack.aws('cloudtrail').get_trail_status(Name=trail)['IsLogging']}")
+
+
 def rss_mib(pid: int | None) -> float | None:
     if pid is None:
         return None
@@ -260,6 +293,9 @@ def main() -> int:
 
         heading("Guard: a weakening edit is held, or refused at admission, until an allowance names it")
         show_guard(stack, objects)
+
+        heading("Guardrails: what SCPs and RCPs deny, even to Vigil's own role")
+        show_guardrails(stack, objects)
 
         heading("Integrity: CloudTrail digests verified, then a log file tampered with")
         show_integrity(stack, objects)
