@@ -7,6 +7,8 @@ could have changed something. The recorder answers with botocore operation names
 The record is served on the same port under CALLS_PATH, a path no AWS service uses:
 GET returns the calls as a JSON list (``?since=<index>`` for the newer ones), DELETE clears it.
 Faults to inject (vigil_sandbox.faults) are set under FAULTS_PATH; the record says which hit a call.
+The organization's service and resource control policies (vigil_sandbox.organization_policies)
+are applied to every request before moto sees it; the record says which denied a call.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import logging
 import os
 import re
 import socket
@@ -38,11 +41,24 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from vigil_sandbox.faults import FAULTS_PATH, REFUSALS, FaultInjector, refusal_answer, serve_faults
+from vigil_sandbox import s3_batch_delete
+from vigil_sandbox.contract import SandboxContractError
+from vigil_sandbox.faults import (
+    FAULTS_PATH,
+    REFUSALS,
+    FaultInjector,
+    access_denied_answer,
+    error_answer,
+    refusal_answer,
+    serve_faults,
+)
 from vigil_sandbox.faults import Faults as Faults  # beside CallLog, for the sandbox's users
+from vigil_sandbox.organization_policies import Decision, evaluate
+from vigil_sandbox.request_context import WireRequest
 
 CALLS_PATH = "/_vigil/calls"
 UNKNOWN_OPERATION = "Unknown"
+log = logging.getLogger("vigil_sandbox")
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet")
 AUTH_OPERATIONS = frozenset(
@@ -73,6 +89,11 @@ class AwsCall:
     # The fault injected (vigil_sandbox.faults): "throttle" or "error" (answered in moto's place,
     # not applied), "drop" (applied, the answer never sent), "delay", or None.
     fault: str | None = None
+    # What denied it (vigil_sandbox.organization_policies): "service control policy p-... (name)",
+    # "resource control policy p-... (name)", "service control policy: none allows <action> at <target>",
+    # or None. A denied call was answered in moto's place and not applied; of a DeleteObjects, only
+    # the denied objects were refused (AccessDenied in its Errors) and the others deleted.
+    denied: str | None = None
 
     @property
     def dropped(self) -> bool:
@@ -88,11 +109,12 @@ class CallRecorder:
         self._lock = threading.Lock()
 
     def record(
-        self, account: str, service: str, operation: str, region: str, status: int, fault: str | None = None
+        self, account: str, service: str, operation: str, region: str, status: int, fault: str | None = None,
+        denied: str | None = None,
     ) -> None:
         with self._lock:
             call = AwsCall(
-                len(self._calls), account, service, operation, region, is_write(operation), status, fault
+                len(self._calls), account, service, operation, region, is_write(operation), status, fault, denied
             )
             self._calls.append(call)
 
@@ -259,6 +281,15 @@ class _AwsRequest:
     service: str
     operation: str
     region: str
+    access_key: str
+    method: str
+    path: str  # decoded; for S3 always path-style: /bucket/key
+    params: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+
+    def wire(self, environ: dict[str, Any]) -> WireRequest:
+        return WireRequest(self.account, self.service, self.operation, self.region, self.access_key, self.method,
+                           self.path, self.params, self.headers, lambda: _request_body(environ))
 
 
 def _credential_scope(
@@ -283,16 +314,30 @@ def _account_for(access_key: str, headers: Mapping[str, str]) -> str:
     return get_account_id_from(access_key)
 
 
+def _request_body(environ: dict[str, Any]) -> bytes:
+    """The request's body, read once without consuming it for moto."""
+    if "vigil.body" not in environ:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["vigil.body"] = body
+    return environ["vigil.body"]
+
+
+def _replace_body(environ: dict[str, Any], body: bytes) -> None:
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["vigil.body"] = body
+    environ["CONTENT_LENGTH"] = str(len(body))
+    # The checksums the client computed are of the body it sent.
+    for name in [n for n in environ if n == "HTTP_CONTENT_MD5" or n.startswith("HTTP_X_AMZ_CHECKSUM_")]:
+        del environ[name]
+
+
 def _form_body(environ: dict[str, Any]) -> str:
     """A url-encoded body, read without consuming it for moto."""
     if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         return ""
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    if not length:
-        return ""
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body.decode("utf-8")
+    return _request_body(environ).decode("utf-8")
 
 
 def _identify(environ: dict[str, Any]) -> _AwsRequest | None:
@@ -310,15 +355,14 @@ def _identify(environ: dict[str, Any]) -> _AwsRequest | None:
     params = {**query}
     if "Action" not in params and "x-amz-target" not in headers:
         params.update(parse_qs(_form_body(environ), keep_blank_values=True))
-    operation = operation_for(
-        service,
-        environ["REQUEST_METHOD"],
-        environ.get("HTTP_HOST", ""),
-        environ.get("PATH_INFO", "/"),
-        params,
-        headers,
-    )
-    return _AwsRequest(_account_for(access_key, headers), service, operation, region)
+    path = environ.get("PATH_INFO", "/")
+    operation = operation_for(service, environ["REQUEST_METHOD"], environ.get("HTTP_HOST", ""), path, params, headers)
+    path = path.encode("latin-1", "replace").decode("utf-8", "replace")  # WSGI's PATH_INFO is bytes as latin-1
+    if service == "s3":
+        bucket = _s3_bucket_in_host(environ.get("HTTP_HOST", ""))
+        path = f"/{bucket}{path}" if bucket else path
+    return _AwsRequest(_account_for(access_key, headers), service, operation, region, access_key,
+                       environ["REQUEST_METHOD"], path, params, headers)
 
 
 # --- The WSGI layer and the server -----------------------------------------------------------
@@ -326,7 +370,8 @@ def _identify(environ: dict[str, Any]) -> _AwsRequest | None:
 
 class RecordingApp:
     """WSGI middleware: records each AWS request moto answers, and serves the record; injects
-    the faults of its FaultInjector, and serves their plan."""
+    the faults of its FaultInjector, and serves their plan; answers the requests the organization's
+    SCPs and RCPs deny."""
 
     def __init__(
         self, app: Callable[..., Iterable[bytes]], recorder: CallRecorder, faults: FaultInjector | None = None
@@ -348,6 +393,9 @@ class RecordingApp:
         refused = self._refuse(request, start_response)
         if refused is not None:
             return refused
+        denied = self._deny(request, environ, start_response)
+        if denied is not None:
+            return denied
         return self._answer(request, environ, start_response)
 
     def _refuse(self, request: _AwsRequest, start_response: Callable[..., Any]) -> list[bytes] | None:
@@ -362,8 +410,70 @@ class RecordingApp:
                 return [body]
         return None
 
-    def _answer(
+    def _deny(
         self, request: _AwsRequest, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes] | None:
+        """AWS's access-denied error for a request the organization's policies deny, answered in
+        moto's place; None to let moto answer."""
+        model = service_model(request.service)
+        try:
+            decision = evaluate(request.wire(environ))
+        except SandboxContractError as error:
+            # A bug to fix in the sandbox, never an answer AWS gives: a 500 that says why.
+            log.error("vigil-sandbox contract error on %s %s: %s", request.service, request.operation, error)
+            protocol = model.resolved_protocol if model is not None else "json"
+            status, headers, body = error_answer(protocol, 500, "SandboxContractError", str(error))
+            self._record(request, 500, None)
+            start_response(status, headers)
+            return [body]
+        if decision is None or decision.denied is None:
+            return None
+        if request.service == "s3" and request.operation == "DeleteObjects":
+            return self._delete_in_part(request, environ, start_response, decision)
+        status, headers, body = access_denied_answer(model, decision.denied.message)
+        self._record(request, int(status.split(" ", 1)[0]), None, decision.denied.label)
+        start_response(status, headers)
+        return [b""] if request.method == "HEAD" else [body]
+
+    def _delete_in_part(
+        self, request: _AwsRequest, environ: dict[str, Any], start_response: Callable[..., Any], decision: Decision
+    ) -> Iterable[bytes]:
+        """DeleteObjects as S3 authorizes it: moto deletes the allowed objects, the denied ones
+        come back in the result's Errors (vigil_sandbox.s3_batch_delete)."""
+        body = _request_body(environ)
+        objects = s3_batch_delete.entries(body)
+        denied = [(*objects[i], d.message) for i, d in enumerate(decision.denials) if d is not None]
+        kept = {i for i, d in enumerate(decision.denials) if d is None}
+        label = decision.denied.label if decision.denied else None
+        if not kept:
+            result = s3_batch_delete.with_errors(None, denied)
+            self._record(request, 200, None, label)
+            start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", str(len(result)))])
+            return [result]
+        _replace_body(environ, s3_batch_delete.keeping(body, kept))
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], None]:
+            answered.append((status, list(headers)))
+            return lambda _: None
+
+        answer = self._answer(request, environ, capture, label)
+        try:
+            result = b"".join(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+        status, headers = answered[-1]
+        if status.startswith("200"):
+            result = s3_batch_delete.with_errors(result, denied)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(result)))])
+        return [result]
+
+    def _answer(
+        self, request: _AwsRequest, environ: dict[str, Any], start_response: Callable[..., Any],
+        denied: str | None = None,
     ) -> Iterable[bytes]:
         """moto's answer, delayed or dropped as the faults draw."""
         statuses: list[int] = []
@@ -382,7 +492,7 @@ class RecordingApp:
             return answer
         finally:
             # An exception escaping moto becomes a 500 from the server, so record it as one.
-            self._record(request, statuses[-1] if statuses else 500, fault)
+            self._record(request, statuses[-1] if statuses else 500, fault, denied)
 
     def _delay(self, request: _AwsRequest) -> bool:
         fault = self._faults.draw("delay", request.service, request.operation)
@@ -390,8 +500,9 @@ class RecordingApp:
             time.sleep(fault.ms / 1000)
         return fault is not None
 
-    def _record(self, request: _AwsRequest, status: int, fault: str | None) -> None:
-        self._recorder.record(request.account, request.service, request.operation, request.region, status, fault)
+    def _record(self, request: _AwsRequest, status: int, fault: str | None, denied: str | None = None) -> None:
+        self._recorder.record(request.account, request.service, request.operation, request.region, status, fault,
+                              denied)
 
     def _serve_record(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -487,3 +598,7 @@ class CallLog:
 
     def writes(self, since: int = 0) -> list[AwsCall]:
         return [call for call in self.calls(since) if call.write]
+
+    def denied(self, since: int = 0) -> list[AwsCall]:
+        """The calls the organization's SCPs or RCPs denied (``call.denied`` says which policy)."""
+        return [call for call in self.calls(since) if call.denied is not None]

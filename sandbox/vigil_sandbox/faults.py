@@ -1,4 +1,5 @@
-"""Faults the sandbox injects when asked, so tests can see how Vigil bears an unreliable AWS.
+"""Faults the sandbox injects when asked, so tests can see how Vigil bears an unreliable AWS; and
+the errors it answers in moto's place, in each protocol's own form.
 
 A plan holds up to one fault of each kind, each limited to the requests it matches (botocore
 service and operation names, as globs: ``CreateFlowLogs``, ``Create*``) and injected at a rate
@@ -281,6 +282,35 @@ def error_answer(protocol: str, status: int, code: str, message: str) -> tuple[s
         body = json.dumps({"__type": code, "message": message}).encode()
     headers.append(("Content-Length", str(len(body))))
     return f"{status} {HTTPStatus(status).phrase}", headers, body
+
+
+# The error a protocol's services answer when authorization denies a request, where the model
+# names none: S3 403 AccessDenied; EC2 403 UnauthorizedOperation (STS DecodeAuthorizationMessage:
+# "a Client.UnauthorizedOperation response (an HTTP 403 response)"); IAM and STS 403 AccessDenied;
+# JSON services (KMS, CloudTrail, Logs, SSM, Organizations) 400 AccessDeniedException; REST-JSON
+# services (GuardDuty, Security Hub, Access Analyzer) 403 AccessDeniedException, as their models say.
+ACCESS_DENIED_BY_PROTOCOL = {
+    "rest-xml": (403, "AccessDenied"),
+    "ec2": (403, "UnauthorizedOperation"),
+    "query": (403, "AccessDenied"),
+    "json": (400, "AccessDeniedException"),
+    "rest-json": (403, "AccessDeniedException"),
+}
+ACCESS_DENIED_SHAPES = ("AccessDeniedException", "AccessDenied")
+
+
+def access_denied_answer(model: Any, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The answer to a request authorization denies, for the service's model (or None)."""
+    protocol = model.resolved_protocol if model is not None else "json"
+    status, code = ACCESS_DENIED_BY_PROTOCOL.get(protocol, ACCESS_DENIED_BY_PROTOCOL["json"])
+    for name in ACCESS_DENIED_SHAPES if model is not None else ():
+        if name in model.shape_names:
+            error = model.shape_for(name).metadata.get("error") or {}
+            status, code = error.get("httpStatusCode", status), error.get("code", name)
+            break
+    if protocol == "ec2":  # EC2's own opening; AWS encodes the rest, the sandbox spells it out
+        message = f"You are not authorized to perform this operation. {message}"
+    return error_answer(protocol, status, code, message)
 
 
 def refusal_answer(model: Any, kind: str, fault: Fault) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -15,6 +15,7 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
 from vigil_sandbox.awsserver import service_model
+from vigil_sandbox.contract import SandboxContractError as SandboxContractError  # re-exported to the gaps
 
 
 class AwsError(ServiceException):
@@ -23,10 +24,6 @@ class AwsError(ServiceException):
     Defined here rather than raised as moto's base class, which moto would look up under a
     service named after its module ("core").
     """
-
-
-class SandboxContractError(AssertionError):
-    """A gap answered outside botocore's output shape: a bug in the sandbox, not in Vigil."""
 
 
 Handler = Callable[[Any, dict[str, Any]], dict[str, Any] | None]
