@@ -28,7 +28,7 @@ PLURALS = {info.kind: info.plural for info in KINDS.values()}
 BASELINE = [("Organization", "acme"), ("LogArchive", "central"), ("OrgTrail", "org-trail"),
             ("FlowLogPolicy", "vpc-flow-logs"), ("GuardDutyOrg", "guardduty"), ("ConfigBaseline", "config"),
             ("SecurityHubBaseline", "securityhub"), ("SessionLogging", "session-logging"),
-            ("LogSubscriptionPolicy", "workload-logs")]
+            ("LogSubscriptionPolicy", "workload-logs"), ("Guardrails", "guardrails")]
 AUDIT_FLUSH_SECONDS = 2  # the API server writes its audit log in batches of at most a second
 
 
