@@ -316,6 +316,19 @@ class Stack:
     def calls(self) -> CallLog:
         return CallLog(self.aws_endpoint)
 
+    def make_role(self, account_id: str, name: str) -> None:
+        """A role in ``account_id`` the management account may assume, as a person's role would be
+        (a developer's, a break-glass role); kept if it exists."""
+        import json
+
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
+            "AWS": f"arn:aws:iam::{self.organization['management']}:root"}}]}
+        iam = self.aws("iam", account_id)
+        try:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        except iam.exceptions.EntityAlreadyExistsException:
+            pass
+
     def aws(self, service: str, account_id: str | None = None, region: str = "ca-central-1",
             role: str = "OrganizationAccountAccessRole") -> Any:
         """A boto3 client in the management account, or in ``account_id`` through ``role`` (by

@@ -33,6 +33,7 @@ NS = "baseline"
 RESYNC_SECONDS = 3  # conftest.RESYNC
 ONE_RESYNC = RESYNC_SECONDS + 20  # one resync, and the margin two shared cores need
 ROLE = "OrganizationAccountAccessRole"
+BREAK_GLASS = next(doc["spec"]["breakGlassRoleNames"][0] for doc in examples.objects() if doc["kind"] == "Guardrails")
 TRAIL = "vigil-org-trail"
 BASELINE = [(doc["kind"], doc["metadata"]["name"]) for doc in examples.objects()]
 # Kinds that work inside every (workload) account: an unreachable one is theirs to report.
@@ -77,8 +78,10 @@ def baseline(stack: Stack, manifest) -> Stack:
 def test_one_unreachable_account_holds_back_only_its_own_targets(baseline: Stack):
     stack, org = baseline, baseline.organization
     account, home = org["workloads"][1], org["regions"][0]
-    # Clients made while the role still lets the management account in keep their session.
-    iam, config = stack.aws("iam", account), stack.aws("config", account)
+    # Clients made while the role still lets the management account in keep their session. The
+    # guardrails let only the break-glass role stop a recorder: the tamperer holds it.
+    stack.make_role(account, BREAK_GLASS)
+    iam, config = stack.aws("iam", account), stack.aws("config", account, role=BREAK_GLASS)
     trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
     iam.update_assume_role_policy(RoleName=ROLE, PolicyDocument=NOBODY)
     try:

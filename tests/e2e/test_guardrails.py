@@ -50,18 +50,6 @@ def vigil_policies(stack: Stack, policy_type: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-def make_role(stack: Stack, account: str, name: str) -> None:
-    """A role in ``account`` the management account may assume (as a person's role would be)."""
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
-        "AWS": f"arn:aws:iam::{stack.organization['management']}:root"}}]}
-    iam = stack.aws("iam", account)
-    try:
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
-
-
 def denial(call) -> str:  # type: ignore[no-untyped-def]
     """What AWS (the sandbox) answered: the error code and message of a refused call."""
     with pytest.raises(ClientError) as refused:
@@ -80,7 +68,7 @@ def baseline(stack: Stack, manifest) -> Iterator[Stack]:
     org = stack.organization
     for account in (org["log_archive"], org["workloads"][0]):
         for role in (DEVELOPER, BREAK_GLASS):
-            make_role(stack, account, role)
+            stack.make_role(account, role)
     yield stack
 
 
