@@ -15,6 +15,10 @@ ConditionStatus = Literal["True", "False", "Unknown"]
 READY = "Ready"
 COMPLIANT = "Compliant"
 INTEGRITY_VERIFIED = "IntegrityVerified"
+# kstatus's abnormal-true conditions, which Flux, kstatus and Argo CD read: True only while the
+# object is being worked on (Reconciling) or cannot move without a human (Stalled).
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
 
 # Reasons, one vocabulary for every kind (status.conditions[].reason and status.failures[].reason).
 RECONCILED = "Reconciled"
@@ -39,12 +43,16 @@ IN_SYNC = "InSync"
 DRIFTED = "Drifted"
 DRIFT_CORRECTED = "DriftCorrected"
 NOT_OBSERVED = "NotObserved"
-RECONCILING = "Reconciling"
 # The guard (controls.guard): another object's resource, a resource nobody owns, a weakening held.
 CONFLICT = "Conflict"
 ADOPTION_REQUIRED = "AdoptionRequired"
 WEAKENING_HELD = "WeakeningHeld"
 WEAKENING_ALLOWED = "WeakeningAllowed"
+# Ready reasons that retrying will not clear: a human must change the spec, the AWS side or an
+# allowance. Every other not-Ready reason clears by itself (a dependency becomes Ready, AWS
+# answers again, a throttle lifts) and counts as still reconciling.
+NEEDS_HUMAN = frozenset({INVALID_SPEC, ACCESS_DENIED, NO_CREDENTIALS, INTERNAL_ERROR, AWS_ERROR, CONFLICT,
+                         ADOPTION_REQUIRED, WEAKENING_HELD})
 
 
 def now_iso(now: datetime | None = None) -> str:
@@ -84,3 +92,26 @@ def get_condition(conditions: list[dict[str, Any]] | None, type_: str) -> dict[s
 def is_true(conditions: list[dict[str, Any]] | None, type_: str) -> bool:
     condition = get_condition(conditions, type_)
     return condition is not None and condition.get("status") == "True"
+
+
+def set_progress(conditions: list[dict[str, Any]], failure_reasons: list[str], generation: int | None,
+                 now: str) -> list[dict[str, Any]]:
+    """Reconciling and Stalled, from Ready: Ready=True is neither; Ready=False is Stalled when its
+    reason (or, for a partial failure, any failure's reason) needs a human, else Reconciling."""
+    ready = get_condition(conditions, READY)
+    if ready is None or ready.get("status") == "True":
+        conditions = set_condition(conditions, RECONCILING, "False", RECONCILED, "", generation, now)
+        return set_condition(conditions, STALLED, "False", RECONCILED, "", generation, now)
+    reason, message = ready.get("reason", ""), ready.get("message", "")
+    stuck = reason in NEEDS_HUMAN or (reason == PARTIAL_FAILURE and any(r in NEEDS_HUMAN for r in failure_reasons))
+    conditions = set_condition(conditions, RECONCILING, "False" if stuck else "True", reason, message, generation,
+                               now)
+    return set_condition(conditions, STALLED, "True" if stuck else "False", reason, message, generation, now)
+
+
+def reconciling(conditions: list[dict[str, Any]], generation: int | None, now: str) -> list[dict[str, Any]]:
+    """The conditions while a new generation is being worked on: Reconciling, and no longer Stalled
+    (the spec that stalled is gone); Ready and Compliant keep what the last reconcile found."""
+    message = f"reconciling generation {generation}"
+    conditions = set_condition(conditions, RECONCILING, "True", RECONCILING, message, generation, now)
+    return set_condition(conditions, STALLED, "False", RECONCILING, message, generation, now)

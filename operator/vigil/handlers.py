@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 import kopf
+from kopf._cogs.clients.patching import patch_obj
+from kopf._cogs.structs.patches import Patch
 
 from . import conditions as c
 from .api import GROUP, KINDS, VERSION
@@ -36,8 +38,19 @@ TRANSIENT = {c.DEPENDENCY_NOT_READY, c.THROTTLED, c.AWS_UNAVAILABLE, c.ENDPOINT_
              c.AWS_ERROR, c.CONFLICT, c.ADOPTION_REQUIRED, c.WEAKENING_HELD}
 
 
+# Vigil's own name on everything it leaves on objects and Events (kopf's are the defaults).
+FINALIZER = f"{GROUP}/finalizer"
+KOPF_FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"  # what versions before 0.2 left on objects
+COMPONENT = "vigil"
+KOPF_SETTINGS: list[kopf.OperatorSettings] = []  # the running operator's, for the patches made mid-handler
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.persistence.finalizer = FINALIZER
+    settings.posting.reporting_component = COMPONENT
+    settings.posting.event_name_prefix = f"{COMPONENT}-event-"
+    KOPF_SETTINGS[:] = [settings]
     # Keep kopf's bookkeeping in annotations: the CRDs' status schemas hold only Vigil's fields.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -106,6 +119,13 @@ async def _reconcile(kind: str, body: kopf.Body, patch: kopf.Patch, memo: kopf.M
         allowance = (meta.get("annotations") or {}).get(ALLOW_ANNOTATION)
         if not force and not _due(memo, (generation, allowance), body.get("spec") or {}, status):
             return
+        if status.get("observedGeneration") != generation:
+            # A generation not yet worked on: say so now, not when the reconcile (minutes, for a
+            # large organization) ends, so that kstatus, Flux and Argo CD wait rather than read
+            # the last generation's Ready as this one's.
+            status = {**status, "observedGeneration": generation,
+                      "conditions": c.reconciling(list(status.get("conditions") or []), generation, c.now_iso())}
+            await _patch(kwargs["resource"], meta, {"status": status}, kwargs["logger"])
         outcome = await asyncio.to_thread(
             reconcile_object, kind, meta.get("namespace", ""), meta.get("name", ""), generation,
             copy.deepcopy(dict(body.get("spec") or {})), status, IndexLookup(kwargs), memo.runtime,
@@ -115,6 +135,13 @@ async def _reconcile(kind: str, body: kopf.Body, patch: kopf.Patch, memo: kopf.M
         patch.status.update(outcome.status)
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+
+
+async def _patch(resource: kopf.Resource, meta: Any, patch: dict[str, Any], logger: Any) -> None:
+    """A merge patch sent now, not at the handler's end (kopf offers no public call for it; its
+    internal one is kept, as kopf's version is pinned in pyproject.toml)."""
+    await patch_obj(settings=KOPF_SETTINGS[0], resource=resource, namespace=meta.get("namespace"),
+                    name=meta.get("name", ""), patch=Patch(patch), logger=logger)
 
 
 def _meta(meta: Any) -> dict[str, Any]:
@@ -168,6 +195,25 @@ def _register(kind: str, plural: str) -> None:
                                             memo.runtime, _meta(meta))
         kopf.event(body, type="Normal", reason="Deleted", message="; ".join(notes)[:1024])
 
+    async def on_event(body: kopf.Body, memo: kopf.Memo, resource: kopf.Resource, logger: Any,
+                       **kwargs: Any) -> None:
+        """Objects from before Vigil had its own finalizer carry kopf's, which this kopf no longer
+        clears: swap it for Vigil's, or, on an object being deleted, release it and let it go."""
+        meta = body.get("metadata", {})
+        finalizers = list(meta.get("finalizers") or [])
+        if KOPF_FINALIZER not in finalizers:
+            return
+        if meta.get("deletionTimestamp"):
+            if FINALIZER in finalizers:
+                return  # kopf runs the release handler for Vigil's own finalizer
+            await on_delete(body, memo, **kwargs)
+            kept = [f for f in finalizers if f != KOPF_FINALIZER]
+        else:
+            kept = list(dict.fromkeys(FINALIZER if f == KOPF_FINALIZER else f for f in finalizers))
+        # resourceVersion makes the patch fail rather than overwrite a list changed meanwhile.
+        await _patch(resource, meta, {"metadata": {"finalizers": kept, "resourceVersion": meta.get("resourceVersion")}},
+                     logger)
+
     resource = (GROUP, VERSION, plural)
     kopf.on.create(*resource, id="reconcile")(on_change)
     kopf.on.update(*resource, id="reconcile", field="spec")(on_change)
@@ -175,6 +221,7 @@ def _register(kind: str, plural: str) -> None:
     kopf.timer(*resource, id="resync", interval=SETTINGS.tick_seconds, initial_delay=SETTINGS.tick_seconds)(on_tick)
     # Delete errors are retried a few times, then the finalizer goes: a stuck CR helps no one.
     kopf.on.delete(*resource, id="release", retries=5, backoff=10)(on_delete)
+    kopf.on.event(*resource, id="migrate-finalizer")(on_event)
 
 
 for _info in KINDS.values():

@@ -155,10 +155,22 @@ class Stack:
     def leads(self, name: str = "operator") -> bool:
         """Whether replica ``name`` holds the Lease and reconciles (its ``vigil_leader`` gauge)."""
         try:
-            with urllib.request.urlopen(f"{self.metrics_urls[name]}/metrics", timeout=5) as response:
-                return "\nvigil_leader 1.0\n" in response.read().decode()
+            return self.metric("vigil_leader", replica=name) == 1
         except (OSError, KeyError):
             return False  # not serving (yet, or any more)
+
+    def metrics(self, replica: str = "operator") -> str:
+        """Replica ``replica``'s /metrics, as Prometheus scrapes it."""
+        with urllib.request.urlopen(f"{self.metrics_urls[replica]}/metrics", timeout=5) as response:
+            return response.read().decode()
+
+    def metric(self, sample: str, replica: str = "operator", **labels: str) -> float | None:
+        """The sum of the samples named ``sample`` whose labels include ``labels``; None if none."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        found = [s.value for family in text_string_to_metric_families(self.metrics(replica)) for s in family.samples
+                 if s.name == sample and labels.items() <= s.labels.items()]
+        return sum(found) if found else None
 
     def stop_operator(self, name: str = "operator") -> None:
         self._stop(name)

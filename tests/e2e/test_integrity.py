@@ -53,6 +53,7 @@ def test_a_clean_chain_verifies(stack: Stack, chain):
     assert trail["status"]["integrity"]["logFilesVerified"] == digests  # one log file an hour
     assert trail["status"]["integrity"]["failures"] == 0
     assert is_ready_and_compliant(trail)
+    assert stack.metric("vigil_orgtrail_integrity_verified", namespace=NS, name="org-trail") == 1
 
 
 def test_a_tampered_log_is_found_within_one_interval(stack: Stack, chain):
@@ -76,6 +77,17 @@ def test_a_tampered_log_is_found_within_one_interval(stack: Stack, chain):
     time.sleep(2 * INTERVAL_SECONDS + 1)  # verified again: still the one finding, announced once
     events = [e for e in stack.events(NS, "org-trail") if e["reason"] == "LogFileModified"]
     assert len(events) == 1 and events[0]["type"] == "Warning" and target in events[0]["message"]
+
+    # What Prometheus alerts on: integrity failed, and the last good verification stops advancing
+    # (VigilIntegrityVerificationFailed fires; VigilIntegrityVerificationStale after two intervals).
+    trail_labels = {"namespace": NS, "name": "org-trail"}
+    assert stack.metric("vigil_orgtrail_integrity_verified", **trail_labels) == 0
+    last_good = stack.metric("vigil_orgtrail_last_verification_timestamp_seconds", **trail_labels)
+    assert last_good is not None and last_good == datetime.fromisoformat(
+        trail["status"]["integrity"]["lastSuccessfulVerificationTime"].replace("Z", "+00:00")).timestamp()
+    assert time.time() - last_good >= 2 * INTERVAL_SECONDS, "no good verification since the tamper"
+    assert stack.metric("vigil_orgtrail_verification_interval_seconds", **trail_labels) == INTERVAL_SECONDS
+    assert stack.metric("vigil_object_ready", kind="OrgTrail", **trail_labels) == 1
 
 
 def test_audit_verifies_too_and_verifying_writes_nothing(stack: Stack, manifest, chain):

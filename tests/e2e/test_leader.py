@@ -11,12 +11,10 @@ drift injected all along, no correction is written between its fence and the riv
 
 from __future__ import annotations
 
-import re
 import select
 import socket
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,13 +34,6 @@ NS = "leader"
 TRAIL = "vigil-org-trail"
 BASELINE = [("Organization", "acme"), ("LogArchive", "central"), ("OrgTrail", "org-trail")]
 A, B = "operator", "operator-2"
-
-
-def metric(stack: Stack, name: str, series: str) -> float:
-    """The sum of a series' samples in replica ``name``'s /metrics."""
-    with urllib.request.urlopen(f"{stack.metrics_urls[name]}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(float(m.group(1)) for m in re.finditer(rf"^{series}(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE))
 
 
 def leader(stack: Stack, *names: str, timeout: float = 30) -> str:
@@ -105,8 +96,8 @@ def test_two_replicas_write_to_aws_what_one_writes(pair: Stack, one_replica_writ
     assert writes(pair) == one_replica_writes
     assert one_replica_writes, "the baseline was written"
     assert not pair.leads(other)
-    assert metric(pair, other, "vigil_aws_calls_total") == 0, "the waiting replica never calls AWS"
-    assert metric(pair, first, "vigil_aws_calls_total") > 0
+    assert not pair.metric("vigil_aws_calls_total", replica=other), "the waiting replica never calls AWS"
+    assert (pair.metric("vigil_aws_calls_total", replica=first) or 0) > 0
     held = lease(pair)["spec"]
     assert held["holder_identity"].startswith(f"{first}_") and held["lease_duration_seconds"] == LEASE_SECONDS
 

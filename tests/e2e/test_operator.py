@@ -111,6 +111,11 @@ def test_out_of_band_drift_is_corrected_within_one_resync(baseline: Stack):
     warnings = [e for e in baseline.events(NS, "org-trail") if e["reason"] == "DriftCorrected"]
     assert warnings and warnings[0]["type"] == "Warning"
     assert "StartLogging" in " ".join(e["message"] for e in warnings)
+    assert {e["source"]["component"] for e in warnings} == {"vigil"}, "Events are Vigil's, not kopf's"
+    trail_labels = {"kind": "OrgTrail", "namespace": NS, "name": "org-trail"}
+    assert baseline.metric("vigil_drift_corrections_total", kind="OrgTrail") >= 2
+    assert baseline.metric("vigil_object_compliant", **trail_labels) == 1, "compliant again once corrected"
+    assert baseline.metric("vigil_object_targets", state="compliant", **trail_labels) == 1
 
 
 def test_delete_with_retain_leaves_trail_and_bucket(baseline: Stack):
@@ -138,3 +143,28 @@ def test_metrics_and_liveness_are_served(baseline: Stack):
     assert 'vigil_aws_calls_total{operation="DescribeTrails",outcome="ok",service="cloudtrail"}' in text
     assert 'vigil_reconcile_duration_seconds_count{kind="OrgTrail",outcome="Reconciled"}' in text
     assert 'vigil_drift_corrections_total{kind="OrgTrail"}' in text
+
+
+def test_objects_with_kopfs_old_finalizer_are_migrated_and_deletable(baseline: Stack, manifest):
+    """Objects from before Vigil had its own finalizer carry kopf's, which this kopf does not clear:
+    one kept gets Vigil's instead; one deleted meanwhile is released and goes."""
+    old, ours = "kopf.zalando.org/KopfFinalizerMarker", "vigil.dev/finalizer"
+    baseline.stop_operator()  # as an older Vigil left them
+    for name in ("legacy-kept", "legacy-deleted"):
+        doc = manifest("Organization", NS)
+        doc["metadata"].update(name=name, finalizers=[old])
+        baseline.apply(doc)
+    baseline.delete("Organization", NS, "legacy-deleted")
+    assert baseline.exists("Organization", NS, "legacy-deleted"), "held by the old finalizer"
+    baseline.start_operator()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and baseline.exists("Organization", NS, "legacy-deleted"):
+        time.sleep(0.25)
+    assert not baseline.exists("Organization", NS, "legacy-deleted"), "released, not stuck"
+    kept = baseline.wait("Organization", NS, "legacy-kept", lambda o: o["metadata"].get("finalizers") == [ours],
+                         timeout=30, what="Vigil's finalizer instead of kopf's")
+    assert is_ready_and_compliant(baseline.wait("Organization", NS, "legacy-kept", is_ready_and_compliant,
+                                                timeout=30, what="reconciled"))
+    assert kept["metadata"]["finalizers"] == [ours]
+    baseline.delete("Organization", NS, "legacy-kept")

@@ -71,7 +71,8 @@ def test_the_condition_says_what_the_verification_found():
     verified = integrity._outcome(ctx, result(digests=48), NOW, LOGGING)
     assert verified.conditions[0][1:3] == ("True", "Verified")
     assert verified.status == {"lastVerifiedTime": "2026-03-02T12:00:00Z", "digestsVerified": 48,
-                               "logFilesVerified": 96, "failures": 0}
+                               "logFilesVerified": 96, "failures": 0,
+                               "lastSuccessfulVerificationTime": "2026-03-02T12:00:00Z"}
     unread = integrity._outcome(ctx, result(digests=3, errors=(UnitError("a/r/d", "AccessDenied", "no"),)),
                                 NOW, LOGGING)
     assert unread.conditions[0][1:3] == ("Unknown", "AccessDenied")
@@ -83,6 +84,11 @@ def test_the_condition_says_what_the_verification_found():
     assert found.findings == [{"target": "s3://b/d.json.gz", "reason": "DigestMissing",
                                "message": "named by the next digest"}]
     assert found.status["failures"] == 1
+    # A failed verification keeps the last good one's time: the staleness alert reads it.
+    after_good = context({"integrity": {"lastSuccessfulVerificationTime": "2026-03-01T09:00:00Z"}})
+    failed = integrity._outcome(after_good, result(digests=3, findings=(
+        Finding(FindingKind.DIGEST_MISSING, "b/d.json.gz", "named by the next digest"),)), NOW, LOGGING)
+    assert failed.status["lastSuccessfulVerificationTime"] == "2026-03-01T09:00:00Z"
 
 
 def empty_bucket(access, reader, layout, accounts, regions, window, concurrency, expect_since=None, progress=None):
@@ -120,7 +126,8 @@ def test_findings_join_failures_without_touching_ready_and_warn_once():
     report = Report([TargetReport("trail")], findings=[FINDING])
     status, events = summarize(report, {}, 1, True, "T")
     assert status["failures"] == [FINDING]
-    assert [c["status"] for c in status["conditions"]] == ["True", "True"]
+    assert [(c["type"], c["status"]) for c in status["conditions"]] == [
+        ("Ready", "True"), ("Compliant", "True"), ("Reconciling", "False"), ("Stalled", "False")]
     assert [(e.type, e.reason) for e in events if e.reason == "LogFileModified"] == [("Warning", "LogFileModified")]
     _, again = summarize(report, status, 1, True, "T2")
     assert [e for e in again if e.reason == "LogFileModified"] == []

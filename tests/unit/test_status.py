@@ -246,3 +246,51 @@ def test_nothing_in_reach_at_all_is_not_ready():
     report = Report([TargetReport("666666666666/ca-central-1", error=UNREACHABLE)])
     ready = cond(summarize(report, {}, 1, True, "T")[0], "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "AccountUnreachable")
+
+
+# --- kstatus's Reconciling and Stalled ---------------------------------------------------------------
+
+def progress(status):
+    return cond(status, "Reconciling")["status"], cond(status, "Stalled")["status"]
+
+
+def test_ready_is_neither_reconciling_nor_stalled():
+    status, _ = summarize(Report([TargetReport("a")]), {}, 4, True, "T")
+    assert progress(status) == ("False", "False")
+    assert cond(status, "Stalled")["observedGeneration"] == 4
+
+
+def test_what_a_human_must_fix_stalls_and_names_the_reason():
+    for report in (Report([TargetReport(TRAIL, planned=[FIX], blocked=[CONFLICT])]),
+                   Report([TargetReport(BUCKET, planned=[SHORTER], held=[SHORTER_W])]),
+                   Report([TargetReport("bad", error=TargetError("AccessDenied", "no role"))]),
+                   # one target refused, the other fine: still nothing will change without a human
+                   Report([TargetReport("ok"), TargetReport("bad", error=TargetError("AccessDenied", "no role"))])):
+        status, _ = summarize(report, {}, 1, True, "T")
+        assert progress(status) == ("False", "True"), report
+        assert cond(status, "Stalled")["reason"] == cond(status, "Ready")["reason"]
+    invalid, _ = blocked({}, 2, "InvalidSpec", "spec.regions.home: unknown region", "T")
+    assert progress(invalid) == ("False", "True")
+    assert cond(invalid, "Stalled")["message"] == "spec.regions.home: unknown region"
+
+
+def test_what_clears_by_itself_is_reconciling_not_stalled():
+    waiting, _ = blocked({}, 1, "DependencyNotReady", "LogArchive central is not Ready", "T")
+    assert progress(waiting) == ("True", "False")
+    throttled, _ = summarize(Report([TargetReport("t", error=TargetError("Throttled", "slow down"))]), {}, 1, True, "T")
+    assert progress(throttled) == ("True", "False")
+
+
+def test_a_held_weakening_in_audit_is_not_stalled():
+    status, _ = summarize(Report([TargetReport(BUCKET, planned=[SHORTER], held=[SHORTER_W])]), {}, 1, False, "T")
+    assert progress(status) == ("False", "False"), "Audit writes nothing: nothing waits on a human"
+
+
+def test_a_new_generation_reconciling_clears_stalled_and_keeps_ready():
+    from vigil.conditions import reconciling
+
+    stalled, _ = blocked({}, 1, "InvalidSpec", "bad", "T")
+    conditions = reconciling(stalled["conditions"], 2, "T2")
+    assert [(c["type"], c["status"]) for c in conditions] == [
+        ("Ready", "False"), ("Compliant", "Unknown"), ("Reconciling", "True"), ("Stalled", "False")]
+    assert cond({"conditions": conditions}, "Reconciling")["message"] == "reconciling generation 2"

@@ -59,6 +59,9 @@ class OrgTrailSpec(ManagedSpec):
 
 class IntegrityStatus(StatusModel):
     last_verified_time: str | None = None
+    last_successful_verification_time: str | None = Field(
+        default=None, description="The last verification that found every digest and log file intact (RFC 3339); "
+                                  "an alert fires when it is older than two intervals")
     digests_verified: int = 0
     log_files_verified: int = 0
     failures: int = 0

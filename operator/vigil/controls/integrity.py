@@ -78,8 +78,10 @@ def _due(previous: dict[str, Any], spec: OrgTrailSpec, now: datetime) -> bool:
 
 def _outcome(ctx: Context, result: IntegrityResult, now: datetime, trail: TrailState) -> IntegrityOutcome:
     tally = result.tally
+    last_good = (ctx.previous_status.get("integrity") or {}).get("lastSuccessfulVerificationTime")
     status = IntegrityStatus(last_verified_time=c.now_iso(now), digests_verified=tally.digests,
-                             log_files_verified=tally.log_files, failures=tally.failures)
+                             log_files_verified=tally.log_files, failures=tally.failures,
+                             last_successful_verification_time=last_good)
     findings = [{"target": f.target, "reason": f.kind.value, "message": f.message} for f in tally.findings]
     known = {(f.get("target"), f.get("reason")) for f in ctx.previous_status.get("failures") or []}
     for finding in findings:
@@ -98,6 +100,7 @@ def _outcome(ctx: Context, result: IntegrityResult, now: datetime, trail: TrailS
         condition = ("Unknown", *_none_due(trail))
     else:
         condition = ("True", VERIFIED, result.summary() + f", since {c.now_iso(result.window.start)}")
+        status.last_successful_verification_time = c.now_iso(now)
     return IntegrityOutcome(status.model_dump(by_alias=True), [(c.INTEGRITY_VERIFIED, *condition)], findings)
 
 

@@ -32,6 +32,7 @@ from . import (config, flowlogs, guardduty, guardrails, logarchive, logsubscript
 from .base import Context, DependencyNotReady, LogArchiveView, OrganizationView, Report, Runtime, SpecError
 from .claims import Claimant, claims_of
 from .preflight import check_control, check_organization
+from .posture import BOOK
 from .status import Event, blocked, summarize
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Outcome:
     status: dict[str, Any]
     events: list[Event] = field(default_factory=list)
     report: Report | None = None
+    enforce: bool = True  # whether held weakenings count as held (Audit holds nothing: it writes nothing)
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -111,6 +113,9 @@ def reconcile_object(kind: str, namespace: str, name: str, generation: int | Non
     outcome = _reconcile(kind, namespace, name, generation, raw_spec, previous, lookup, runtime, now, meta or {})
     ready = c.get_condition(outcome.status.get("conditions"), c.READY) or {}
     metrics.RECONCILE_SECONDS.labels(kind, ready.get("reason", "Unknown")).observe(time.monotonic() - started)
+    if ready.get("status") != "True":
+        metrics.RECONCILE_ERRORS.labels(kind, ready.get("reason", "Unknown")).inc()
+    BOOK.record(kind, namespace, name, outcome.status, outcome.report, outcome.enforce, raw_spec)
     return outcome
 
 
@@ -162,7 +167,7 @@ def _reconcile(kind: str, namespace: str, name: str, generation: int | None, raw
         status["conditions"] = c.set_condition(status["conditions"], type_, state, reason, message,  # type: ignore[arg-type]
                                                generation, now())
     _count(kind, report, enforce, status["driftCorrections"] - int(previous.get("driftCorrections") or 0))
-    return Outcome(status, events, report)
+    return Outcome(status, events, report, enforce)
 
 
 def settled(previous: dict[str, Any], generation: int | None) -> bool:
@@ -269,6 +274,7 @@ def delete_object(kind: str, namespace: str, name: str, raw_spec: dict[str, Any]
                   runtime: Runtime, meta: dict[str, Any] | None = None) -> list[str]:
     """What deletionPolicy says to do when the custom resource goes. Returns notes for an Event."""
     runtime.claims.release(Owner(namespace, kind, name).value)
+    BOOK.forget(kind, namespace, name)
     try:
         spec = parse_spec(kind, raw_spec)
     except ValidationError:

@@ -99,6 +99,9 @@ def summarize(report: Report, previous: dict[str, Any], generation: int | None, 
             message += f"; corrected {_n(len(corrections), 'setting')} changed outside Vigil"
         conditions = c.set_condition(conditions, c.COMPLIANT, "True", reason, message, generation, now)
 
+    conditions = c.set_progress(conditions, [t.error.reason for t in failed if t.error] + [r for r, _ in guarded],
+                                generation, now)
+
     guard_failures = [{"target": b.resource, "reason": b.reason, "message": b.message}
                       for t in targets for b in t.blocked] + \
                      [{"target": w.target, "reason": c.WEAKENING_HELD, "message": f"{w}. {_allow_hint([w])}"}
@@ -161,6 +164,7 @@ def blocked(previous: dict[str, Any], generation: int | None, reason: str, messa
     if c.get_condition(conditions, c.COMPLIANT) is None or reason == c.INVALID_SPEC:
         conditions = c.set_condition(conditions, c.COMPLIANT, "Unknown", reason,
                                      "not checked: " + message, generation, now)
+    conditions = c.set_progress(conditions, [], generation, now)
     status = {"observedGeneration": generation, "conditions": conditions, "lastReconcileTime": now,
               "targets": previous.get("targets") or _counts(0, 0, 0), "failures": previous.get("failures") or []}
     was = c.get_condition(previous.get("conditions"), c.READY)
