@@ -11,6 +11,7 @@ import pytest
 
 from vigil.api import KINDS
 from vigil.crdgen import crd
+from vigil_sandbox import states
 from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
@@ -59,9 +60,11 @@ def test_invalid_spec_and_missing_organization_make_no_aws_call(stack: Stack, ma
                      what="InvalidSpec")
     assert "spec.kms" in condition(bad, "Ready")["message"] and "keyArn" in condition(bad, "Ready")["message"]
     assert condition(bad, "Compliant")["status"] == "Unknown"
+    states.record("invalid-spec", bad)
     waiting = stack.wait("OrgTrail", "lifecycle", "org-trail", lambda o: reason(o) == "DependencyNotReady",
                          timeout=20, what="DependencyNotReady")
     assert "Organization lifecycle/acme does not exist" in condition(waiting, "Ready")["message"]
+    states.record("dependency-not-ready", waiting)
     time.sleep(3)  # a few timer ticks: still nothing may reach AWS
     assert calls.calls() == []
     assert any(e["reason"] == "InvalidSpec" and e["type"] == "Warning" for e in stack.events("lifecycle", "central"))
@@ -89,6 +92,7 @@ def test_audit_reports_drift_and_never_writes(stack: Stack, manifest):
     trail = stack.wait("OrgTrail", "audit", "org-trail", lambda o: reason(o, "Compliant") == "Drifted",
                        timeout=30, what="Compliant=False Drifted")
     assert condition(archive, "Ready")["status"] == "True", "Audit ran to the end: Ready, not Compliant"
+    states.record("audit-drifted", archive)
     assert "versioning" in condition(archive, "Compliant")["message"]
     assert any(f["reason"] == "Drifted" for f in trail["status"]["failures"])
     assert archive["status"]["driftCorrections"] == 0

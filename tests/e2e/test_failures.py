@@ -24,7 +24,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from vigil_sandbox import examples
+from vigil_sandbox import examples, states
 from vigil_sandbox.faults import Fault, Faults
 from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant, wait_until
 
@@ -91,6 +91,7 @@ def test_one_unreachable_account_holds_back_only_its_own_targets(baseline: Stack
                                    or bool(mine) and all(f["reason"] == "AccountUnreachable" for f in mine))
         wait_all(stack, isolated, timeout=ONE_RESYNC, what=f"Ready, with only {account} out of reach")
 
+        states.record("account-unreachable", stack.get("ConfigBaseline", NS, "config"))
         status = stack.get("Organization", NS, "acme")["status"]
         assert status["accounts"] == {"total": 7, "reachable": 6, "summary": "6/7", "unreachable": [
             {"accountId": account, "reason": "AccountUnreachable"}]}
@@ -178,6 +179,7 @@ def test_access_denied_names_the_action_and_the_role(baseline: Stack):
         denied = stack.wait("SessionLogging", NS, "session-logging",
                             lambda o: condition(o, "Ready").get("reason") == "AccessDenied", timeout=ONE_RESYNC,
                             what="AccessDenied")
+    states.record("access-denied", denied)
     [failure] = [f for f in failures(denied) if f["target"].startswith(f"{account}/{home}")]
     role = f"arn:aws:iam::{account}:role/{ROLE}"
     assert failure["message"] == (

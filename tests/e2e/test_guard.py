@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from vigil_sandbox import states
 from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -93,6 +94,8 @@ def test_a_second_object_naming_the_same_resources_is_a_conflict_and_writes_noth
                                ("GuardDutyOrg", "guardduty", f"{A}/GuardDutyOrg/guardduty")):
         obj = team_a.wait(kind, B, name, lambda o: reason(o) == "Conflict", timeout=30, what="Conflict")
         assert holder in condition(obj, "Ready")["message"], condition(obj, "Ready")
+        if kind == "OrgTrail":
+            states.record("conflict", obj)
         assert any(e["reason"] == "Conflict" and e["type"] == "Warning" for e in team_a.events(B, name))
     time.sleep(2 * RESYNC_SECONDS)  # B is retried: still nothing may reach AWS on its behalf
     assert calls.writes() == [], "team A's objects are in steady state; any write was team B's"
@@ -168,6 +171,7 @@ def test_a_trail_nobody_owns_is_adopted_only_on_opt_in(team_a: Stack, manifest):
     team_a.apply(landing)
     obj = team_a.wait("OrgTrail", A, "landing-zone", lambda o: reason(o) == "AdoptionRequired", timeout=30,
                       what="AdoptionRequired")
+    states.record("adoption-required", obj)
     message = condition(obj, "Ready")["message"]
     assert "landing-zone-trail" in message and "no Vigil object owns it" in message
     assert "UpdateTrail" in message and "adoptionPolicy: Adopt" in message, "says what it would change"

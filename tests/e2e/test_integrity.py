@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from vigil.planning.integrity import DigestLayout
+from vigil_sandbox import states
 from vigil_sandbox.digests import ChainWriter, ClientStore, Signer
 from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
@@ -54,6 +55,7 @@ def test_a_clean_chain_verifies(stack: Stack, chain):
     assert trail["status"]["integrity"]["failures"] == 0
     assert is_ready_and_compliant(trail)
     assert stack.metric("vigil_orgtrail_integrity_verified", namespace=NS, name="org-trail") == 1
+    states.record("integrity-verified", trail)
 
 
 def test_a_tampered_log_is_found_within_one_interval(stack: Stack, chain):
@@ -73,6 +75,7 @@ def test_a_tampered_log_is_found_within_one_interval(stack: Stack, chain):
     message = condition(trail, "IntegrityVerified")["message"]
     assert message.startswith("1 finding: LogFileModified") and log in message
     assert condition(trail, "Ready")["status"] == "True", "a finding is about the logs, not the reconcile"
+    states.record("integrity-failed", trail)
 
     time.sleep(2 * INTERVAL_SECONDS + 1)  # verified again: still the one finding, announced once
     events = [e for e in stack.events(NS, "org-trail") if e["reason"] == "LogFileModified"]

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from vigil_sandbox import states
 from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
@@ -52,6 +53,7 @@ def test_apply_makes_aws_match(baseline: Stack):
     status = baseline.get("OrgTrail", NS, "org-trail")["status"]
     assert status["trailArn"] == trail["TrailARN"] and status["isLogging"] is True
     assert condition(baseline.get("OrgTrail", NS, "org-trail"), "IntegrityVerified")["status"] == "Unknown"
+    states.record("ready-compliant", baseline.get("OrgTrail", NS, "org-trail"))
     assert any(e["reason"] == "Ready" and e["type"] == "Normal" for e in baseline.events(NS, "org-trail"))
 
 
@@ -73,6 +75,7 @@ def test_spec_change_is_followed(baseline: Stack):
                          and condition(o, "Ready").get("reason") == "WeakeningHeld", timeout=30,
                          what="the narrower selection held")
     assert "management_events.read_write_type All -> ReadOnly" in condition(held, "Ready")["message"]
+    states.record("weakening-held", held)
     # Recording fewer events is a weakening: it waits for the allowance naming it.
     baseline.annotate("OrgTrail", NS, "org-trail", {"vigil.dev/allow-weakening": "spec.managementEvents.readWriteType=ReadOnly"})
     baseline.wait("OrgTrail", NS, "org-trail", is_ready_and_compliant, timeout=30, what="allowed and reconciled")
