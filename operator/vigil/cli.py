@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         from .workstation.commands import add_arguments
 
         command = commands.add_parser(name, help=text, description=text)
-        add_arguments(command, outputs=name != "plan")
+        add_arguments(command, outputs=name != "plan", html=name == "audit")
         command.set_defaults(func=_workstation(name))
 
     verify = commands.add_parser("verify-trail", help="verify a trail's digests and log files (exit 1 on a finding)",

@@ -251,7 +251,8 @@ def main() -> int:
         say(f"Kubernetes API     {plane.url}  (kube-apiserver + etcd, ready in {plane.started_in:.1f}s; "
             f"KUBECONFIG={stack.kubeconfig})")
         say(f"Operator           vigil run --standalone --all-namespaces  (pid {stack.operator_pid}, as "
-            f"ServiceAccount vigil-system/vigil with deploy/rbac.yaml; metrics {stack.metrics_url}/metrics)")
+            f"ServiceAccount vigil-system/vigil with deploy/rbac.yaml; metrics and the posture report at {stack.metrics_url}/metrics and /report, for a token RBAC lets "
+            f"get them: curl -H 'Authorization: Bearer <token>', docs/report.md)")
 
         heading(f"Applying examples/ (resyncInterval shortened to {DEMO_RESYNC} for the demo)")
         docs = load_examples()

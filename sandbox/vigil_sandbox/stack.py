@@ -1,7 +1,8 @@
 """The whole test bed as real processes: the AWS sandbox, a Kubernetes control plane (etcd and
 kube-apiserver, vigil_sandbox.controlplane), and the operator (`vigil run`), wired together by
 environment variables exactly as on a real cluster. The operator authenticates as deploy/'s
-ServiceAccount, so deploy/'s RBAC is all it may do.
+ServiceAccount, so deploy/'s RBAC is all it may do; its /metrics and /report are read as
+Prometheus reads them, with the token of a ServiceAccount bound to deploy/'s vigil-metrics-reader.
 
 Used by `make demo`, `make bench` and the end-to-end tests; each process logs to a file in ``workdir``.
 The operator runs under leader election as deploy/ runs it, with short timings; ``start_operator``
@@ -34,6 +35,9 @@ DEPLOY = ROOT / "deploy"
 # The operator's identity and permissions, exactly as deploy/ installs them.
 OPERATOR_NAMESPACE, OPERATOR_ACCOUNT = "vigil-system", "vigil"
 IDENTITY_FILES = ("namespace.yaml", "serviceaccount.yaml", "rbac.yaml")
+# Who reads the operator's /metrics and /report (the operator asks the API server, as it does in a
+# cluster): a ServiceAccount bound to deploy/'s ClusterRole for readers, as Prometheus's would be.
+READER_ACCOUNT, READER_ROLE = "metrics-reader", "vigil-metrics-reader"
 # Leader election as deploy/ runs it (the Lease in vigil-system), with timings short enough for
 # tests (a killed leader's Lease is taken within LEASE_SECONDS + RETRY_SECONDS) and a renew
 # deadline that leaves a loaded machine room (a leader that cannot renew exits; nothing restarts it).
@@ -70,6 +74,7 @@ class Stack:
     operator_kubeconfig: Path = Path()
     metrics_url: str = ""
     metrics_urls: dict[str, str] = field(default_factory=dict)  # per operator process, by name
+    reader_token: str = ""  # READER_ACCOUNT's: what /metrics and /report are read with
     _processes: dict[str, subprocess.Popen[Any]] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
     _owns_controlplane: bool = False
@@ -113,9 +118,10 @@ class Stack:
         crds = self.workdir / "crds"
         write_crds(crds)  # always the models' current CRDs
         plane.install_crds(crds)
-        plane.apply(self.identity())
+        plane.apply([*self.identity(), *self.reader_identity()])
         plane.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
                     for namespace in self.namespaces)
+        self.reader_token = plane.token(OPERATOR_NAMESPACE, READER_ACCOUNT)
         self.operator_kubeconfig = plane.kubeconfig_for(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT,
                                                         self.workdir / "operator.kubeconfig")
 
@@ -123,6 +129,16 @@ class Stack:
     def identity() -> list[dict[str, Any]]:
         """deploy/'s namespace, ServiceAccount, ClusterRole and binding: what the operator runs as."""
         return [doc for name in IDENTITY_FILES for doc in yaml.safe_load_all((DEPLOY / name).read_text()) if doc]
+
+    @staticmethod
+    def reader_identity() -> list[dict[str, Any]]:
+        """The ServiceAccount that reads /metrics and /report, bound to deploy/'s reader ClusterRole."""
+        return [{"apiVersion": "v1", "kind": "ServiceAccount",
+                 "metadata": {"name": READER_ACCOUNT, "namespace": OPERATOR_NAMESPACE}},
+                {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                 "metadata": {"name": f"{READER_ROLE}-test"},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": READER_ROLE},
+                 "subjects": [{"kind": "ServiceAccount", "name": READER_ACCOUNT, "namespace": OPERATOR_NAMESPACE}]}]
 
     def aws_env(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_ACCESS_KEY_ID": "testing",
@@ -161,7 +177,14 @@ class Stack:
 
     def metrics(self, replica: str = "operator") -> str:
         """Replica ``replica``'s /metrics, as Prometheus scrapes it."""
-        with urllib.request.urlopen(f"{self.metrics_urls[replica]}/metrics", timeout=5) as response:
+        return self.scrape("/metrics", replica)
+
+    def scrape(self, path: str, replica: str = "operator") -> str:
+        """GET ``path`` (/metrics, /report) of replica ``replica`` with the reader's token; HTTPError
+        (an OSError) on a refusal."""
+        request = urllib.request.Request(f"{self.metrics_urls[replica]}{path}",
+                                         headers={"Authorization": f"Bearer {self.reader_token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.read().decode()
 
     def metric(self, sample: str, replica: str = "operator", **labels: str) -> float | None:

@@ -141,8 +141,7 @@ def test_metrics_and_liveness_are_served(baseline: Stack):
 
     with urllib.request.urlopen(f"{baseline.metrics_url}/healthz") as response:
         assert response.status == 200
-    with urllib.request.urlopen(f"{baseline.metrics_url}/metrics") as response:
-        text = response.read().decode()
+    text = baseline.metrics()  # as the reader Prometheus would be (TokenReview, SubjectAccessReview)
     assert 'vigil_aws_calls_total{operation="DescribeTrails",outcome="ok",service="cloudtrail"}' in text
     assert 'vigil_reconcile_duration_seconds_count{kind="OrgTrail",outcome="Reconciled"}' in text
     assert 'vigil_drift_corrections_total{kind="OrgTrail"}' in text

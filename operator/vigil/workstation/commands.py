@@ -16,7 +16,8 @@ from .reconcile_once import AS_WRITTEN, AUDIT, Result, reconcile_all
 OK, FAILED, CHANGES = 0, 1, 2
 
 
-def add_arguments(parser: argparse.ArgumentParser, outputs: bool) -> None:
+def add_arguments(parser: argparse.ArgumentParser, outputs: bool, html: bool = False) -> None:
+    """``html``: the posture report page (docs/report.md) is offered too (audit)."""
     parser.add_argument("-f", "--filename", action="append", required=True, metavar="PATH",
                         help="a manifest file, a directory, or - for standard input (e.g. `kubectl kustomize`)")
     parser.add_argument("--namespace", "-n", default="default", help="for manifests that name none")
@@ -26,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser, outputs: bool) -> None:
     parser.add_argument("--installation", default=os.environ.get("VIGIL_INSTALLATION", "default"),
                         help="the Vigil installation whose resources these are (as the operator's VIGIL_INSTALLATION)")
     if outputs:
-        parser.add_argument("--output", "-o", choices=("table", "json", "junit"), default="table")
+        parser.add_argument("--output", "-o", choices=("table", "json", "junit", *(("html",) if html else ())),
+                            default="table")
 
 
 @contextmanager
@@ -58,6 +60,8 @@ def _print(results: list[Result], output: str, with_actions: bool = False) -> No
         print(render.to_json(results, with_actions))
     elif output == "junit":
         print(render.to_junit(results))
+    elif output == "html":
+        print(render.to_html(results))
     else:
         render.print_table(render.finding_rows(results), "Findings")
         render.print_table(render.summary_rows(results), "Summary")

@@ -1,4 +1,5 @@
-"""What audit, plan and apply print: tables (rich on a terminal, plain when piped), JSON, JUnit."""
+"""What audit, plan and apply print: tables (rich on a terminal, plain when piped), JSON, JUnit,
+the posture report page."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from .. import report_html
 from ..conditions import COMPLIANT, READY, get_condition
+from ..controls.posture import BOOK
 from ..planning.actions import Action
 from ..planning.weakening import ALLOW_ANNOTATION
 from ..status_table import format_table
@@ -144,3 +148,11 @@ def to_junit(results: list[Result]) -> str:
         suite.set("tests", str(cases))
         suite.set("failures", str(failures))
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+def to_html(results: list[Result]) -> str:
+    """The posture report the operator serves at /report, of these results: each reconcile recorded
+    its object's posture in the book (controls.posture.BOOK), as the operator's do."""
+    done = {(r.manifest.kind, r.manifest.namespace, r.manifest.name) for r in results}
+    postures = [p for p in BOOK.objects() if (p.kind, p.namespace, p.name) in done]
+    return report_html.render(postures, datetime.now(timezone.utc), source="vigil audit")
