@@ -237,7 +237,7 @@ counts are compliant / not compliant / failed.</p>
 <div class="cols">
 <div><h2>By account</h2><table id="accounts"><thead><tr><th>Account</th><th>Compliant</th><th>Not compliant</th>
 <th>Failed</th><th></th></tr></thead><tbody>$account_rows</tbody></table></div>
-<div><h2>By region</h2><table id="regions"><thead><tr><th>Region or scope</th><th>Compliant</th><th>Not compliant</th>
+<div><h2>By region</h2><table id="regions"><thead><tr><th>Region</th><th>Compliant</th><th>Not compliant</th>
 <th>Failed</th><th></th></tr></thead><tbody>$region_rows</tbody></table></div>
 </div>
 <h2>Findings</h2>

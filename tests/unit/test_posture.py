@@ -91,3 +91,11 @@ def test_a_reconcile_that_could_not_run_keeps_the_targets_last_known_state():
     status = {"conditions": [{"type": "Ready", "status": "False", "reason": "DependencyNotReady"}]}
     posture = book.record("LogArchive", "ns", "central", status, None, True)
     assert posture.accounts == {"222222222222": [0, 1, 0]} and len(posture.problems) == 1
+
+
+def test_only_regions_count_as_regions():
+    book = PostureBook()
+    posture = record(book, "Guardrails", "guardrails", Report([TargetReport("123456789012/scp"),
+                                                               TargetReport("123456789012/us-east-1/trail")]))
+    assert posture.regions == {"us-east-1": [1, 0, 0]}
+    assert posture.accounts == {"123456789012": [2, 0, 0]}

@@ -8,6 +8,7 @@ regions would otherwise be 17,000 entries per kind).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,12 +17,13 @@ from typing import Any
 
 from .. import conditions as c
 from .. import metrics
-from ..api.common import parse_duration
+from ..api.common import REGION_PATTERN, parse_duration
 from .base import Report, TargetReport
 
 COMPLIANT, NONCOMPLIANT, FAILED = "compliant", "noncompliant", "failed"
 STATES = (COMPLIANT, NONCOMPLIANT, FAILED)
 MAX_PROBLEMS = 200  # targets not compliant kept per object for the report; the counts stay exact
+REGION = re.compile(REGION_PATTERN)  # a target's second segment, when it is a region (not "scp", say)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,7 @@ def _posture(kind: str, namespace: str, name: str, status: dict[str, Any], repor
         account, _, rest = target.target.partition("/")
         region = rest.partition("/")[0]
         posture.accounts.setdefault(account, [0, 0, 0])[STATES.index(state)] += 1
-        if region:
+        if REGION.match(region):
             posture.regions.setdefault(region, [0, 0, 0])[STATES.index(state)] += 1
         if state != COMPLIANT and len(posture.problems) < MAX_PROBLEMS:
             posture.problems.append(_problem(target, state, enforce))
