@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml sandbox/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install controlplane test unit demo bench crds check-crds lint kind-up kind-down kind-test clean
+.PHONY: install controlplane tools test unit demo bench crds check-crds lint kind-up kind-down kind-test clean
 
 # The operator (its wheel holds only the `vigil` package) and, beside it, the test bed (`sandbox/`).
 $(STAMP): pyproject.toml sandbox/pyproject.toml
@@ -21,13 +21,18 @@ controlplane:
 	@if [ -n "$$KUBEBUILDER_ASSETS" ]; then echo "controlplane: using KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \
 	else ./sandbox/controlplane/build.sh >/dev/null; fi
 
+## Go tools the tests use, built once from their pinned Go modules into ~/.cache/vigil/tools:
+## promtool (tests/monitoring; 7 to 16 minutes on a fresh machine with two cores).
+tools:
+	./sandbox/tools/build-promtool.sh >/dev/null
+
 ## The whole suite: architecture contracts, unit, AWS sandbox, end-to-end (kind tests skip without Docker).
 ## Test files run on TEST_WORKERS processes, each file on one (an e2e module owns its stack and each
 ## worker its control plane). The end-to-end tests mostly wait on the operator and AWS's answers,
 ## so three workers beat two even on two cores (measured: 8m04s against 12m38s). The slowest tests
 ## are listed at the end.
 TEST_WORKERS ?= 3
-test: install controlplane
+test: install controlplane tools
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=12
 

@@ -4,7 +4,7 @@
 Cardinality is bounded by design: labels name a kind, an object, an account, an AWS service or
 operation, a reason, never a target (1,000 accounts x 17 regions x 9 kinds would be 150k
 series). Per-target detail is in the posture report (``/report``). The per-object gauges are the
-ones to alert on (``deploy/prometheus-rule.yaml``, runbooks in ``docs/operations.md``).
+ones to alert on (``deploy/monitoring/prometheus-rule.yaml``, runbooks in ``docs/operations.md``).
 """
 
 from __future__ import annotations

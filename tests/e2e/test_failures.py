@@ -156,6 +156,8 @@ def test_a_refused_write_is_sent_once_per_resync_and_per_spec_change_while_throt
         after_change = len(refused())
         assert after_change == sent + 1
         assert faults.injected()["throttle"] > 5, "throttling was on the way throughout"
+        throttled = [stack.metric("vigil_aws_throttles_total", service=s) or 0 for s in ("cloudtrail", "s3")]
+        assert sum(throttled) > 5, f"each throttled attempt counted, retried ones too: {throttled}"
     finally:
         faults.clear()
     stack.wait("OrgTrail", NS, "org-trail", is_ready_and_compliant, timeout=ONE_RESYNC + interval,

@@ -76,6 +76,11 @@ RETRY_SOON = "Vigil tries again at its next pass"
 RETRY_LATER = "Vigil tries again when the spec changes or at the next resync"
 
 
+def is_throttling(code: str | None) -> bool:
+    """AWS asking the caller to slow down (counted per attempt, retries included)."""
+    return code in _THROTTLED
+
+
 @dataclass(frozen=True)
 class Call:
     """Where a failed AWS call was made, so its message can name it (attached by `session`)."""

@@ -21,7 +21,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import metrics
-from .errors import CALL_KEY, Call, TargetError, unreachable_account
+from .errors import CALL_KEY, Call, TargetError, is_throttling, unreachable_account
 from .models import TrimmingLoader
 
 # Clients are a few hundred KiB each; for 500 accounts x regions x services an unbounded cache
@@ -191,6 +191,13 @@ def _instrument(client: BaseClient, account_id: str, region: str, identity: str)
         if isinstance(exception, BotoCoreError):
             exception.vigil_call = where(operation)  # type: ignore[attr-defined]
 
+    def response_received(parsed_response: Any = None, **_: Any) -> None:
+        # Every attempt, retries included: a throttle botocore retried away is still a sign to slow down.
+        error = parsed_response.get("Error", {}).get("Code") if isinstance(parsed_response, dict) else None
+        if is_throttling(error):
+            metrics.AWS_THROTTLES.labels(service).inc()
+
+    client.meta.events.register("response-received", response_received)
     client.meta.events.register("after-call", after_call)
     client.meta.events.register("after-call-error", after_error)
 
