@@ -3,13 +3,16 @@
 Covers: the Lua run (with lupa's Lua 5.1 runtime, the dialect of Argo CD's gopher-lua; as Argo CD
 runs it: `obj` global, returns {status, message})
 against sample objects for Healthy, Degraded (failed reconcile, drift) and Progressing (no status,
-stale generation, waiting reasons); and that argocd-cm-patch.yaml matches generate.py's output,
-carrying that same Lua for all nine kinds.
+stale generation, waiting reasons); against every recorded state in tests/states/*.json, with the
+health tests/states/expected.yaml gives it (the same states kstatus and Flux are run over in
+tests/kstatus/); and that argocd-cm-patch.yaml matches generate.py's output, carrying that same Lua
+for every kind in crds/.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,9 @@ import yaml
 # integer division, goto and utf8 do not exist: a script that runs on 5.4 alone fails in Argo CD.
 lua51 = pytest.importorskip("lupa.lua51", reason="lupa (with its Lua 5.1 runtime) runs the Lua health checks")
 
-ARGOCD = Path(__file__).resolve().parents[2] / "deploy" / "argocd"
+ROOT = Path(__file__).resolve().parents[2]
+ARGOCD = ROOT / "deploy" / "argocd"
+STATES = ROOT / "tests" / "states"
 HEALTH_LUA = (ARGOCD / "health.lua").read_text()
 KINDS = ["Organization", "LogArchive", "OrgTrail", "FlowLogPolicy", "GuardDutyOrg", "ConfigBaseline",
          "LogSubscriptionPolicy", "SecurityHubBaseline", "SessionLogging", "Guardrails"]
@@ -118,6 +123,39 @@ def test_ready_with_compliance_not_yet_known_is_progressing(compliant: dict | No
     assert assess(resource(*conditions))["status"] == "Progressing"
 
 
+# --- the recorded states ------------------------------------------------------------------------
+
+def recorded_states() -> dict[str, dict[str, Any]]:
+    """scenario -> object, from every tests/states/*.json."""
+    states: dict[str, dict[str, Any]] = {}
+    for path in sorted(STATES.glob("*.json")):
+        record = json.loads(path.read_text())
+        assert record["scenario"] not in states, f"{path.name}: scenario {record['scenario']} recorded twice"
+        states[record["scenario"]] = record["object"]
+    return states
+
+
+def expected_health() -> dict[str, dict[str, str]]:
+    return yaml.safe_load((STATES / "expected.yaml").read_text()) or {}
+
+
+def test_every_recorded_state_has_an_expectation_and_every_expectation_a_state() -> None:
+    states, expected = set(recorded_states()), set(expected_health())
+    assert not states - expected, f"states without a row in tests/states/expected.yaml: {sorted(states - expected)}"
+    assert not expected - states, f"rows of tests/states/expected.yaml without a state: {sorted(expected - states)}"
+
+
+@pytest.mark.parametrize("scenario", sorted(recorded_states()))
+def test_the_health_of_a_recorded_state(scenario: str) -> None:
+    want = expected_health().get(scenario)
+    if want is None:
+        pytest.fail(f"{scenario}: no row in tests/states/expected.yaml", pytrace=False)
+    assert want["argocd"] in {"Healthy", "Progressing", "Degraded"}, f"{scenario}: argocd is {want['argocd']}"
+    health = assess(recorded_states()[scenario])
+    assert health["status"] == want["argocd"], f"{scenario}: health.lua says {health}"
+    assert health["message"], f"{scenario}: health.lua gives no message"
+
+
 # --- the generated argocd-cm patch ---------------------------------------------------------------
 
 def load_generator() -> Any:
@@ -134,7 +172,7 @@ def test_patch_is_up_to_date_with_generate_py() -> None:
     assert (ARGOCD / "argocd-cm-patch.yaml").read_text() == wanted, "run: python deploy/argocd/generate.py"
 
 
-def test_patch_carries_the_same_lua_for_all_nine_kinds() -> None:
+def test_patch_carries_the_same_lua_for_every_kind() -> None:
     patch = yaml.safe_load((ARGOCD / "argocd-cm-patch.yaml").read_text())
     assert (patch["kind"], patch["metadata"]["name"]) == ("ConfigMap", "argocd-cm")
     assert set(patch["data"]) == {KEY.format(kind) for kind in KINDS}
