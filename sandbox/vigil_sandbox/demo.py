@@ -200,10 +200,13 @@ def show_guardrails(stack: Stack, objects: dict[tuple[str, str, str], dict[str, 
     account's principal and Vigil's own role are refused StopLogging; archive deletions too."""
     from botocore.exceptions import ClientError
 
-    (_, ns, name), guard = next((k, o) for k, o in objects.items() if k[0] == "Guardrails")
+    (_, ns, name), _ = next((k, o) for k, o in objects.items() if k[0] == "Guardrails")
+    # Status shows a policy's id and attachments as AWS had them at the pass: the one after its creation.
+    guard = stack.wait("Guardrails", ns, name, lambda o: all(p["attachedTo"] for p in o["status"]["policies"]),
+                       timeout=60, what="the policies' attachments in status")
     for policy in guard["status"]["policies"]:
         say(f"  {policy['type']} {policy['name']}: {policy['characters']} characters, attached to "
-            f"{', '.join(policy['attachedTo']) or '(attached at the next pass)'}")
+            f"{', '.join(policy['attachedTo'])}")
     trail = next(o for (k, _, _), o in objects.items() if k == "OrgTrail")["status"]["trailArn"]
     archive = next(o for (k, _, _), o in objects.items() if k == "LogArchive")
     workload, archive_account = stack.organization["workloads"][0], archive["status"]["accountId"]
