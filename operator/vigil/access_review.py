@@ -12,7 +12,6 @@ credentials through aiohttp (kopf's login), never the kubernetes client.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -22,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import aiohttp
-import kopf
+from .kube_api import CONNECTION_ERRORS, ApiConnection, Login
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +126,9 @@ class ApiServerReviews:
     """The two reviews, asked of the API server as the operator (kopf's login: the pod's
     ServiceAccount, else the kubeconfig). deploy/rbac.yaml grants it ``create`` on both."""
 
-    def __init__(self, login: Callable[[], kopf.ConnectionInfo | None] | None = None,
-                 timeout: float = REVIEW_TIMEOUT_SECONDS) -> None:
-        self._login = login or _login
+    def __init__(self, login: Login | None = None, timeout: float = REVIEW_TIMEOUT_SECONDS) -> None:
+        self._api = ApiConnection(login, limit=4)
         self._timeout = timeout
-        self._info: kopf.ConnectionInfo | None = None
-        self._http: aiohttp.ClientSession | None = None
 
     async def authenticate(self, token: str) -> User | None:
         answer = await self._create("authentication.k8s.io/v1", "tokenreviews", "TokenReview", {"token": token})
@@ -154,41 +149,20 @@ class ApiServerReviews:
             str(status.get("reason") or status.get("evaluationError") or "")
 
     async def _create(self, api: str, plural: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+        body = {"apiVersion": api, "kind": kind, "spec": spec}
         try:
-            http = self._session()
-            assert self._info is not None
-            async with http.post(f"{self._info.server.rstrip('/')}/apis/{api}/{plural}",
-                                 json={"apiVersion": api, "kind": kind, "spec": spec},
-                                 timeout=aiohttp.ClientTimeout(total=self._timeout)) as response:
-                status, answer = response.status, await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
-            await self.close()  # a broken connection: dial again next time
+            status, answer = await self._api.request("POST", f"/apis/{api}/{plural}", self._timeout, body)
+        except LookupError as exc:
+            raise ReviewUnavailable(str(exc)) from exc
+        except CONNECTION_ERRORS as exc:  # dialled again next time
             raise ReviewUnavailable(f"create {plural}: {type(exc).__name__}: {exc}") from exc
-        if status == 401:
-            await self.close()  # a rotated token of the operator's own: log in again next time
         if status >= 300 or not isinstance(answer, dict):
             message = answer.get("message", "") if isinstance(answer, dict) else ""
             raise ReviewUnavailable(f"create {plural}: {status} {message}")
         return answer
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None:
-            info = self._info = self._login()
-            if info is None:
-                raise ReviewUnavailable("no Kubernetes credentials: neither a service account nor a kubeconfig")
-            self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=info.as_ssl_context(), limit=4),
-                                               headers=info.as_http_headers())
-        return self._http
-
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-
-
-def _login() -> kopf.ConnectionInfo | None:
-    settings = kopf.OperatorSettings()
-    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
+        await self._api.close()
 
 
 def gate_from_env() -> AccessGate | None:

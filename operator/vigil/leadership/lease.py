@@ -7,14 +7,11 @@ an update carries the ``resourceVersion`` it read, and a rival's write in betwee
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-import aiohttp
-import kopf
+from ..kube_api import CONNECTION_ERRORS, ApiConnection, Login
 
 API = "coordination.k8s.io/v1"
 
@@ -82,46 +79,25 @@ class LeaseStore(Protocol):
 class LeaseApi:
     """One Lease, read and written with kopf's credentials (a service account or the kubeconfig)."""
 
-    def __init__(self, namespace: str, name: str,
-                 login: Callable[[], kopf.ConnectionInfo | None] | None = None) -> None:
+    def __init__(self, namespace: str, name: str, login: Login | None = None) -> None:
         self.namespace, self.name = namespace, name
-        self._login = login or _login
-        self._info: kopf.ConnectionInfo | None = None
-        self._http: aiohttp.ClientSession | None = None
+        self._api = ApiConnection(login, limit=2)
 
-    def _url(self, named: bool = True) -> str:
-        assert self._info is not None
-        base = f"{self._info.server.rstrip('/')}/apis/{API}/namespaces/{self.namespace}/leases"
+    def _path(self, named: bool = True) -> str:
+        base = f"/apis/{API}/namespaces/{self.namespace}/leases"
         return f"{base}/{self.name}" if named else base
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None:
-            info = self._info = self._login()
-            if info is None:
-                raise LeaseUnavailable("no Kubernetes credentials: neither a service account nor a kubeconfig")
-            self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=info.as_ssl_context(), limit=2),
-                headers=info.as_http_headers())
-        return self._http
-
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self._api.close()
 
     async def _request(self, method: str, timeout: float, body: dict[str, Any] | None = None,
                        named: bool = True) -> tuple[int, dict[str, Any]]:
         try:
-            http = self._session()
-            async with http.request(method, self._url(named), json=body,
-                                    timeout=aiohttp.ClientTimeout(total=max(timeout, 0.05))) as response:
-                answer = await response.json(content_type=None) if response.content_length != 0 else {}
-                status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
-            await self.close()  # a broken or blackholed connection: dial again next time
+            status, answer = await self._api.request(method, self._path(named), timeout, body)
+        except LookupError as exc:
+            raise LeaseUnavailable(str(exc)) from exc
+        except CONNECTION_ERRORS as exc:  # a broken or blackholed connection: dialled again next time
             raise LeaseUnavailable(f"{method} lease {self.namespace}/{self.name}: {type(exc).__name__}: {exc}") from exc
-        if status == 401:
-            await self.close()  # a rotated token: log in again on the next request
         if status == 409:
             raise LeaseConflict(f"{method} lease {self.namespace}/{self.name}: {answer.get('message', 'conflict')}")
         if status >= 400 and status != 404:
@@ -155,7 +131,3 @@ def _stored(lease: dict[str, Any]) -> StoredLease:
     return StoredLease(LeaseRecord.from_spec(lease.get("spec") or {}),
                        str((lease.get("metadata") or {}).get("resourceVersion", "")))
 
-
-def _login() -> kopf.ConnectionInfo | None:
-    settings = kopf.OperatorSettings()
-    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
