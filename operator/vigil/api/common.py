@@ -345,12 +345,17 @@ class AdoptionPolicy(str, Enum):
 
 
 class LocalObjectReference(Model):
+    """A reference to another Vigil object in the same namespace, by name."""
+
     name: str = Field(pattern=K8S_NAME_PATTERN, max_length=253, description="Name in the same namespace.")
 
 
 class SecretKeySelector(Model):
-    name: str = Field(pattern=K8S_NAME_PATTERN, max_length=253)
-    key: str = Field(min_length=1, max_length=253)
+    """One key of a Secret in the same namespace."""
+
+    name: str = Field(pattern=K8S_NAME_PATTERN, max_length=253, description="The Secret's name, in the same "
+                                                                             "namespace.")
+    key: str = Field(min_length=1, max_length=253, description="The key of the Secret's data that holds the value.")
 
 
 class Scope(str, Enum):
@@ -370,21 +375,32 @@ ACCOUNTS_WITH_SCOPE = ValidationRule(
 class ManagedSpec(Model):
     """What every kind but Organization carries."""
 
-    organization_ref: LocalObjectReference = Field(description="The Organization this applies to.")
-    management_policy: ManagementPolicy = ManagementPolicy.ENFORCE
-    deletion_policy: DeletionPolicy = DeletionPolicy.RETAIN
+    organization_ref: LocalObjectReference = Field(
+        description="The Organization this applies to: its accounts, governed Regions and access role.")
+    management_policy: ManagementPolicy = Field(
+        ManagementPolicy.ENFORCE,
+        description="Enforce (the default): make AWS match the spec and correct drift. Audit: observe and report "
+                    "in status, never write to AWS (not even on delete).")
+    deletion_policy: DeletionPolicy = Field(
+        DeletionPolicy.RETAIN,
+        description="What deleting this object does in AWS. Retain (the default): nothing. Delete: remove what "
+                    "Vigil created and owns; never S3 objects, a non-empty bucket, a log group, the archive's KMS "
+                    "key or an adopted resource.")
     adoption_policy: AdoptionPolicy = Field(
         AdoptionPolicy.REFUSE,
         description="What to do with a resource the spec names that exists and no Vigil object owns: Refuse "
                     "(report AdoptionRequired, write nothing) or Adopt (tag it as this object's, then enforce). "
-                    "Never takes a resource another Vigil object owns.")
-    resync_interval: Duration = Field("5m", description="How often AWS is checked for drift.")
+                    "Never takes a resource another Vigil object owns. Default: Refuse.")
+    resync_interval: Duration = Field("5m", description="How often AWS is checked for drift. Default: 5m.")
 
 
 class ControlSpec(ManagedSpec):
     """What every control kind carries: managed fields plus the regions it covers."""
 
-    regions: Regions = Field(default_factory=list, description="Empty means the governed regions.")
+    regions: Regions = Field(default_factory=list, description="The Regions this control covers, each one of the "
+                                                               "Organization's regions.governed (the operator "
+                                                               "checks). Empty (the default) means every governed "
+                                                               "Region.")
 
 
 # --- status -------------------------------------------------------------------------------
@@ -394,51 +410,68 @@ CONDITION_REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
 
 class Condition(StatusModel):
-    """metav1.Condition."""
+    """One condition, in metav1.Condition's shape."""
 
-    type: str = Field(max_length=316)
-    status: ConditionStatus
-    reason: str = Field(pattern=CONDITION_REASON_PATTERN, max_length=1024)
-    message: str = Field("", max_length=32768)
-    observed_generation: int | None = Field(None, ge=0)
-    last_transition_time: str
+    type: str = Field(max_length=316, description="Ready, Compliant, Reconciling, Stalled, or a kind's own "
+                                                  "(OrgTrail's IntegrityVerified).")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(pattern=CONDITION_REASON_PATTERN, max_length=1024,
+                        description="Why, in CamelCase: Reconciled, InvalidSpec, Drifted, WeakeningHeld, ... "
+                                    "(docs/api.md lists them).")
+    message: str = Field("", max_length=32768, description="What is wrong and what to do, in sentences; empty when "
+                                                           "there is nothing to say.")
+    observed_generation: int | None = Field(None, ge=0, description="The metadata.generation the condition was "
+                                                                    "set from.")
+    last_transition_time: str = Field(description="When status last changed (RFC 3339).")
 
 
 class TargetCounts(StatusModel):
-    total: int = 0
-    compliant: int = 0
-    failed: int = 0
+    total: int = Field(0, description="The targets of the last pass: each account x Region, or whatever the kind "
+                                      "counts (a VPC, a log group).")
+    compliant: int = Field(0, description="The targets where AWS matches the spec.")
+    failed: int = Field(0, description="The targets that failed or could not be reached; each is in failures.")
     # kubectl printer columns cannot concatenate fields, so "compliant/total" is kept ready-made.
-    summary: str = "0/0"
+    summary: str = Field("0/0", description="compliant/total, for the TARGETS printer column.")
 
 
 MAX_FAILURES = 20
 
 
 class Failure(StatusModel):
-    target: str
-    reason: str
-    message: str = ""
+    """A target that failed, or differs from the spec, at the last pass."""
+
+    target: str = Field(description="account/region/resource, as 444444444444/eu-west-1/vpc-0abc.")
+    reason: str = Field(description="Why, in CamelCase: Drifted, AccessDenied, Throttled, AccountUnreachable, "
+                                    "RegionDisabled, ... (docs/api.md lists them).")
+    message: str = Field("", description="A sentence naming the AWS action, the account and the Region, and "
+                                         "saying what to do.")
 
 
 class AllowedWeakening(StatusModel):
     """One use of a vigil.dev/allow-weakening entry: the change it let through, and when."""
 
-    allowance: str
-    change: str
-    time: str
+    allowance: str = Field(description="The vigil.dev/allow-weakening entry that let it through, as "
+                                       "<field>=<value>.")
+    change: str = Field(description="The change made, as account/region/resource: field old -> new.")
+    time: str = Field(description="When it was made (RFC 3339).")
 
 
 class ManagedStatus(StatusModel):
-    observed_generation: int | None = None
+    observed_generation: int | None = Field(None, description="The metadata.generation this status was written "
+                                                              "for.")
     conditions: list[Condition] = Field(
         default_factory=list,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description="Ready, Compliant, Reconciling and Stalled (and a kind's own), one per type.",
     )
-    targets: TargetCounts = Field(default_factory=TargetCounts)
-    failures: list[Failure] = Field(default_factory=list, max_length=MAX_FAILURES)
-    last_reconcile_time: str | None = None
-    drift_corrections: int = 0
+    targets: TargetCounts = Field(default_factory=TargetCounts, description="How many targets the last pass "
+                                                                            "covered, and how they stand.")
+    failures: list[Failure] = Field(default_factory=list, max_length=MAX_FAILURES,
+                                    description="The targets that failed or drifted at the last pass: at most 20, "
+                                                "most recent first.")
+    last_reconcile_time: str | None = Field(None, description="When Vigil last reconciled the object (RFC 3339).")
+    drift_corrections: int = Field(0, description="Writes made to undo out-of-band changes, in all: counted once the "
+                                                  "baseline has held (creating or adopting is not drift).")
     allowed_weakenings: list[AllowedWeakening] = Field(
         default_factory=list, max_length=MAX_FAILURES,
         description="The weakening changes applied under the vigil.dev/allow-weakening annotation, most recent first.")

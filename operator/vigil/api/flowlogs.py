@@ -23,6 +23,8 @@ class TrafficType(str, Enum):
 
 
 class VpcSelector(Model):
+    """Which VPCs of the selected accounts get a flow log, present and future."""
+
     # EC2 takes 50 tags per resource, values of up to 256 characters.
     match_tags: Annotated[
         dict[str, Annotated[str, Field(max_length=256)]],
@@ -34,24 +36,32 @@ class VpcSelector(Model):
 
 
 class FlowLogPolicySpec(ControlSpec):
-    log_archive_ref: LocalObjectReference
-    scope: Scope = Scope.SHARED_NETWORK
-    account_ids: AccountIds = Field(default_factory=list, description="With scope: Accounts.")
+    """One flow log per selected VPC, in the selected accounts and Regions, delivering to the LogArchive bucket."""
+
+    log_archive_ref: LocalObjectReference = Field(description="The LogArchive whose bucket receives the flow logs.")
+    scope: Scope = Field(Scope.SHARED_NETWORK,
+                         description="Whose VPCs: SharedNetwork (the default: the Organization's "
+                                     "accounts.sharedNetwork), Workloads, AllAccounts, or Accounts (accountIds).")
+    account_ids: AccountIds = Field(default_factory=list, description="With scope: Accounts (and only then), the "
+                                                                      "accounts.")
     vpc_selector: VpcSelector = Field(default_factory=VpcSelector)
-    traffic_type: TrafficType = TrafficType.ALL
+    traffic_type: TrafficType = Field(TrafficType.ALL, description="The traffic recorded: ALL (the default), "
+                                                                   "ACCEPT or REJECT.")
     log_format: str = Field("", max_length=4096, pattern=LOG_FORMAT_PATTERN,
                             description="Empty means the AWS default format; else the fields as ${field-id}, "
                                         "separated by single spaces, as EC2's CreateFlowLogs takes them.")
-    max_aggregation_interval_seconds: Literal[60, 600] = 600
+    max_aggregation_interval_seconds: Literal[60, 600] = Field(
+        600, description="The longest a flow is captured before it is logged, in seconds: 60 or 600 (the default), "
+                         "the two EC2 takes.")
     s3_key_prefix: Annotated[S3Prefix, ValidationRule(
         "!('/' + self + '/').contains('/AWSLogs/')", lambda prefix: "/AWSLogs/" not in f"/{prefix}/",
         f"{VALUE} has a folder named AWSLogs, which EC2 flow logs do not take as a subfolder name"),
     ] = Field("vpc-flow-logs", description="Where the flow logs go in the bucket; no folder of it may be named "
-                                           "AWSLogs (EC2 CreateFlowLogs).")
-    exclusive: bool = Field(False, description="Remove other flow logs on the selected VPCs.")
+                                           "AWSLogs (EC2 CreateFlowLogs). Default: vpc-flow-logs.")
+    exclusive: bool = Field(False, description="Remove other flow logs on the selected VPCs. Default: false.")
 
     validation_rules = (ACCOUNTS_WITH_SCOPE,)
 
 
 class FlowLogPolicyStatus(ManagedStatus):
-    pass
+    """What Vigil observed at its last pass, VPC by VPC; written by the operator only."""

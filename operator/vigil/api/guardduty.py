@@ -22,16 +22,23 @@ class PublishingFrequency(str, Enum):
 
 
 class GuardDutyFeatures(Model):
-    s3_data_events: bool = True
-    eks_audit_logs: bool = True
-    ebs_malware_protection: bool = True
-    rds_login_events: bool = True
-    runtime_monitoring: bool = False
-    lambda_network_logs: bool = True
+    """GuardDuty's protection plans, for the administrator and members; all managed (false turns one off)."""
+
+    s3_data_events: bool = Field(True, description="S3 Protection (S3_DATA_EVENTS). Default: true.")
+    eks_audit_logs: bool = Field(True, description="EKS Audit Log Monitoring (EKS_AUDIT_LOGS). Default: true.")
+    ebs_malware_protection: bool = Field(True, description="Malware Protection for EC2 (EBS_MALWARE_PROTECTION). "
+                                                           "Default: true.")
+    rds_login_events: bool = Field(True, description="RDS Protection (RDS_LOGIN_EVENTS). Default: true.")
+    runtime_monitoring: bool = Field(False, description="Runtime Monitoring (RUNTIME_MONITORING, never the older "
+                                                        "EKS_RUNTIME_MONITORING). Default: false.")
+    lambda_network_logs: bool = Field(True, description="Lambda Protection (LAMBDA_NETWORK_LOGS). Default: true.")
 
 
 class PublishFindings(Model):
-    enabled: bool = False
+    """Optional: findings exported to the LogArchive bucket (under guardduty/), encrypted with its key."""
+
+    enabled: bool = Field(False, description="Export findings. Default: false. Turned off, the export is left in "
+                                             "place.")
     log_archive_ref: LocalObjectReference | None = Field(
         None, description="The LogArchive whose bucket and key receive the findings; required while enabled.")
 
@@ -43,8 +50,14 @@ class PublishFindings(Model):
 
 
 class GuardDutyOrgSpec(ControlSpec):
-    auto_enable: AutoEnable = AutoEnable.ALL
-    finding_publishing_frequency: PublishingFrequency = PublishingFrequency.FIFTEEN_MINUTES
+    """GuardDuty in every governed Region, the security account its delegated administrator, every member enrolled."""
+
+    auto_enable: AutoEnable = Field(AutoEnable.ALL,
+                                    description="Which accounts the organization configuration enrolls: ALL (the "
+                                                "default: existing and new), NEW (new accounts only) or NONE.")
+    finding_publishing_frequency: PublishingFrequency = Field(
+        PublishingFrequency.FIFTEEN_MINUTES,
+        description="How often updated findings are exported: FIFTEEN_MINUTES (the default), ONE_HOUR or SIX_HOURS.")
     features: GuardDutyFeatures = Field(default_factory=GuardDutyFeatures)
     publish_findings_to_log_archive: PublishFindings = Field(default_factory=PublishFindings)
 
@@ -57,4 +70,4 @@ class GuardDutyOrgSpec(ControlSpec):
 
 
 class GuardDutyOrgStatus(ManagedStatus):
-    pass
+    """What Vigil observed at its last pass, administrator and member by Region; written by the operator only."""

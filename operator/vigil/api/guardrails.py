@@ -15,6 +15,8 @@ MAX_BREAK_GLASS_ROLES = 10  # each is named in every statement: more would not f
 
 
 class AttachTargets(Model):
+    """Where the policies are attached: the organization's root (the default) or OUs."""
+
     root: bool = Field(True, description="Attach to the organization's root, so the guardrails bind every member "
                                          "account. The management account is never subject to SCPs or RCPs.")
     organizational_units: Annotated[list[OrganizationalUnitId], Unique("lists an OU twice")] = Field(
@@ -28,10 +30,13 @@ class AttachTargets(Model):
 
 
 class PolicyType(Model):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Generate and attach policies of this type, enabling the policy type in "
+                                            "the organization if needed. Default: true.")
 
 
 class GuardrailsSpec(ManagedSpec):
+    """SCPs and RCPs generated from the namespace's other objects: where they attach, who is exempt."""
+
     attach_to: AttachTargets = Field(default_factory=AttachTargets)
     break_glass_role_names: Annotated[list[IamRoleName], Unique("lists a role twice")] = Field(
         default_factory=list, max_length=MAX_BREAK_GLASS_ROLES,
@@ -47,25 +52,33 @@ class GuardrailsSpec(ManagedSpec):
 
 
 class GuardrailPolicy(StatusModel):
-    name: str
-    id: str | None = None
-    type: str  # SERVICE_CONTROL_POLICY | RESOURCE_CONTROL_POLICY
+    """A policy Vigil generated."""
+
+    name: str = Field(description="vigil-<namespace>-<name>-<scp|rcp>-<n>.")
+    id: str | None = Field(None, description="The policy's id in AWS Organizations (p-...), once it exists.")
+    type: str = Field(description="SERVICE_CONTROL_POLICY or RESOURCE_CONTROL_POLICY.")
     characters: int = Field(description="The policy's size; AWS allows 5,120 characters.")
-    attached_to: list[str] = Field(default_factory=list)
+    attached_to: list[str] = Field(default_factory=list, description="The root and OU ids it is attached to.")
 
 
 class RecognizedGuardrail(StatusModel):
     """A policy someone else attached (Control Tower, a landing zone) that already denies what a
     statement of Vigil's would: Vigil reports it and does not duplicate the statement."""
 
-    policy_id: str
-    policy_name: str
-    statement: str
+    policy_id: str = Field(description="The other policy's id (p-...).")
+    policy_name: str = Field(description="The other policy's name.")
+    statement: str = Field(description="The Sid of its statement that denies as Vigil's would.")
     covers: str = Field(description="The statement of Vigil's it stands for, by Sid.")
 
 
 class GuardrailsStatus(ManagedStatus):
+    """What Vigil generated, attached and recognized at its last pass; written by the operator only."""
+
     protections: list[str] = Field(default_factory=list, description="What the guardrails protect, from the "
                                                                      "other objects of the namespace.")
-    policies: list[GuardrailPolicy] = Field(default_factory=list)
-    recognized: list[RecognizedGuardrail] = Field(default_factory=list)
+    policies: list[GuardrailPolicy] = Field(default_factory=list, description="The policies Vigil generated: their "
+                                                                              "size and where they are attached.")
+    recognized: list[RecognizedGuardrail] = Field(
+        default_factory=list, description="Policies someone else attached (Control Tower, a landing zone) that "
+                                          "already deny what a statement of Vigil's would: that statement is left "
+                                          "out.")

@@ -10,8 +10,12 @@ from .common import BucketName, KmsAlias, KmsKeyArn, ManagedSpec, ManagedStatus,
 
 
 class KmsSettings(Model):
-    create: bool = Field(True, description="Create (or adopt, by alias) a Vigil key in the log-archive account.")
-    alias: KmsAlias = "alias/vigil-log-archive"
+    """The archive bucket's KMS key: Vigil's own (create: true, the default) or an existing one (keyArn)."""
+
+    create: bool = Field(True, description="Create (or adopt, by alias) a Vigil key in the log-archive account. "
+                                           "Default: true.")
+    alias: KmsAlias = Field("alias/vigil-log-archive", description="The alias of the key Vigil creates. Default: "
+                                                                   "alias/vigil-log-archive.")
     key_arn: KmsKeyArn | None = Field(None, description="Use this existing key instead. S3 encrypts with a key of "
                                                          "the bucket's Region only: the organization's home Region.")
 
@@ -25,11 +29,13 @@ class KmsSettings(Model):
 
 
 class Retention(Model):
+    """Optional: Vigil's lifecycle rule (id vigil-retention) on log objects; without it logs are kept for ever."""
+
     # S3 lifecycle rules count days as positive integers.
     expire_after_days: int | None = Field(None, ge=1, le=36500, description="Days after which S3 expires log "
-                                                                            "objects: a positive number.")
+                                                                            "objects: 1 to 36500. Unset: never.")
     transition_to_glacier_after_days: int | None = Field(
-        None, ge=1, le=36500, description="Days after which S3 moves log objects to Glacier: a positive number, "
+        None, ge=1, le=36500, description="Days after which S3 moves log objects to Glacier: 1 to 36500, "
                                           "less than expireAfterDays (S3 refuses a rule expiring objects before it "
                                           "transitions them).")
 
@@ -48,20 +54,29 @@ class ObjectLockMode(str, Enum):
 
 
 class ObjectLock(Model):
-    mode: ObjectLockMode = ObjectLockMode.GOVERNANCE
+    mode: ObjectLockMode = Field(ObjectLockMode.GOVERNANCE,
+                                 description="S3 Object Lock's default retention mode: GOVERNANCE (the default; "
+                                             "s3:BypassGovernanceRetention can still delete) or COMPLIANCE (nobody "
+                                             "can, the root user included, until the period ends).")
     days: int = Field(ge=1, le=36500, description="The default retention period: a positive number of days, "
                                                   "at most 36500 (100 years).")
 
 
 class LogArchiveSpec(ManagedSpec):
-    bucket_name: BucketName
+    """The archive bucket and its key, in the log-archive account and the home Region, and how long logs are kept."""
+
+    bucket_name: BucketName = Field(description="The archive bucket, in the log-archive account; Vigil creates it "
+                                                "if it does not exist.")
     kms: KmsSettings = Field(default_factory=KmsSettings)
     retention: Retention | None = None
-    object_lock: ObjectLock | None = Field(None, description="Only applied when Vigil creates the bucket.")
+    object_lock: ObjectLock | None = Field(None, description="Optional: S3 Object Lock on the log objects. Only "
+                                                             "applied when Vigil creates the bucket.")
 
 
 class LogArchiveStatus(ManagedStatus):
-    bucket_arn: str | None = None
-    kms_key_arn: str | None = None
-    account_id: str | None = None
-    region: str | None = None
+    """What Vigil observed of the bucket and key at its last pass; written by the operator only."""
+
+    bucket_arn: str | None = Field(None, description="The archive bucket's ARN.")
+    kms_key_arn: str | None = Field(None, description="The ARN of the KMS key the bucket encrypts with.")
+    account_id: str | None = Field(None, description="The account that holds the bucket: the log-archive account.")
+    region: str | None = Field(None, description="The bucket's Region: the organization's home Region.")

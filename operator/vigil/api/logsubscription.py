@@ -17,10 +17,15 @@ class DeliveryType(str, Enum):
 
 
 class Delivery(Model):
-    type: DeliveryType = DeliveryType.FIREHOSE
-    s3_key_prefix: S3Prefix = "cloudwatch-logs"
+    """How events reach the bucket: per Region, a Firehose stream and a destination in the log-archive account."""
+
+    type: DeliveryType = Field(DeliveryType.FIREHOSE, description="Firehose (the default). Kinesis is not supported "
+                                                                  "yet (NotSupportedYet).")
+    s3_key_prefix: S3Prefix = Field("cloudwatch-logs", description="Where Firehose writes in the bucket, under "
+                                                                   "<prefix>/<region>/. Default: cloudwatch-logs.")
     buffer_interval_seconds: int = Field(300, ge=0, le=900, description="Firehose's BufferingHints "
-                                                                        "IntervalInSeconds: 0 to 900.")
+                                                                        "IntervalInSeconds: 0 to 900 seconds. "
+                                                                        "Default: 300.")
 
 
 # The beginning of a log group name: CloudWatch Logs' characters (CreateLogGroup).
@@ -31,8 +36,12 @@ LogGroupPrefix = Annotated[str, Field(pattern=LOG_GROUP_NAME_PATTERN, max_length
 
 
 class LogGroupSelector(Model):
+    """Which log groups of the selected accounts are subscribed: all, present and future, but those excluded."""
+
     exclude_prefixes: Annotated[list[LogGroupPrefix], Unique("lists a prefix twice")] = Field(
-        default_factory=lambda: ["/aws/kinesisfirehose/vigil"], max_length=100)
+        default_factory=lambda: ["/aws/kinesisfirehose/vigil"], max_length=100,
+        description="Log groups whose names begin with one of these (at most 100) are not subscribed. Default: "
+                    "[/aws/kinesisfirehose/vigil]; groups under it are never subscribed, whatever this says.")
 
 
 class SubscriptionMethod(str, Enum):
@@ -41,14 +50,21 @@ class SubscriptionMethod(str, Enum):
 
 
 class LogSubscriptionPolicySpec(ControlSpec):
-    log_archive_ref: LocalObjectReference
-    scope: Scope = Scope.WORKLOADS
+    """Every selected CloudWatch Logs log group, in the selected accounts and Regions, streaming to the archive."""
+
+    log_archive_ref: LocalObjectReference = Field(description="The LogArchive whose bucket receives the log events.")
+    scope: Scope = Field(Scope.WORKLOADS, description="Whose log groups: Workloads (the default), SharedNetwork or "
+                                                      "AllAccounts. Accounts is refused: this kind has no "
+                                                      "accountIds.")
     delivery: Delivery = Field(default_factory=Delivery)
     log_group_selector: LogGroupSelector = Field(default_factory=LogGroupSelector)
     filter_pattern: str = Field("", max_length=1024, description="CloudWatch Logs filter pattern, at most 1024 "
                                                                  "characters (PutSubscriptionFilter); empty: "
-                                                                 "every event.")
-    method: SubscriptionMethod = SubscriptionMethod.LOG_GROUP
+                                                                 "every event (the default).")
+    method: SubscriptionMethod = Field(
+        SubscriptionMethod.LOG_GROUP,
+        description="LogGroup (the default): a subscription filter on each log group. AccountPolicy: one "
+                    "account-level subscription policy per account and Region.")
 
     # The kind selects accounts by scope only: it has no accountIds to go with scope: Accounts.
     validation_rules = (ValidationRule(
@@ -58,4 +74,4 @@ class LogSubscriptionPolicySpec(ControlSpec):
 
 
 class LogSubscriptionPolicyStatus(ManagedStatus):
-    pass
+    """What Vigil observed at its last pass, log group by log group; written by the operator only."""

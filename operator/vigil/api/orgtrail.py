@@ -18,13 +18,20 @@ class ReadWriteType(str, Enum):
 
 
 class ManagementEvents(Model):
-    read_write_type: ReadWriteType = ReadWriteType.ALL
-    exclude_kms_events: bool = False
+    """Which management events the trail records."""
+
+    read_write_type: ReadWriteType = Field(ReadWriteType.ALL, description="All (the default), ReadOnly or WriteOnly "
+                                                                          "events.")
+    exclude_kms_events: bool = Field(False, description="Leave out KMS events (kms.amazonaws.com: Encrypt, Decrypt, "
+                                                        "GenerateDataKey, ...). Default: false.")
 
 
 class S3DataEvents(Model):
-    enabled: bool = False
-    read_write_type: ReadWriteType = ReadWriteType.ALL
+    """S3 data events: object-level API calls (GetObject, PutObject, DeleteObject, ...)."""
+
+    enabled: bool = Field(False, description="Record S3 data events. Default: false.")
+    read_write_type: ReadWriteType = Field(ReadWriteType.ALL, description="All (the default), ReadOnly or WriteOnly "
+                                                                          "events.")
     # CloudTrail takes 250 data resources per trail.
     bucket_arns: Annotated[list[S3BucketArn], Unique("lists a bucket twice")] = Field(
         default_factory=list, max_length=250, description="Empty means every bucket. At most 250 (CloudTrail's "
@@ -32,25 +39,38 @@ class S3DataEvents(Model):
 
 
 class DataEvents(Model):
+    """Data events the trail records, besides management events."""
+
     s3: S3DataEvents = Field(default_factory=S3DataEvents)
 
 
 class TrailCloudWatchLogs(Model):
-    enabled: bool = False
-    log_group_name: LogGroupName = "/vigil/cloudtrail"
-    retention_days: LogRetentionDays = 365
+    """Optional: the trail's events to a CloudWatch Logs log group too, besides the bucket."""
+
+    enabled: bool = Field(False, description="Deliver to CloudWatch Logs too. Default: false.")
+    log_group_name: LogGroupName = Field("/vigil/cloudtrail", description="The log group. Default: "
+                                                                          "/vigil/cloudtrail.")
+    retention_days: LogRetentionDays = Field(365, description="How long the log group keeps events. Default: 365.")
 
 
 class Integrity(Model):
-    verify: bool = True
-    lookback: Duration = "24h"
-    interval: Duration = "1h"
+    """Verification of the trail's signed digest chain and log files (the IntegrityVerified condition)."""
+
+    verify: bool = Field(True, description="Verify every interval, in Audit as in Enforce (it only reads). Default: "
+                                           "true.")
+    lookback: Duration = Field("24h", description="How far back each verification reads. Default: 24h.")
+    interval: Duration = Field("1h", description="How often the chain is verified (not every resync). Default: 1h.")
 
 
 class OrgTrailSpec(ManagedSpec):
-    log_archive_ref: LocalObjectReference
-    trail_name: TrailName = "vigil-org-trail"
-    s3_key_prefix: S3Prefix = "cloudtrail"
+    """The organization trail, in the management account's home Region, delivering to the LogArchive bucket."""
+
+    log_archive_ref: LocalObjectReference = Field(description="The LogArchive whose bucket and key the trail "
+                                                              "delivers to.")
+    trail_name: TrailName = Field("vigil-org-trail", description="The organization trail's name. Default: "
+                                                                 "vigil-org-trail.")
+    s3_key_prefix: S3Prefix = Field("cloudtrail", description="Where the trail delivers in the archive bucket. "
+                                                              "Default: cloudtrail.")
     management_events: ManagementEvents = Field(default_factory=ManagementEvents)
     data_events: DataEvents = Field(default_factory=DataEvents)
     cloud_watch_logs: TrailCloudWatchLogs = Field(default_factory=TrailCloudWatchLogs)
@@ -58,17 +78,23 @@ class OrgTrailSpec(ManagedSpec):
 
 
 class IntegrityStatus(StatusModel):
-    last_verified_time: str | None = None
+    """The last verification of the digest chain."""
+
+    last_verified_time: str | None = Field(None, description="When the last verification ran (RFC 3339).")
     last_successful_verification_time: str | None = Field(
         default=None, description="The last verification that found every digest and log file intact (RFC 3339); "
-                                  "an alert fires when it is older than two intervals")
-    digests_verified: int = 0
-    log_files_verified: int = 0
-    failures: int = 0
+                                  "an alert fires when it is older than two intervals.")
+    digests_verified: int = Field(0, description="The digest files the last verification checked.")
+    log_files_verified: int = Field(0, description="The log files the last verification checked.")
+    failures: int = Field(0, description="How many findings the last verification made (DigestMissing, "
+                                         "LogFileModified, ...); each is also in status.failures.")
 
 
 class OrgTrailStatus(ManagedStatus):
-    trail_arn: str | None = None
-    is_logging: bool | None = None
-    latest_delivery_time: str | None = None
+    """What Vigil observed of the trail at its last pass; written by the operator only."""
+
+    trail_arn: str | None = Field(None, description="The organization trail's ARN.")
+    is_logging: bool | None = Field(None, description="Whether the trail is logging (CloudTrail's GetTrailStatus).")
+    latest_delivery_time: str | None = Field(None, description="When CloudTrail last delivered log files to the "
+                                                               "bucket (RFC 3339).")
     integrity: IntegrityStatus = Field(default_factory=IntegrityStatus)

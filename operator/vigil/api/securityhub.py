@@ -26,25 +26,35 @@ class Integration(str, Enum):
 
 
 class AccessAnalyzer(Model):
-    enabled: bool = True
+    """An organization IAM Access Analyzer (type ORGANIZATION) in the security account and the home Region."""
+
+    enabled: bool = Field(True, description="Create and keep the analyzer. Default: true.")
     # IAM Access Analyzer API Reference, CreateAnalyzer: analyzerName.
     name: str = Field("vigil-org-analyzer", pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,254}$", max_length=255,
                       description="1 to 255 characters: a letter or _, then letters, digits, _ . and - "
-                                  "(Access Analyzer's CreateAnalyzer).")
+                                  "(Access Analyzer's CreateAnalyzer). Default: vigil-org-analyzer.")
 
 
 class SecurityHubBaselineSpec(ControlSpec):
-    auto_enable: bool = True
+    """Security Hub organization-wide: delegated admin, members, standards, integrations, one finding aggregator."""
+
+    auto_enable: bool = Field(True, description="Enroll new accounts of the organization automatically "
+                                                "(organization configuration AutoEnable). Default: true.")
     # "" as the contract writes it, so the field can be shown and set back to the default.
     aggregation_region: str = Field("", pattern=f"^$|{REGION_PATTERN}", max_length=MAX_REGION_LENGTH,
                                     description="Where the cross-region finding aggregator lives: a Region where "
                                                 "Security Hub runs, so one of regions when regions are given. Empty "
                                                 "means the home region.")
     standards: Annotated[list[Standard], Unique("lists a standard twice")] = Field(
-        default_factory=lambda: [Standard.FSBP, Standard.PCI_DSS, Standard.CIS_1_2], max_length=len(Standard))
+        default_factory=lambda: [Standard.FSBP, Standard.PCI_DSS, Standard.CIS_1_2], max_length=len(Standard),
+        description="The standards every account runs, by their ARN's end. Default: "
+                    "aws-foundational-security-best-practices/v/1.0.0, pci-dss/v/3.2.1, "
+                    "cis-aws-foundations-benchmark/v/1.2.0. Only ever added: one turned on by someone else stays on.")
     integrations: Annotated[list[Integration], Unique("lists an integration twice")] = Field(
         default_factory=lambda: [Integration.GUARDDUTY, Integration.CONFIG, Integration.ACCESS_ANALYZER],
-        max_length=len(Integration))
+        max_length=len(Integration),
+        description="The AWS services whose findings Security Hub imports. Default: guardduty, config, "
+                    "access-analyzer.")
     access_analyzer: AccessAnalyzer = Field(default_factory=AccessAnalyzer)
 
     # Security Hub aggregates findings into a Region where it runs (CreateFindingAggregator is
@@ -59,12 +69,19 @@ class SecurityHubBaselineSpec(ControlSpec):
 
 
 class FindingCounts(StatusModel):
-    critical: int = 0
-    high: int = 0
-    medium: int = 0
-    low: int = 0
-    informational: int = 0
+    """Active findings (record ACTIVE, workflow NEW or NOTIFIED) by severity, from the aggregation Region."""
+
+    critical: int = Field(0, description="Active findings of severity CRITICAL.")
+    high: int = Field(0, description="Active findings of severity HIGH.")
+    medium: int = Field(0, description="Active findings of severity MEDIUM.")
+    low: int = Field(0, description="Active findings of severity LOW.")
+    informational: int = Field(0, description="Active findings of severity INFORMATIONAL.")
 
 
 class SecurityHubBaselineStatus(ManagedStatus):
-    findings: FindingCounts = Field(default_factory=FindingCounts)
+    """What Vigil observed at its last pass, and the findings at a glance; written by the operator only."""
+
+    findings: FindingCounts = Field(default_factory=FindingCounts,
+                                    description="Active findings (record ACTIVE, workflow NEW or NOTIFIED) by "
+                                                "severity, in the security account's view of the aggregation Region; "
+                                                "kept as they were when the read fails.")
