@@ -1,11 +1,24 @@
-"""The `vigil` command: run the operator, generate CRDs, show statuses."""
+"""The `vigil` command: run the operator, generate CRDs, show statuses, audit, plan and apply from
+manifests, verify a trail's integrity."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
+
+from .version import VERSION
+from .workstation.exit_codes import EPILOG, NOT_COMPLIANT, OK, USAGE, CommandError, failure
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exits 64: argparse's own 2 means "changes" here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"error: {message}; see `{self.prog} --help`\n")
 
 
 # kopf imports these clients whenever they are installed (for typing and to piggyback on their
@@ -34,8 +47,8 @@ def _crds(args: argparse.Namespace, rest: list[str]) -> int:
         stale = [str(path) for path, text in generated.items() if not path.exists() or path.read_text() != text]
         if stale:
             print(f"stale generated files: {', '.join(stale)}; run `vigil crds`", file=sys.stderr)
-            return 1
-        return 0
+            return NOT_COMPLIANT
+        return OK
     for path, text in generated.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -44,9 +57,18 @@ def _crds(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _get(args: argparse.Namespace, rest: list[str]) -> int:
-    from .status_table import print_status
+    from .status_table import ClusterError, kind_names, print_status, resolve_kind
 
-    return print_status(namespace=args.namespace, kinds=args.kinds or None)
+    kinds = None
+    if args.kind and args.kind.lower() not in ("vigil", "all"):  # kubectl's category for every kind
+        try:
+            kinds = [resolve_kind(name) for name in args.kind.split(",") if name]
+        except KeyError as exc:
+            raise CommandError(f"unknown kind {exc.args[0]!r}", f"use one of: {kind_names()}", USAGE) from None
+    try:
+        return print_status(namespace=args.namespace, kinds=kinds, names=args.names)
+    except ClusterError as exc:
+        raise CommandError(exc.what, exc.fix) from exc
 
 
 def _workstation(name: str) -> Callable[[argparse.Namespace, list[str]], int]:
@@ -63,45 +85,96 @@ def _verify_trail(args: argparse.Namespace, rest: list[str]) -> int:
     return run(args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vigil", description=__doc__, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"vigil {VERSION}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback behind an error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        made = commands.add_parser(name, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   **kwargs)  # type: ignore[arg-type]
+        # After the command too (vigil audit --debug); not for run, whose --debug is kopf's.
+        made.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return made
 
     run = commands.add_parser("run", help="run the operator (kopf's run flags: `vigil run --help`)",
                               add_help=False)
     run.set_defaults(func=_run)
 
-    crds = commands.add_parser("crds", help="generate crds/ and deploy/weakening-policy.yaml from the API models")
+    crds = command("crds", help="generate crds/ and deploy/weakening-policy.yaml from the API models")
     crds.add_argument("--output", "-o", default="crds")
     crds.add_argument("--deploy", default="deploy", help="where the weakening admission policy goes")
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
     crds.set_defaults(func=_crds)
 
-    get = commands.add_parser("get", help="the status of every vigil.dev object, as `kubectl get vigil` shows it")
-    get.add_argument("kinds", nargs="*")
-    get.add_argument("--namespace", "-n", default=None)
+    get = command("get", help="the status of vigil.dev objects, as `kubectl get vigil` shows it",
+                  description="The status of vigil.dev objects from the cluster of the current kubeconfig "
+                              "context, as `kubectl get` shows it.")
+    get.add_argument("kind", nargs="?", metavar="KIND",
+                     help="a kind by its name, plural or short name, any case (orgtrail, OrgTrails, vtrail); "
+                          "comma-separated for several; every kind when omitted")
+    get.add_argument("names", nargs="*", metavar="NAME", help="only these objects")
+    get.add_argument("--namespace", "-n", default=None, help="one namespace; default: every namespace")
     get.set_defaults(func=_get)
 
-    for name, text in (("audit", "report where AWS stands against manifests, read only"),
+    for name, text in (("audit", "report where AWS stands against manifests, read only (exit 1 when not compliant)"),
                        ("plan", "the AWS writes Enforce would make (exit 2 when there are some)"),
                        ("apply", "one reconcile pass from manifests, then the resulting status")):
         from .workstation.commands import add_arguments
 
-        command = commands.add_parser(name, help=text, description=text)
-        add_arguments(command, outputs=name != "plan", html=name == "audit")
-        command.set_defaults(func=_workstation(name))
+        workstation = command(name, help=text, description=text)
+        add_arguments(workstation, outputs=name != "plan", html=name == "audit")
+        workstation.set_defaults(func=_workstation(name))
 
-    verify = commands.add_parser("verify-trail", help="verify a trail's digests and log files (exit 1 on a finding)",
-                                 description="Verify a CloudTrail trail's digest chains and log files over a window.")
+    verify = command("verify-trail", help="verify a trail's digests and log files (exit 1 on a finding)",
+                     description="Verify a CloudTrail trail's digest chains and log files over a window.")
     from .workstation.verify_trail import add_arguments as verify_arguments
 
     verify_arguments(verify)
     verify.set_defaults(func=_verify_trail)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    """The exit status is one of workstation.exit_codes, whatever happens: an expected failure is
+    one line on stderr (what is wrong; what to do), its traceback only with --debug."""
+    parser = _parser()
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    return int(args.func(args, rest) or 0)
+    try:
+        return int(args.func(args, rest) or 0)
+    except KeyboardInterrupt:
+        return 130  # as a shell reports an interrupted command
+    except Exception as exc:
+        told = _explain(exc)
+        if args.debug or told is None:
+            traceback.print_exc()
+        if told is None:
+            told = CommandError(f"internal error ({type(exc).__name__}: {' '.join(str(exc).split())})",
+                                "this is a bug in Vigil: please report it with the traceback above")
+        print(f"error: {told}", file=sys.stderr)
+        return told.code
+
+
+def _explain(exc: Exception) -> CommandError | None:
+    """An expected failure as one line; None for a bug."""
+    if isinstance(exc, CommandError):
+        return exc
+    if "botocore" in sys.modules:  # else no AWS error can have been raised
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .aws.errors import TargetError, classify
+
+        if isinstance(exc, BotoCoreError | ClientError | TargetError):
+            told = classify(exc)
+            return failure(told.reason, told.message)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return CommandError(f"{where}{exc.strerror}", "check the path and its permissions")
+    return None
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from .version import VERSION
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 OBJECT = ["kind", "namespace", "name"]
@@ -70,3 +72,6 @@ GUARD_BLOCKS = Counter("vigil_guard_blocks", "Resources not written: another own
                        ["kind", "reason"], registry=REGISTRY)
 LEADER = Gauge("vigil_leader", "1 while this replica reconciles: it holds the Lease (always, without leader "
               "election); 0 while it waits for the Lease", registry=REGISTRY)
+BUILD_INFO = Gauge("vigil_build_info", "Always 1; its version label is the running Vigil's", ["version"],
+                   registry=REGISTRY)
+BUILD_INFO.labels(version=VERSION).set(1)

@@ -279,7 +279,7 @@ def test_nothing_where_a_young_trail_delivers_is_not_a_verification_either(organ
         code, report = verify_json(capsys, "--trail", LOCATED_TRAIL, "--prefix", "audit")
     finally:
         logging_since(organization, LOCATED_TRAIL, datetime.now(timezone.utc) - timedelta(hours=8))
-    assert (code, report["failures"], report["digestsVerified"]) == (2, 0, 0)
+    assert (code, report["failures"], report["digestsVerified"]) == (3, 0, 0)  # nothing verified: no verdict (exit_codes.ERROR)
 
 
 def test_a_missing_organization_id_is_a_finding_where_the_trail_cannot_be_read(organization, capsys):
@@ -301,5 +301,5 @@ def test_a_missing_organization_id_is_a_finding_where_the_trail_cannot_be_read(o
 
 
 def test_a_trail_that_cannot_be_found_needs_a_bucket(capsys):
-    assert cli.main(["verify-trail", "--home-region", HOME, "--trail", "vigil-test-no-such-trail"]) == 2
+    assert cli.main(["verify-trail", "--home-region", HOME, "--trail", "vigil-test-no-such-trail"]) == 3  # exit_codes.ERROR
     assert "trail vigil-test-no-such-trail was not found in ca-central-1" in capsys.readouterr().err

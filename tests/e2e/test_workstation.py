@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from vigil.workstation.exit_codes import ERROR
 from vigil_sandbox.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +85,7 @@ def test_bad_manifest_is_refused_naming_file_and_field_and_nothing_reaches_aws(s
     calls = sandbox.calls()
     calls.reset()
     result = vigil(sandbox, "plan", "-f", "examples/organization.yaml", "-f", str(bad))
-    assert result.returncode == 1
+    assert result.returncode == ERROR, "a manifest that cannot be loaded: no verdict"
     assert f"{bad}: OrgTrail org-trail: spec.managementEvents.readWriteType" in result.stderr
     assert "nothing was sent to AWS" in result.stderr
     assert calls.calls() == []

@@ -21,6 +21,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import metrics
+from ..version import VERSION
 from .errors import CALL_KEY, Call, TargetError, is_throttling, unreachable_account
 from .models import TrimmingLoader
 
@@ -61,7 +62,7 @@ class AwsAccess:
             retries={"mode": "adaptive", "max_attempts": max_attempts()},  # adaptive: client-side rate limiting
             max_pool_connections=max(10, settings.concurrency),
             connect_timeout=10, read_timeout=60,
-            user_agent_extra="vigil/0.1",
+            user_agent_extra=f"vigil/{VERSION}",  # CloudTrail records it: who made a call, and which Vigil
         )
         self._lock = threading.Lock()
         self._clients: OrderedDict[tuple[str, str, str], BaseClient] = OrderedDict()

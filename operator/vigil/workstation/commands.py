@@ -8,12 +8,15 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from ..conditions import COMPLIANT, DEPENDENCY_NOT_READY, READY, get_condition
 from ..controls.base import Runtime
 from . import render
+from .arguments import region
+from .exit_codes import CHANGES, NOT_COMPLIANT, OK, CommandError, failure
 from .manifests import Manifest, ManifestError, load
 from .reconcile_once import AS_WRITTEN, AUDIT, Result, reconcile_all
 
-OK, FAILED, CHANGES = 0, 1, 2
+NOTHING_SENT = "nothing was sent to AWS: correct the manifest and run again"
 
 
 def add_arguments(parser: argparse.ArgumentParser, outputs: bool, html: bool = False) -> None:
@@ -21,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser, outputs: bool, html: bool = F
     parser.add_argument("-f", "--filename", action="append", required=True, metavar="PATH",
                         help="a manifest file, a directory, or - for standard input (e.g. `kubectl kustomize`)")
     parser.add_argument("--namespace", "-n", default="default", help="for manifests that name none")
-    parser.add_argument("--region", action="append", default=None,
+    parser.add_argument("--region", action="append", default=None, type=region,
                         help="only these regions (repeatable); controls with regions are narrowed to them")
     parser.add_argument("--concurrency", type=int, default=16, help="targets reconciled at once")
     parser.add_argument("--installation", default=os.environ.get("VIGIL_INSTALLATION", "default"),
@@ -44,15 +47,48 @@ def _progress(total: int) -> Iterator[Callable[[Manifest], None]]:
         yield lambda manifest: bar.update(task, advance=1, description=str(manifest))
 
 
-def _run(args: argparse.Namespace, mode: str | None) -> list[Result] | None:
+def _run(args: argparse.Namespace, mode: str | None) -> list[Result]:
     try:
         manifests = load(args.filename, args.namespace)
     except ManifestError as exc:
-        print(f"error: {exc}\nnothing was sent to AWS", file=sys.stderr)
-        return None
+        errors = str(exc).splitlines()
+        if len(errors) == 1:
+            raise CommandError(errors[0], NOTHING_SENT) from None
+        raise CommandError(f"{len(errors)} manifest errors", NOTHING_SENT.replace("manifest", "manifests"),
+                           details=tuple(errors)) from None
     with _progress(len(manifests)) as advance:
         runtime = Runtime(concurrency=args.concurrency, installation=args.installation)
         return reconcile_all(manifests, mode, runtime, args.region, advance)
+
+
+def _unchecked(results: list[Result]) -> list[Result]:
+    """The objects with no verdict: not Ready, or Compliant neither True nor False."""
+    return [r for r in results if not render.ready(r) or render.compliance(r) not in ("True", "False")]
+
+
+def no_verdict(results: list[Result], unchecked: list[Result], where: str = "the findings") -> CommandError:
+    """Why there is no verdict, as one line: the first cause that is not a dependency's."""
+    if len(unchecked) < len(results):
+        shown = ", ".join(str(r.manifest) for r in unchecked[:3]) + (", ..." if len(unchecked) > 3 else "")
+        return CommandError(f"{len(unchecked)} of {len(results)} objects could not be checked ({shown})",
+                            f"{where} say why; correct that and run again")
+    causes = [get_condition(r.outcome.status.get("conditions"), READY if not render.ready(r) else COMPLIANT) or {}
+              for r in unchecked]
+    cause = next((c for c in causes if c.get("reason") != DEPENDENCY_NOT_READY), causes[0] if causes else {})
+    return failure(str(cause.get("reason", "Unknown")), str(cause.get("message") or ""))
+
+
+def verdict(results: list[Result]) -> int:
+    """0 compliant, 1 when any object is not; CommandError when an object could not be checked and
+    none is found not compliant (a partial check is no verdict of compliance)."""
+    unchecked = _unchecked(results)
+    if len(unchecked) == len(results):
+        raise no_verdict(results, unchecked)
+    if any(render.compliance(r) == "False" for r in results):
+        return NOT_COMPLIANT
+    if unchecked:
+        raise no_verdict(results, unchecked)
+    return OK
 
 
 def _print(results: list[Result], output: str, with_actions: bool = False) -> None:
@@ -68,33 +104,31 @@ def _print(results: list[Result], output: str, with_actions: bool = False) -> No
 
 
 def audit(args: argparse.Namespace) -> int:
-    """Observe AWS for every manifest as if in Audit mode; non-zero when anything is non-compliant."""
+    """Observe AWS for every manifest as if in Audit mode: 0 compliant, 1 when anything is not, 3
+    when something could not be checked."""
     results = _run(args, AUDIT)
-    if results is None:
-        return FAILED
     _print(results, args.output)
-    return OK if all(render.compliant(r) for r in results) else FAILED
+    return verdict(results)
 
 
 def plan(args: argparse.Namespace) -> int:
     """The writes Enforce would make; exit 2 when there are some, 0 when none (terraform's
-    -detailed-exitcode), 1 when something could not be checked."""
+    -detailed-exitcode), 3 when something could not be planned."""
     results = _run(args, AUDIT)
-    if results is None:
-        return FAILED
     print(render.plan_text(results))
     blocked = [r for r in results if not render.ready(r)]
-    render.print_table(render.finding_rows(blocked), "Could not be planned", sys.stderr)
     if blocked:
-        return FAILED
+        if len(blocked) < len(results):
+            render.print_table(render.finding_rows(blocked), "Could not be planned", sys.stderr)
+        raise no_verdict(results, blocked, "the \"Could not be planned\" rows")
     return CHANGES if any(render.actions(r) for r in results) else OK
 
 
 def apply(args: argparse.Namespace) -> int:
     """One reconcile pass as the operator would make it (each manifest's managementPolicy holds:
-    an Audit manifest is only audited), then the resulting status per object."""
+    an Audit manifest is only audited), then the resulting status per object: 0 when everything is
+    Ready and Compliant, 1 when something is not compliant (a weakening held among them), 3 when
+    something could not be reconciled."""
     results = _run(args, AS_WRITTEN)
-    if results is None:
-        return FAILED
     _print(results, args.output)
-    return OK if all(render.ready(r) and render.compliant(r) for r in results) else FAILED
+    return verdict(results)

@@ -47,12 +47,29 @@ def _files(paths: list[str]) -> list[tuple[str, str]]:
             continue
         path = Path(raw)
         if path.is_dir():
-            found += [(str(p), p.read_text()) for p in sorted(path.rglob("*.y*ml")) if p.suffix in (".yaml", ".yml")]
+            found += [(str(p), _read(p)) for p in sorted(path.rglob("*.y*ml")) if p.suffix in (".yaml", ".yml")]
         elif path.is_file():
-            found.append((str(path), path.read_text()))
+            found.append((str(path), _read(path)))
         else:
             raise ManifestError(f"{raw}: no such file or directory")
     return found
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not a text file") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line, where the parser found it: "line 3, column 1: expected the node content"."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(problem).split())
 
 
 def load(paths: list[str], default_namespace: str = "default") -> list[Manifest]:
@@ -64,7 +81,7 @@ def load(paths: list[str], default_namespace: str = "default") -> list[Manifest]
         try:
             documents = [d for d in yaml.safe_load_all(text) if d]
         except yaml.YAMLError as exc:
-            errors.append(f"{source}: not YAML: {exc}")
+            errors.append(f"{source}: not YAML: {_yaml_problem(exc)}")
             continue
         for doc in documents:
             if not isinstance(doc, dict) or not str(doc.get("apiVersion", "")).startswith("vigil.dev/"):

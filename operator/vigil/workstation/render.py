@@ -27,6 +27,11 @@ def compliant(result: Result) -> bool:
     return _cond(result, COMPLIANT).get("status") == "True"
 
 
+def compliance(result: Result) -> str:
+    """The Compliant condition's status: "True", "False", or "Unknown" (not checked)."""
+    return str(_cond(result, COMPLIANT).get("status", "Unknown"))
+
+
 def ready(result: Result) -> bool:
     return _cond(result, READY).get("status") == "True"
 

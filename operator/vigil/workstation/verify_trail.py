@@ -7,8 +7,9 @@ organization's id (DescribeOrganization). --bucket, --prefix and --organization-
 the report says where one contradicts the trail. When digests are due comes from GetTrailStatus
 (StartLoggingTime); for a trail that cannot be read they are due all the window long.
 
-Exit status: 0 when every chain verified; 1 on any finding, a chain without the digests due
-included (the place looked in is named); 2 when parts could not be read, or nothing was verified.
+Exit status (workstation.exit_codes): 0 when every chain verified; 1 on any finding, a chain
+without the digests due included (the place looked in is named); 3 when parts could not be read,
+or nothing was verified.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from ..api.common import parse_duration
 from ..aws import cloudtrail as aws_cloudtrail
@@ -33,13 +34,15 @@ from ..planning.integrity import DigestLayout, IntegrityResult, Window, digests_
 from ..state.cloudtrail import TrailState
 from ..state.organizations import OrganizationInventory
 from ..status_table import format_table
+from . import arguments
+from .exit_codes import ERROR, NOT_COMPLIANT, OK, CommandError
 
-VERIFIED, FINDINGS, UNREAD = 0, 1, 2
+VERIFIED, FINDINGS, UNREAD = OK, NOT_COMPLIANT, ERROR
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trail", required=True, help="the trail's name")
-    parser.add_argument("--home-region", required=True, help="the trail's home region")
+    parser.add_argument("--home-region", required=True, type=arguments.region, help="the trail's home region")
     parser.add_argument("--bucket", default=None, help="the bucket the trail delivers to; default: the trail's")
     parser.add_argument("--prefix", default=None, help="the trail's S3 key prefix; default: the trail's")
     parser.add_argument("--bucket-owner", default=None,
@@ -50,10 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "for an organization trail")
     parser.add_argument("--accounts", default=None,
                         help="comma-separated account ids; default: the organization's active accounts")
-    parser.add_argument("--regions", default=None, help="comma-separated; default: the home region")
-    parser.add_argument("--lookback", default="24h", help="how far back from now (a duration: 24h, 90m)")
+    parser.add_argument("--regions", default=None, type=arguments.regions,
+                        help="comma-separated; default: the home region")
+    parser.add_argument("--lookback", default="24h", type=_duration,
+                        help="how far back from now (a duration: 24h, 90m)")
     parser.add_argument("--concurrency", type=int, default=16, help="account x region x day units read at once")
     parser.add_argument("--json", action="store_true", help="the result as JSON on stdout")
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -72,15 +84,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         location = locate(args, trail, organization.organization_id if organization else None, unknown)
     except LookupError as exc:
-        print(f"vigil verify-trail: {exc}", file=sys.stderr)
-        return UNREAD
+        what, _, fix = str(exc).rpartition(": ")
+        raise CommandError(what, fix) from None
     layout = location.layout
     accounts = _split(args.accounts) or (organization.active_ids if organization else [])
     regions = _split(args.regions) or [args.home_region]
     owner = {"ExpectedBucketOwner": args.bucket_owner} if args.bucket_owner else {}
     bucket = access.client("s3", me, args.home_region).get_bucket_location(Bucket=layout.bucket, **owner)
     reader = Reader(me, bucket.get("LocationConstraint") or "us-east-1", bucket_owner=args.bucket_owner)
-    window = Window.lookback(datetime.now(timezone.utc), parse_duration(args.lookback))
+    window = Window.lookback(datetime.now(timezone.utc), args.lookback)
     started = time.monotonic()
     units = len(accounts) * len(regions) * len(window.days())
     with _progress(units, sys.stdout.isatty() and not args.json) as progress:
