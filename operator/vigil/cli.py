@@ -125,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         from .workstation.commands import add_arguments
 
         workstation = command(name, help=text, description=text)
-        add_arguments(workstation, outputs=name != "plan", html=name == "audit")
+        add_arguments(workstation, name)
         workstation.set_defaults(func=_workstation(name))
 
     verify = command("verify-trail", help="verify a trail's digests and log files (exit 1 on a finding)",

@@ -14,13 +14,18 @@ from . import render
 from .arguments import region
 from .exit_codes import CHANGES, NOT_COMPLIANT, OK, CommandError, failure
 from .manifests import Manifest, ManifestError, load
-from .reconcile_once import AS_WRITTEN, AUDIT, Result, reconcile_all
+from .reconcile_once import AS_WRITTEN, AUDIT, InventoryRecord, Result, reconcile_all
 
 NOTHING_SENT = "nothing was sent to AWS: correct the manifest and run again"
 
 
-def add_arguments(parser: argparse.ArgumentParser, outputs: bool, html: bool = False) -> None:
-    """``html``: the posture report page (docs/report.md) is offered too (audit)."""
+# What each command can print: statuses (audit adds the posture report page, docs/report.md),
+# or the plan (json and yaml: docs/plan-output.md).
+OUTPUTS = {"audit": ("table", "json", "junit", "html"), "apply": ("table", "json", "junit"),
+           "plan": ("table", "json", "yaml")}
+
+
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("-f", "--filename", action="append", required=True, metavar="PATH",
                         help="a manifest file, a directory, or - for standard input (e.g. `kubectl kustomize`)")
     parser.add_argument("--namespace", "-n", default="default", help="for manifests that name none")
@@ -29,9 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser, outputs: bool, html: bool = F
     parser.add_argument("--concurrency", type=int, default=16, help="targets reconciled at once")
     parser.add_argument("--installation", default=os.environ.get("VIGIL_INSTALLATION", "default"),
                         help="the Vigil installation whose resources these are (as the operator's VIGIL_INSTALLATION)")
-    if outputs:
-        parser.add_argument("--output", "-o", choices=("table", "json", "junit", *(("html",) if html else ())),
-                            default="table")
+    parser.add_argument("--output", "-o", choices=OUTPUTS[command], default="table",
+                        help="table: for a reviewer; json, yaml: docs/plan-output.md" if command == "plan" else None)
 
 
 @contextmanager
@@ -57,7 +61,8 @@ def _run(args: argparse.Namespace, mode: str | None) -> list[Result]:
         raise CommandError(f"{len(errors)} manifest errors", NOTHING_SENT.replace("manifest", "manifests"),
                            details=tuple(errors)) from None
     with _progress(len(manifests)) as advance:
-        runtime = Runtime(concurrency=args.concurrency, installation=args.installation)
+        # The directory keeps the inventories read, so a plan names the accounts it writes to.
+        runtime = Runtime(concurrency=args.concurrency, installation=args.installation, directory=InventoryRecord())
         return reconcile_all(manifests, mode, runtime, args.region, advance)
 
 
@@ -112,10 +117,12 @@ def audit(args: argparse.Namespace) -> int:
 
 
 def plan(args: argparse.Namespace) -> int:
-    """The writes Enforce would make; exit 2 when there are some, 0 when none (terraform's
-    -detailed-exitcode), 3 when something could not be planned."""
+    """The writes Enforce would make, as a table for a reviewer or as the document of
+    docs/plan-output.md; exit 2 when there are some, 0 when none (terraform's -detailed-exitcode),
+    3 when something could not be planned."""
     results = _run(args, AUDIT)
-    print(render.plan_text(results))
+    print(render.plan_json(results) if args.output == "json" else render.plan_yaml(results)
+          if args.output == "yaml" else render.plan_text(results))
     blocked = [r for r in results if not render.ready(r)]
     if blocked:
         if len(blocked) < len(results):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..conditions import now_iso
-from ..controls.base import Runtime
+from ..controls.base import OrganizationDirectory, Runtime
 from ..controls.reconciler import Outcome, reconcile_object
+from ..state.organizations import OrganizationInventory
 from .manifests import Manifest
 
 AUDIT, ENFORCE, AS_WRITTEN = "Audit", "Enforce", None
@@ -21,6 +22,31 @@ class Result:
     manifest: Manifest
     outcome: Outcome
     mode: str
+    # Account id -> name, in the object's organization: a plan names the accounts it writes to.
+    account_names: dict[str, str] = field(default_factory=dict)
+
+
+class InventoryRecord(OrganizationDirectory):
+    """The organization directory, keeping every inventory it was given, however old: a pass names
+    the accounts of its results from them (``Runtime(directory=InventoryRecord())``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inventories: dict[tuple[str, str], OrganizationInventory] = {}
+
+    def put(self, key: tuple[str, str], inventory: OrganizationInventory) -> None:
+        super().put(key, inventory)
+        self.inventories[key] = inventory
+
+
+def account_names(runtime: Runtime, manifest: Manifest) -> dict[str, str]:
+    """The names of the accounts of the manifest's organization, when this pass read them."""
+    if not isinstance(runtime.directory, InventoryRecord):
+        return {}
+    organization = manifest.name if manifest.kind == "Organization" else \
+        str((manifest.spec.get("organizationRef") or {}).get("name", ""))
+    inventory = runtime.directory.inventories.get((manifest.namespace, organization))
+    return {a.id: a.name for a in inventory.accounts if a.name} if inventory else {}
 
 
 class ManifestLookup:
@@ -68,7 +94,8 @@ def reconcile_all(manifests: list[Manifest], mode: str | None, runtime: Runtime,
         outcome = reconcile_object(manifest.kind, manifest.namespace, manifest.name, 1, spec, {}, lookup, runtime,
                                    now=now_iso, meta={"annotations": manifest.annotations})
         lookup.record(manifest, outcome.status)
-        results.append(Result(manifest, outcome, spec.get("managementPolicy", ENFORCE)))
+        results.append(Result(manifest, outcome, spec.get("managementPolicy", ENFORCE),
+                              account_names(runtime, manifest)))
         if progress is not None:
             progress(manifest)
     return results

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import sys
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, TextIO
+
+import yaml
 
 from .. import report_html
 from ..conditions import COMPLIANT, READY, get_condition
@@ -16,6 +17,7 @@ from ..controls.posture import BOOK
 from ..planning.actions import Action
 from ..planning.weakening import ALLOW_ANNOTATION
 from ..status_table import format_table
+from . import plan_view
 from .reconcile_once import Result
 
 
@@ -81,34 +83,51 @@ def print_table(rows: list[list[str]], title: str, out: TextIO = sys.stdout) -> 
         print(f"{title}\n{format_table(rows)}\n", file=out)
 
 
+MARKS = {plan_view.CREATE: "+", plan_view.CHANGE: "~", plan_view.HELD: "!", plan_view.BLOCKED: "x"}
+LEGEND = "+ create   ~ change   ! held: weakening, until allowed   x blocked: another's, or nobody's (adoption)"
+
+
 def plan_text(results: list[Result]) -> str:
-    """The plan as a reviewer reads it: grouped by account and region, what changes from what to
-    what; a weakening change is marked "!" with the allowance that would let it through (Enforce
-    holds it until the manifest carries that allowance)."""
-    by_place: dict[tuple[str, str], list[Action]] = defaultdict(list)
-    held: dict[int, list[str]] = {}
-    for r in results:
-        for action in actions(r):
-            by_place[(action.account_id, action.region)].append(action)
-        report = r.outcome.report
-        for target in report.targets if report else []:
-            for action in target.withheld:
-                held[id(action)] = sorted({w.allowance for w in target.held if w.target == action.target})
-    lines = []
-    for (account, region), planned in sorted(by_place.items()):
-        lines.append(f"{account} / {region}")
-        for action in planned:
-            mark = "!" if id(action) in held else "+" if action.creates else "~"
-            lines.append(f"  {mark} {action.operation} {action.target.split('/', 2)[-1]}")
-            for change in action.changes:
-                lines.append(f"      {change}")
-            if id(action) in held:
-                lines.append(f"      held, weakening: allow with {ALLOW_ANNOTATION}: \"{','.join(held[id(action)])}\"")
-    count = sum(len(v) for v in by_place.values())
-    lines.append(f"Plan: {count} change{'s' if count != 1 else ''} "
-                 f"({sum(1 for v in by_place.values() for a in v if a.creates)} to create, "
-                 f"{len(held)} held as weakening).")
-    return "\n".join(lines)
+    """The plan as a reviewer reads it: by object, account (id and name), region and resource, each
+    write with what it changes from what to what. A weakening write is marked "!" with the
+    allowance that would let it through (Enforce holds it until the manifest carries it); a write
+    to a resource of another owner, or of nobody, "x" with the guard's reason. Then terraform's
+    summary line."""
+    plan = plan_view.build(results)
+    lines: list[str] = []
+    for obj in plan.objects:
+        if not obj.accounts:
+            continue
+        lines += [*([""] if lines else []), obj.label]
+        for account in obj.accounts.values():
+            lines.append(f"  account {account.id}" + (f" ({account.name})" if account.name else ""))
+            for region in account.regions.values():
+                lines.append(f"    region {region.region}")
+                for resource in region.resources.values():
+                    lines.append(f"      {resource.name}")
+                    lines += _writes_text(resource)
+    head = [LEGEND, ""] if lines else ["No changes planned."]
+    return "\n".join([*head, *lines, *([""] if lines else []), plan.summary.line])
+
+
+def _writes_text(resource: plan_view.ResourcePlan) -> list[str]:
+    lines = [f"        blocked, {b.reason}: {b.message}" for b in resource.blocked]
+    for write in resource.writes:
+        lines.append(f"        {MARKS[write.effect]} {write.action.operation}")
+        lines += [f"            {change}" for change in write.action.changes]
+        if write.effect == plan_view.HELD:
+            lines.append(f"            held, weakening: allow with {ALLOW_ANNOTATION}: \"{','.join(write.allowances)}\"")
+    return lines
+
+
+def plan_json(results: list[Result]) -> str:
+    """docs/plan-output.md: the document of docs/plan-output.schema.json."""
+    return json.dumps(plan_view.as_document(plan_view.build(results)), indent=2)
+
+
+def plan_yaml(results: list[Result]) -> str:
+    """The same document as plan_json, as YAML."""
+    return yaml.safe_dump(plan_view.as_document(plan_view.build(results)), sort_keys=False, width=120).rstrip("\n")
 
 
 def to_json(results: list[Result], with_actions: bool = False) -> str:
