@@ -386,10 +386,18 @@ def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == type_), {})
 
 
+def reconciled(obj: dict[str, Any]) -> bool:
+    """Whether the current generation has been reconciled to the end. Not status.observedGeneration
+    alone: Vigil writes it as it starts a generation (with Reconciling=True); Ready's own
+    observedGeneration says which generation Ready describes."""
+    generation = obj.get("metadata", {}).get("generation")
+    return (condition(obj, "Ready").get("observedGeneration") == generation
+            and condition(obj, "Reconciling").get("status") != "True")
+
+
 def is_ready_and_compliant(obj: dict[str, Any]) -> bool:
-    meta, status = obj.get("metadata", {}), obj.get("status") or {}
     return (condition(obj, "Ready").get("status") == "True" and condition(obj, "Compliant").get("status") == "True"
-            and status.get("observedGeneration") == meta.get("generation"))
+            and reconciled(obj))
 
 
 def wait_until(what: str, check: Callable[[], bool], timeout: float) -> None:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant, reconciled
 
 pytestmark = pytest.mark.e2e
 
@@ -166,7 +166,7 @@ def test_drift_is_corrected_within_one_resync(stack: Stack, baseline: dict):
 def test_audit_reports_drift_and_never_writes(stack: Stack, baseline: dict):
     audited = stack.patch_spec("ConfigBaseline", "baseline", "config", {"managementPolicy": "Audit"})
     stack.wait("ConfigBaseline", "baseline", "config",
-               lambda o: o["status"].get("observedGeneration") == audited["metadata"]["generation"], timeout=10,
+               lambda o: reconciled(o) and o["metadata"]["generation"] == audited["metadata"]["generation"], timeout=10,
                what="Audit observed")
     stack.aws("config", LOG_ARCHIVE, OTHER).stop_configuration_recorder(ConfigurationRecorderName="default")
     calls = stack.calls()

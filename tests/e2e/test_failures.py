@@ -26,7 +26,7 @@ import pytest
 
 from vigil_sandbox import examples, states
 from vigil_sandbox.faults import Fault, Faults
-from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant, wait_until
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant, reconciled, wait_until
 
 pytestmark = pytest.mark.e2e
 NS = "baseline"
@@ -45,9 +45,7 @@ NOBODY = json.dumps({"Version": "2012-10-17", "Statement": [
 
 
 def ready(obj: dict[str, Any]) -> bool:
-    meta = obj.get("metadata", {})
-    return (condition(obj, "Ready").get("status") == "True"
-            and (obj.get("status") or {}).get("observedGeneration") == meta.get("generation"))
+    return condition(obj, "Ready").get("status") == "True" and reconciled(obj)
 
 
 def failures(obj: dict[str, Any]) -> list[dict[str, str]]:
