@@ -201,7 +201,6 @@ def show_guardrails(stack: Stack, objects: dict[tuple[str, str, str], dict[str, 
     from botocore.exceptions import ClientError
 
     (_, ns, name), _ = next((k, o) for k, o in objects.items() if k[0] == "Guardrails")
-    # Status shows a policy's id and attachments as AWS had them at the pass: the one after its creation.
     guard = stack.wait("Guardrails", ns, name, lambda o: all(p["attachedTo"] for p in o["status"]["policies"]),
                        timeout=60, what="the policies' attachments in status")
     for policy in guard["status"]["policies"]:

@@ -33,14 +33,18 @@ def reconcile(ctx: Context) -> Report:
     found = protections(ctx.neighbours, ctx.owner.installation)
     root_id, enabled = aws_guardrails.root(ctx.access, account, region)
     targets = planning.targets_of(spec, root_id)
-    plans: list[tuple[planning.Desired, PolicyTypeState]] = []
-    for policy_type in (SCP, RCP):
+
+    def observe(policy_type: str) -> PolicyTypeState:
         try:
-            observed = aws_guardrails.observe(ctx.access, account, region, policy_type, policy_type in enabled,
-                                              planning.names_in_use(ctx.owner, policy_type), targets)
+            return aws_guardrails.observe(ctx.access, account, region, policy_type, policy_type in enabled,
+                                          planning.names_in_use(ctx.owner, policy_type), targets)
         except aws_guardrails.UnknownTarget as exc:
             raise SpecError(f"spec.attachTo.organizationalUnits: {exc.target} is not an OU of organization "
                             f"{org.inventory.organization_id}") from None
+
+    plans: list[tuple[planning.Desired, PolicyTypeState]] = []
+    for policy_type in (SCP, RCP):
+        observed = observe(policy_type)
         wanted = planning.statements(found, policy_type, spec.break_glass_role_names, org.spec.access.role_name,
                                      org.inventory.organization_id)
         want = planning.desired(spec, ctx.owner, policy_type, wanted,
@@ -57,11 +61,19 @@ def reconcile(ctx: Context) -> Report:
                                                            step.label, policy is not None)
             run.converge(step.actions, resource)
 
-    reports = run_targets(ctx, [(f"{account}/{planning.SHORT[want.type]}",
-                                 lambda run, w=want, o=observed: converge(w, o, run)) for want, observed in plans])
+    def label(policy_type: str) -> str:
+        return f"{account}/{planning.SHORT[policy_type]}"
+
+    reports = run_targets(ctx, [(label(want.type), lambda run, w=want, o=observed: converge(w, o, run))
+                                for want, observed in plans])
+    # Status tells of AWS after the pass: a type written to is read again (a new policy's id, its
+    # attachments); a steady pass reads nothing more.
+    applied = {report.target for report in reports if report.applied}
+    written = {want.type for want, _ in plans if label(want.type) in applied}
+    after = [(want, observe(want.type) if want.type in written else observed) for want, observed in plans]
     return Report(reports, extra_status={
         "protections": [p.what for p in found],
-        "policies": [p for want, observed in plans for p in _policies(want, observed, targets)],
+        "policies": [p for want, observed in after for p in _policies(want, observed, targets)],
         "recognized": [RecognizedGuardrail(policy_id=r.policy_id, policy_name=r.policy_name, statement=r.statement,
                                            covers=r.covers).model_dump(by_alias=True)
                        for want, _ in plans for r in want.recognized],
@@ -69,8 +81,7 @@ def reconcile(ctx: Context) -> Report:
 
 
 def _policies(want: planning.Desired, observed: PolicyTypeState, targets: list[str]) -> list[dict[str, object]]:
-    """Vigil's policies as status lists them: the desired ones, with the id and attachments AWS
-    had at this pass (a policy created in it shows its id at the next)."""
+    """Vigil's policies as status lists them: the desired ones, with the id and attachments AWS has."""
     found = []
     for name, content in want.documents.items():
         had = observed.ours.get(name)
