@@ -68,10 +68,10 @@ class PostureBook:
             previous = self._objects.get((kind, namespace, name))
             if report is None and previous is not None:
                 # A reconcile that could not run (a dependency not Ready, say) found nothing new of
-                # the targets: their last known state stands.
+                # the targets: their last known state stands (such a status is never Ready).
                 posture.accounts, posture.regions = previous.accounts, previous.regions
                 posture.problems = previous.problems
-                posture.held = max(posture.held, previous.held if posture.status_of(c.READY) != "True" else 0)
+                posture.held = max(posture.held, previous.held)
             self._objects[(kind, namespace, name)] = posture
         _export(posture, status, spec or {})
         if kind == "Organization" and report is not None:
