@@ -12,11 +12,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 RUN python -m venv --without-pip /opt/vigil
 
+# The dependencies first, exactly as requirements/runtime.lock pins them (versions and hashes: a
+# rebuild installs the same bytes), in a layer of their own that a code change does not rebuild;
+# then vigil itself, which adds nothing the lock did not pin (--no-deps).
+# `pip --python` installs into the venv, so the final image carries no pip.
+COPY requirements/runtime.lock requirements/
+RUN pip --python /opt/vigil/bin/python install --no-cache-dir --require-hashes -r requirements/runtime.lock
 COPY pyproject.toml ./
 COPY operator/ operator/
-# A local path, not an index name: the versions are pinned by pyproject.toml's ranges.
-# `pip --python` installs into the venv, so the final image carries no pip.
-RUN pip --python /opt/vigil/bin/python install --no-cache-dir . \
+RUN pip --python /opt/vigil/bin/python install --no-cache-dir --no-deps . \
     && /opt/vigil/bin/python -c "import vigil"
 
 # --- final: the interpreter from the base image plus the venv, nothing else -----------------

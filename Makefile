@@ -2,18 +2,33 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml sandbox/pyproject.toml | cksum | cut -d' ' -f1)
+LOCK   := requirements/test.lock
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml sandbox/pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
-.PHONY: install controlplane tools test unit demo bench crds check-crds lint kind-up kind-down kind-test clean
+.PHONY: install lock controlplane tools test unit demo bench crds check-crds lint kind-up kind-down kind-test clean
 
-# The operator (its wheel holds only the `vigil` package) and, beside it, the test bed (`sandbox/`).
-$(STAMP): pyproject.toml sandbox/pyproject.toml
+# The operator (its wheel holds only the `vigil` package) and, beside it, the test bed (`sandbox/`),
+# at the versions and hashes the lock pins: every machine installs the same bytes. The two projects
+# themselves go in without build isolation, so that the build backend is the locked setuptools too.
+$(STAMP): pyproject.toml sandbox/pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./sandbox
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	PYTHONWARNINGS="ignore:Editable installation" \
+	  $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e '.[test]' -e ./sandbox
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+## Pin every dependency anew, with hashes, after a change to a pyproject.toml: requirements/runtime.lock
+## (the image) and requirements/test.lock (`make install`, CI). tests/unit/test_lock.py says when it is due.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--no-emit-package vigil --no-emit-package vigil-sandbox --custom-compile-command "make lock"
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
+	$(UV_COMPILE) requirements/runtime.in -o requirements/runtime.lock
+	$(UV_COMPILE) requirements/test.in -o requirements/test.lock
 
 ## etcd, kube-apiserver and kubectl, built once from their Go modules into ~/.cache/vigil/controlplane
 ## (9 to 11 minutes on a fresh machine with two cores). KUBEBUILDER_ASSETS=<folder with the three> skips the build.
