@@ -11,14 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .version import VERSION
-from .workstation.exit_codes import EPILOG, NOT_COMPLIANT, OK, USAGE, CommandError, failure
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exits 64: argparse's own 2 means "changes" here."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(USAGE, f"error: {message}; see `{self.prog} --help`\n")
+from .workstation.exit_codes import EPILOG, NOT_COMPLIANT, OK, USAGE, CommandError, UsageParser, failure
 
 
 # kopf imports these clients whenever they are installed (for typing and to piggyback on their
@@ -37,12 +30,18 @@ def _run(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _crds(args: argparse.Namespace, rest: list[str]) -> int:
-    """Everything generated from the API: the CRDs, and the weakening admission policy in deploy/."""
+    """Everything generated from the API: the CRDs, the weakening admission policy in deploy/, and
+    the Helm chart's copies of both (a chart reads no file outside its own directory)."""
     from .admission_policy import policy_files
     from .crdgen import crd_files
 
-    generated = {**{Path(args.output) / name: text for name, text in crd_files().items()},
-                 **{Path(args.deploy) / name: text for name, text in policy_files().items()}}
+    crds, policies = crd_files(), policy_files()
+    chart = Path(args.chart) if args.chart else Path(args.deploy) / "helm" / "vigil"
+    generated = {**{Path(args.output) / name: text for name, text in crds.items()},
+                 **{Path(args.deploy) / name: text for name, text in policies.items()},
+                 **{chart / "files" / "crds" / name: text for name, text in crds.items()
+                    if name != "kustomization.yaml"},
+                 **{chart / "files" / name: text for name, text in policies.items()}}
     if args.check:
         stale = [str(path) for path, text in generated.items() if not path.exists() or path.read_text() != text]
         if stale:
@@ -86,7 +85,7 @@ def _verify_trail(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vigil", description=__doc__, epilog=EPILOG,
+    parser = UsageParser(prog="vigil", description=__doc__, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"vigil {VERSION}")
     parser.add_argument("--debug", action="store_true", help="show the traceback behind an error")
@@ -103,9 +102,12 @@ def _parser() -> argparse.ArgumentParser:
                               add_help=False)
     run.set_defaults(func=_run)
 
-    crds = command("crds", help="generate crds/ and deploy/weakening-policy.yaml from the API models")
+    crds = command("crds", help="generate crds/, deploy/weakening-policy.yaml and the Helm chart's copies of "
+                                "both from the API models")
     crds.add_argument("--output", "-o", default="crds")
     crds.add_argument("--deploy", default="deploy", help="where the weakening admission policy goes")
+    crds.add_argument("--chart", help="the Helm chart whose files/ get the CRDs and the policy "
+                                      "(default: DEPLOY/helm/vigil)")
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
     crds.set_defaults(func=_crds)
 

@@ -29,6 +29,7 @@ from .leadership.election import LeaderElection
 from .leadership.fence import WRITES
 from .leadership.lease import LeaseApi
 from .settings import LeaderElectionSettings, VigilSettings
+from .workstation.exit_codes import UsageParser
 
 log = logging.getLogger(__name__)
 # After the Lease is lost: how long kopf gets to stop before the process exits regardless (the
@@ -41,7 +42,7 @@ DRAIN_SECONDS = 10.0
 
 def parser() -> argparse.ArgumentParser:
     """kopf's own `run` options (those Vigil uses), so `vigil run` takes what `kopf run` takes."""
-    p = argparse.ArgumentParser(prog="vigil run", description="Run the operator (kopf with Vigil's handlers).")
+    p = UsageParser(prog="vigil run", description="Run the operator (kopf with Vigil's handlers).")
     p.add_argument("-A", "--all-namespaces", dest="clusterwide", action="store_true",
                    help="watch every namespace")
     p.add_argument("-n", "--namespace", dest="namespaces", action="append", default=[],

@@ -106,6 +106,18 @@ def test_usage_errors_exit_64(capsys):
                                        "eu-west-3, us-gov-west-1); see `vigil plan --help`\n")
 
 
+def test_the_operators_usage_errors_exit_64_too(capsys):
+    # `vigil run` takes kopf's flags with a parser of its own: the same code and the same one line.
+    # (Its parser directly: `cli.main(["run", ...])` would bar the kubernetes client from this process.)
+    from vigil import run
+
+    with pytest.raises(SystemExit) as exited:
+        run.main(["--all-namespaces", "--namespace", "baseline"])
+    assert exited.value.code == USAGE
+    assert capsys.readouterr().err == ("error: either --namespace or --all-namespaces, not both; "
+                                       "see `vigil run --help`\n")
+
+
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_kind_by_any_of_its_names(kind: str):
     info = KINDS[kind]

@@ -3,6 +3,9 @@ job can tell "not compliant" from "could not tell" (README, `vigil --help`)."""
 
 from __future__ import annotations
 
+import argparse
+from typing import NoReturn
+
 OK = 0  # nothing to change: compliant, no change planned, every chain verified, files up to date
 NOT_COMPLIANT = 1  # a verdict against: something differs, a finding, a stale generated file
 CHANGES = 2  # plan: there are changes to make (terraform's -detailed-exitcode)
@@ -44,3 +47,11 @@ def failure(reason: str, message: str) -> CommandError:
     for retried in ("; Vigil tries again", " Vigil tries again"):
         text = text.split(retried)[0]
     return CommandError(f"{reason}: {text.rstrip('.;')}", "correct that and run again (docs/troubleshooting.md)")
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exits 64: argparse's own 2 means "changes" here.
+    Every command's parser, `vigil run`'s too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"error: {message}; see `{self.prog} --help`\n")
