@@ -121,3 +121,26 @@ def test_plan_marks_a_weakening_and_apply_holds_it_until_allowed(sandbox: Stack,
     assert expiry() == 1
     restored = vigil(sandbox, "apply", "-f", "examples/")
     assert restored.returncode == 0 and expiry() == 2555
+
+
+def test_plan_marks_a_resource_of_another_owner_as_a_conflict_and_touches_nothing(sandbox: Stack):
+    # Enforce would refuse to write to a trail another Vigil object owns: the plan says so rather
+    # than promising a change Enforce will not make.
+    assert vigil(sandbox, "apply", "-f", "examples/").returncode == 0
+    cloudtrail = sandbox.aws("cloudtrail")
+    arn = cloudtrail.describe_trails(trailNameList=["vigil-org-trail"])["trailList"][0]["TrailARN"]
+    owner = {"Key": "vigil.dev/owner", "Value": "baseline/OrgTrail/org-trail"}
+    cloudtrail.add_tags(ResourceId=arn, TagsList=[{**owner, "Value": "team-b/OrgTrail/their-trail"}])
+    cloudtrail.stop_logging(Name="vigil-org-trail")
+    try:
+        plan = vigil(sandbox, "plan", "-f", "examples/")
+        assert plan.returncode == 2, plan.stdout + plan.stderr
+        assert re.search(r"\n {6}vigil-org-trail\n {8}blocked, Conflict: owned by team-b/OrgTrail/their-trail; "
+                         r"Vigil wrote nothing to it\n {8}x StartLogging\n", plan.stdout), plan.stdout
+        assert "1 conflict." in plan.stdout
+        document = json.loads(vigil(sandbox, "plan", "-f", "examples/", "-o", "json").stdout)
+        assert document["summary"]["conflicts"] == 1
+        assert cloudtrail.get_trail_status(Name="vigil-org-trail")["IsLogging"] is False, "plan never writes"
+    finally:
+        cloudtrail.add_tags(ResourceId=arn, TagsList=[owner])
+        cloudtrail.start_logging(Name="vigil-org-trail")

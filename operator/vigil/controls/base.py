@@ -132,6 +132,10 @@ class Context:
     # The other Vigil objects of the namespace, for kinds that read them (reconciler.NAMESPACE_READERS).
     neighbours: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
+    # `vigil plan`: Audit's mode (nothing written), with the owner checks Enforce would make, so
+    # that the plan shows the resources Enforce would refuse to touch (Conflict, AdoptionRequired).
+    preview: bool = False
+
     @property
     def enforce(self) -> bool:
         return ManagementPolicy(self.mode) is ManagementPolicy.ENFORCE
@@ -160,14 +164,10 @@ class TargetRun:
         observation already holds them). Nothing is written to another's resource, nor to one
         nobody owns unless the object adopts; a weakening write waits for its allowance."""
         ctx = self.ctx
-        if not ctx.enforce:  # Audit observes any resource and never writes, tags or adopts
-            self.report.planned.extend(actions)
-            apply, held, _ = weakenings(actions, ctx.allowances)
-            self.report.held.extend(held)
-            self.report.withheld.extend(a for a in actions if a not in apply)
-            return False
         completing = False
-        if resource is not None and (actions or resource.exists):
+        # Audit observes any resource, whoever owns it. Enforce, and a plan of what Enforce would
+        # do, first check the owner (a tag read); only Enforce then writes.
+        if (ctx.enforce or ctx.preview) and resource is not None and (actions or resource.exists):
             verdict, found = ownership(ctx.access, ctx.ledger, ctx.owner, resource,
                                        None if isinstance(tags, _Unread) else tags,
                                        known=not isinstance(tags, _Unread), writing=bool(actions))
@@ -182,6 +182,8 @@ class TargetRun:
         apply, held, allowed = weakenings(actions, ctx.allowances, completing)
         self.report.held.extend(held)
         self.report.withheld.extend(a for a in actions if a not in apply)
+        if not ctx.enforce:
+            return False
         for action in apply:
             self._execute(action)
             self.report.applied.append(action)
@@ -304,6 +306,7 @@ class Runtime:
     ledger: OwnershipLedger = field(default_factory=OwnershipLedger)
     claims: ClaimRegistry = field(default_factory=ClaimRegistry)
     refusals: RefusalLedger = field(default_factory=RefusalLedger)
+    preview: bool = False  # a plan: see Context.preview
 
     def access_for(self, spec: OrganizationSpec, external_id: str | None = None) -> AwsAccess:
         return self.access_pool.get(AccessSettings(

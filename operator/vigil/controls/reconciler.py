@@ -208,7 +208,8 @@ def resolve(kind: str, namespace: str, name: str, spec: Any, lookup: Lookup, run
                               meta.get("generation")),
                   allowances=parse_allowances((meta.get("annotations") or {}).get(ALLOW_ANNOTATION)),
                   adopt=spec.adoption_policy == AdoptionPolicy.ADOPT.value, ledger=runtime.ledger,
-                  refusals=runtime.refusals, resync_seconds=parse_duration(spec.resync_interval).total_seconds())
+                  refusals=runtime.refusals, resync_seconds=parse_duration(spec.resync_interval).total_seconds(),
+                  preview=runtime.preview)
     if kind in NAMESPACE_READERS:
         ctx.neighbours = [n for n in lookup.in_namespace(namespace) if n[0] != kind]
     archive_ref = getattr(spec, "log_archive_ref", None)

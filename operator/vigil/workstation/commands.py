@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..conditions import COMPLIANT, DEPENDENCY_NOT_READY, READY, get_condition
+from ..conditions import ADOPTION_REQUIRED, COMPLIANT, CONFLICT, DEPENDENCY_NOT_READY, READY, get_condition
 from ..controls.base import Runtime
 from . import render
 from .arguments import region
@@ -51,7 +51,7 @@ def _progress(total: int) -> Iterator[Callable[[Manifest], None]]:
         yield lambda manifest: bar.update(task, advance=1, description=str(manifest))
 
 
-def _run(args: argparse.Namespace, mode: str | None) -> list[Result]:
+def _run(args: argparse.Namespace, mode: str | None, preview: bool = False) -> list[Result]:
     try:
         manifests = load(args.filename, args.namespace)
     except ManifestError as exc:
@@ -62,7 +62,8 @@ def _run(args: argparse.Namespace, mode: str | None) -> list[Result]:
                            details=tuple(errors)) from None
     with _progress(len(manifests)) as advance:
         # The directory keeps the inventories read, so a plan names the accounts it writes to.
-        runtime = Runtime(concurrency=args.concurrency, installation=args.installation, directory=InventoryRecord())
+        runtime = Runtime(concurrency=args.concurrency, installation=args.installation, directory=InventoryRecord(),
+                          preview=preview)
         return reconcile_all(manifests, mode, runtime, args.region, advance)
 
 
@@ -120,15 +121,22 @@ def plan(args: argparse.Namespace) -> int:
     """The writes Enforce would make, as a table for a reviewer or as the document of
     docs/plan-output.md; exit 2 when there are some, 0 when none (terraform's -detailed-exitcode),
     3 when something could not be planned."""
-    results = _run(args, AUDIT)
+    results = _run(args, AUDIT, preview=True)
     print(render.plan_json(results) if args.output == "json" else render.plan_yaml(results)
           if args.output == "yaml" else render.plan_text(results))
-    blocked = [r for r in results if not render.ready(r)]
+    blocked = [r for r in results if not render.ready(r) and not _only_owner_refusals(r)]
     if blocked:
         if len(blocked) < len(results):
             render.print_table(render.finding_rows(blocked), "Could not be planned", sys.stderr)
         raise no_verdict(results, blocked, "the \"Could not be planned\" rows")
     return CHANGES if any(render.actions(r) for r in results) else OK
+
+
+def _only_owner_refusals(result: Result) -> bool:
+    """Not Ready only because Enforce would not touch resources of another owner, or of nobody:
+    planned all the same, the plan marks them "x"."""
+    failures = result.outcome.status.get("failures") or []
+    return bool(failures) and all(f.get("reason") in (CONFLICT, ADOPTION_REQUIRED) for f in failures)
 
 
 def apply(args: argparse.Namespace) -> int:
