@@ -37,9 +37,11 @@ controlplane:
 	else ./sandbox/controlplane/build.sh >/dev/null; fi
 
 ## Go tools the tests use, built once from their pinned Go modules into ~/.cache/vigil/tools:
-## promtool (tests/monitoring; 7 to 16 minutes on a fresh machine with two cores).
+## promtool (tests/monitoring; 7 to 16 minutes on a fresh machine with two cores) and helm
+## (tests/helm; about 3 minutes once the control plane's Kubernetes modules are in Go's cache).
 tools:
 	./sandbox/tools/build-promtool.sh >/dev/null
+	./sandbox/tools/build-helm.sh >/dev/null
 
 ## The whole suite: architecture contracts, unit, AWS sandbox, end-to-end (kind tests skip without Docker).
 ## Test files run on TEST_WORKERS processes, each file on one (an e2e module owns its stack and each

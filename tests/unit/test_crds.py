@@ -1,14 +1,18 @@
-"""Generated CRDs: crds/ is what the models generate, and the schemas are structural."""
+"""Generated CRDs: crds/ is what the models generate, so are the Helm chart's copies (with the
+weakening policy's), `vigil crds --check` catches a stale copy, and the schemas are structural."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
+from vigil.admission_policy import policy_files
 from vigil.api import KINDS
+from vigil.cli import main
 from vigil.crdgen import crd, crd_files
 
 ROOT = Path(__file__).resolve().parents[2]
+CHART_FILES = ROOT / "deploy" / "helm" / "vigil" / "files"
 
 
 def test_crds_directory_is_regenerated_byte_identical():
@@ -17,6 +21,27 @@ def test_crds_directory_is_regenerated_byte_identical():
     assert on_disk == set(files), "crds/ has files the models do not generate (or misses some)"
     stale = [name for name, text in files.items() if (ROOT / "crds" / name).read_text() != text]
     assert not stale, f"crds/ is stale, run `vigil crds`: {stale}"
+
+
+def test_the_helm_charts_copies_are_regenerated_byte_identical():
+    # The chart reads no file outside its directory: files/ holds what crds/ and deploy/ hold.
+    expected = {f"crds/{name}": text for name, text in crd_files().items() if name != "kustomization.yaml"}
+    expected.update(policy_files())
+    on_disk = {str(p.relative_to(CHART_FILES)) for p in CHART_FILES.rglob("*.yaml") if p.parent.name != "monitoring"}
+    assert on_disk == set(expected), "the chart's files/ has CRDs the models do not generate (or misses some)"
+    stale = [name for name, text in expected.items() if (CHART_FILES / name).read_text() != text]
+    assert not stale, f"the chart's files/ is stale, run `vigil crds`: {stale}"
+
+
+def test_crds_check_catches_a_stale_chart_copy(tmp_path: Path, capsys):
+    arguments = ["crds", "--output", str(tmp_path / "crds"), "--deploy", str(tmp_path / "deploy")]
+    assert main(arguments) == 0
+    copy = tmp_path / "deploy" / "helm" / "vigil" / "files" / "crds" / "vigil.dev_orgtrails.yaml"
+    assert copy.read_text() == (tmp_path / "crds" / "vigil.dev_orgtrails.yaml").read_text()
+    assert main([*arguments, "--check"]) == 0
+    copy.write_text(copy.read_text().replace("served: true", "served: false"))
+    assert main([*arguments, "--check"]) == 1
+    assert str(copy) in capsys.readouterr().err
 
 
 def _walk(node, path="$"):
