@@ -42,17 +42,33 @@ def _crds(args: argparse.Namespace, rest: list[str]) -> int:
                  **{chart / "files" / "crds" / name: text for name, text in crds.items()
                     if name != "kustomization.yaml"},
                  **{chart / "files" / name: text for name, text in policies.items()}}
-    if args.check:
+    return _write_or_check(generated, args.check, "`vigil crds`")
+
+
+def _iam(args: argparse.Namespace, rest: list[str]) -> int:
+    """The IAM policies and the member role's StackSet template, from vigil.aws.permissions."""
+    from .iam_policies import IamSettings, iam_files
+
+    given = {"role_name": args.role_name, "organization_id": args.organization_id, "external_id": args.external_id}
+    settings = IamSettings(**{option: value for option, value in given.items() if value is not None})
+    generated = {Path(args.output) / name: text for name, text in iam_files(settings).items()}
+    return _write_or_check(generated, args.check, "`vigil iam` with the options they were made with (their "
+                                                  "README.md names them)")
+
+
+def _write_or_check(generated: dict[Path, str], check: bool, how: str) -> int:
+    """Write generated files; or, with ``check``, say in one line which differ on disk (exit 1)."""
+    if check:
         stale = [str(path) for path, text in generated.items() if not path.exists() or path.read_text() != text]
         if stale:
-            print(f"stale generated files: {', '.join(stale)}; run `vigil crds`", file=sys.stderr)
+            print(f"stale generated files: {', '.join(stale)}; run {how}", file=sys.stderr)
             return NOT_COMPLIANT
         return OK
     for path, text in generated.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(path)
-    return 0
+    return OK
 
 
 def _get(args: argparse.Namespace, rest: list[str]) -> int:
@@ -84,6 +100,12 @@ def _verify_trail(args: argparse.Namespace, rest: list[str]) -> int:
     return run(args)
 
 
+def _evidence(args: argparse.Namespace, rest: list[str]) -> int:
+    from .workstation.evidence import run
+
+    return run(args)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = UsageParser(prog="vigil", description=__doc__, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -111,6 +133,26 @@ def _parser() -> argparse.ArgumentParser:
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
     crds.set_defaults(func=_crds)
 
+    iam = command("iam", help="write the IAM policies Vigil needs and its member role's StackSet template",
+                  description="Write the least-privilege IAM policies of the operator role and the member role "
+                              "(each with a read-only variant for Audit mode), and a CloudFormation StackSet "
+                              "template that makes the member role in every account; from the list of every AWS "
+                              "operation Vigil calls (operator/vigil/aws/permissions.py).")
+    from .workstation.arguments import external_id, organization_id, role_name
+
+    iam.add_argument("--output", "-o", default="deploy/iam", help="the directory to write (default: deploy/iam)")
+    iam.add_argument("--role-name", type=role_name, default=None,
+                     help="the member role: the Organization's spec.access.roleName (default: its default, "
+                          "OrganizationAccountAccessRole)")
+    iam.add_argument("--organization-id", type=organization_id, default=None,
+                     help="the organization (o-...): the operator role assumes the member role in its accounts "
+                          "only (default: AWS's example id, which matches none)")
+    iam.add_argument("--external-id", type=external_id, default=None,
+                     help="the external id the member role asks for (the value of the Organization's "
+                          "spec.access.externalIdSecretRef); the template's default")
+    iam.add_argument("--check", action="store_true", help="exit 1 if the files differ from what would be written")
+    iam.set_defaults(func=_iam)
+
     get = command("get", help="the status of vigil.dev objects, as `kubectl get vigil` shows it",
                   description="The status of vigil.dev objects from the cluster of the current kubeconfig "
                               "context, as `kubectl get` shows it.")
@@ -136,6 +178,14 @@ def _parser() -> argparse.ArgumentParser:
 
     verify_arguments(verify)
     verify.set_defaults(func=_verify_trail)
+
+    evidence = command("evidence", help="verify Vigil's journal and write an evidence bundle (exit 1 if refused)",
+                       description="Verify the journal's chain and signatures over a window, the trail's digests "
+                                   "with --trail, and write bundle.json and bundle.html (docs/evidence.md).")
+    from .workstation.evidence import add_arguments as evidence_arguments
+
+    evidence_arguments(evidence)
+    evidence.set_defaults(func=_evidence)
     return parser
 
 

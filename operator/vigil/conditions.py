@@ -15,6 +15,7 @@ ConditionStatus = Literal["True", "False", "Unknown"]
 READY = "Ready"
 COMPLIANT = "Compliant"
 INTEGRITY_VERIFIED = "IntegrityVerified"
+JOURNALED = "Journaled"  # this reconcile's verdict is in the namespace's journal (controls.journal)
 # kstatus's abnormal-true conditions, which Flux, kstatus and Argo CD read: True only while the
 # object is being worked on (Reconciling) or cannot move without a human (Stalled).
 RECONCILING = "Reconciling"
@@ -48,11 +49,13 @@ CONFLICT = "Conflict"
 ADOPTION_REQUIRED = "AdoptionRequired"
 WEAKENING_HELD = "WeakeningHeld"
 WEAKENING_ALLOWED = "WeakeningAllowed"
+# A LogArchive bucket found without Object Lock, which only the spec's enableOnExistingBucket turns on.
+OBJECT_LOCK_NOT_ENABLED = "ObjectLockNotEnabled"
 # Ready reasons that retrying will not clear: a human must change the spec, the AWS side or an
 # allowance. Every other not-Ready reason clears by itself (a dependency becomes Ready, AWS
 # answers again, a throttle lifts) and counts as still reconciling.
 NEEDS_HUMAN = frozenset({INVALID_SPEC, ACCESS_DENIED, NO_CREDENTIALS, INTERNAL_ERROR, AWS_ERROR, CONFLICT,
-                         ADOPTION_REQUIRED, WEAKENING_HELD})
+                         ADOPTION_REQUIRED, WEAKENING_HELD, OBJECT_LOCK_NOT_ENABLED})
 
 
 def now_iso(now: datetime | None = None) -> str:

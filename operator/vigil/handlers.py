@@ -21,6 +21,7 @@ from . import conditions as c
 from .api import GROUP, KINDS, VERSION
 from .api.common import parse_duration
 from .controls.base import Runtime
+from .controls.journal import JournalWriter
 from .controls.reconciler import delete_object, reconcile_object
 from .leadership.fence import WRITES
 from .planning.weakening import ALLOW_ANNOTATION
@@ -60,7 +61,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # kopf's --verbose is for the operator's own story; botocore's wire dumps drown it.
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
-    memo.runtime = Runtime(concurrency=SETTINGS.concurrency, installation=SETTINGS.installation)
+    memo.runtime = Runtime(concurrency=SETTINGS.concurrency, installation=SETTINGS.installation,
+                           journal=JournalWriter())
 
 
 SECRETS = SecretReader()

@@ -6,6 +6,10 @@ could have changed something. The recorder answers with botocore operation names
 
 The record is served on the same port under CALLS_PATH, a path no AWS service uses:
 GET returns the calls as a JSON list (``?since=<index>`` for the newer ones), DELETE clears it.
+Each call says whether Vigil made it (its User-Agent names ``vigil/``, which vigil.aws.session
+adds) or a test's own client did. What was ever called, by whom and in which account, outlives
+the clears, under SEEN_PATH: checks that span a whole test module (the IAM coverage check of
+tests/e2e) read it at the end, whatever the tests cleared on the way.
 Faults to inject (vigil_sandbox.faults) are set under FAULTS_PATH; the record says which hit a call.
 The organization's service and resource control policies (vigil_sandbox.organization_policies)
 are applied to every request before moto sees it; the record says which denied a call.
@@ -27,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from ipaddress import ip_address
 from typing import Any, NoReturn
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import botocore.session
 from botocore.exceptions import UnknownServiceError
@@ -57,6 +61,8 @@ from vigil_sandbox.organization_policies import Decision, evaluate
 from vigil_sandbox.request_context import WireRequest
 
 CALLS_PATH = "/_vigil/calls"
+SEEN_PATH = "/_vigil/calls/seen"
+VIGIL_USER_AGENT = "vigil/"  # in the User-Agent of every request Vigil's clients send
 UNKNOWN_OPERATION = "Unknown"
 log = logging.getLogger("vigil_sandbox")
 
@@ -94,6 +100,7 @@ class AwsCall:
     # or None. A denied call was answered in moto's place and not applied; of a DeleteObjects, only
     # the denied objects were refused (AccessDenied in its Errors) and the others deleted.
     denied: str | None = None
+    by_vigil: bool = False  # Vigil made it, not a test's own client
 
     @property
     def dropped(self) -> bool:
@@ -101,26 +108,44 @@ class AwsCall:
         return self.fault == "drop"
 
 
+@dataclass(frozen=True, order=True)
+class SeenOperation:
+    """An operation called in an account at least once since the sandbox started, and by whom."""
+
+    account: str
+    service: str
+    operation: str
+    by_vigil: bool
+
+
 class CallRecorder:
-    """The calls answered since the last reset, in the order they completed."""
+    """The calls answered since the last reset, in the order they completed; and every operation
+    seen since the start, which a reset keeps."""
 
     def __init__(self) -> None:
         self._calls: list[AwsCall] = []
+        self._seen: set[SeenOperation] = set()
         self._lock = threading.Lock()
 
     def record(
         self, account: str, service: str, operation: str, region: str, status: int, fault: str | None = None,
-        denied: str | None = None,
+        denied: str | None = None, by_vigil: bool = False,
     ) -> None:
         with self._lock:
             call = AwsCall(
-                len(self._calls), account, service, operation, region, is_write(operation), status, fault, denied
+                len(self._calls), account, service, operation, region, is_write(operation), status, fault, denied,
+                by_vigil,
             )
             self._calls.append(call)
+            self._seen.add(SeenOperation(account, service, operation, by_vigil))
 
     def calls(self, since: int = 0) -> list[AwsCall]:
         with self._lock:
             return self._calls[since:]
+
+    def seen(self) -> list[SeenOperation]:
+        with self._lock:
+            return sorted(self._seen)
 
     def reset(self) -> None:
         with self._lock:
@@ -287,6 +312,10 @@ class _AwsRequest:
     params: Mapping[str, list[str]]
     headers: Mapping[str, str]
 
+    @property
+    def by_vigil(self) -> bool:
+        return VIGIL_USER_AGENT in self.headers.get("user-agent", "")
+
     def wire(self, environ: dict[str, Any]) -> WireRequest:
         return WireRequest(self.account, self.service, self.operation, self.region, self.access_key, self.method,
                            self.path, self.params, self.headers, lambda: _request_body(environ))
@@ -340,6 +369,14 @@ def _form_body(environ: dict[str, Any]) -> str:
     return _request_body(environ).decode("utf-8")
 
 
+def _raw_path(environ: dict[str, Any]) -> str:
+    """The request's path as sent, still percent-encoded: an ARN in a URI label (GuardDuty's
+    TagResource, /tags/arn%3Aaws%3A...detector%2F...) keeps its slashes inside the label, where the
+    decoded PATH_INFO would split it into more segments than the route has."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    return urlsplit(raw).path if raw.startswith(("http://", "https://")) else raw.split("?", 1)[0]
+
+
 def _identify(environ: dict[str, Any]) -> _AwsRequest | None:
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     scope = _credential_scope(environ, query)
@@ -356,7 +393,8 @@ def _identify(environ: dict[str, Any]) -> _AwsRequest | None:
     if "Action" not in params and "x-amz-target" not in headers:
         params.update(parse_qs(_form_body(environ), keep_blank_values=True))
     path = environ.get("PATH_INFO", "/")
-    operation = operation_for(service, environ["REQUEST_METHOD"], environ.get("HTTP_HOST", ""), path, params, headers)
+    operation = operation_for(service, environ["REQUEST_METHOD"], environ.get("HTTP_HOST", ""),
+                              _raw_path(environ) or path, params, headers)
     path = path.encode("latin-1", "replace").decode("utf-8", "replace")  # WSGI's PATH_INFO is bytes as latin-1
     if service == "s3":
         bucket = _s3_bucket_in_host(environ.get("HTTP_HOST", ""))
@@ -385,6 +423,8 @@ class RecordingApp:
     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == CALLS_PATH:
             return self._serve_record(environ, start_response)
+        if environ.get("PATH_INFO") == SEEN_PATH:
+            return _json_answer(start_response, [asdict(seen) for seen in self._recorder.seen()])
         if environ.get("PATH_INFO") == FAULTS_PATH:
             return serve_faults(self._faults, environ, start_response)
         request = _identify(environ)
@@ -502,7 +542,7 @@ class RecordingApp:
 
     def _record(self, request: _AwsRequest, status: int, fault: str | None, denied: str | None = None) -> None:
         self._recorder.record(request.account, request.service, request.operation, request.region, status, fault,
-                              denied)
+                              denied, request.by_vigil)
 
     def _serve_record(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -517,10 +557,13 @@ class RecordingApp:
             return []
         query = parse_qs(environ.get("QUERY_STRING", ""))
         since = int(query.get("since", ["0"])[0])
-        body = json.dumps([asdict(call) for call in self._recorder.calls(since)]).encode()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        start_response("200 OK", headers)
-        return [body]
+        return _json_answer(start_response, [asdict(call) for call in self._recorder.calls(since)])
+
+
+def _json_answer(start_response: Callable[..., Any], document: Any) -> list[bytes]:
+    body = json.dumps(document).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _drop(answer: Iterable[bytes], environ: dict[str, Any]) -> NoReturn:
@@ -585,7 +628,8 @@ class CallLog:
     """The sandbox's call record, read over HTTP: usable from any process."""
 
     def __init__(self, endpoint: str) -> None:
-        self._url = endpoint.rstrip("/") + CALLS_PATH
+        self._endpoint = endpoint.rstrip("/")
+        self._url = self._endpoint + CALLS_PATH
         # The sandbox is local: a proxy from the environment must not see these requests.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -595,6 +639,11 @@ class CallLog:
     def calls(self, since: int = 0) -> list[AwsCall]:
         with self._opener.open(f"{self._url}?since={since}") as response:
             return [AwsCall(**call) for call in json.load(response)]
+
+    def seen(self) -> list[SeenOperation]:
+        """Every operation called in each account since the sandbox started, resets or not."""
+        with self._opener.open(self._endpoint + SEEN_PATH) as response:
+            return [SeenOperation(**seen) for seen in json.load(response)]
 
     def writes(self, since: int = 0) -> list[AwsCall]:
         return [call for call in self.calls(since) if call.write]

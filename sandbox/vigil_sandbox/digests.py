@@ -14,7 +14,7 @@ import functools
 import gzip
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -192,16 +192,20 @@ class ChainWriter:
     events_per_log: int = 3
 
     def write(self, account: str, region: str, start: datetime, hours: int,
-              empty_hours: Iterable[int] = (), backfill: bool = False) -> list[str]:
+              empty_hours: Iterable[int] = (), backfill: bool = False,
+              rotations: Mapping[int, Signer] | None = None) -> list[str]:
         """The digest keys, oldest first. The first digest starts the chain (previous-* null).
 
         ``backfill``: backfill digests instead (``..._backfill.json.gz``, with their
         backfill-generation-timestamp metadata), listing log files of their own and chained to
-        each other, as validate-logs walks them apart from the hourly chain."""
+        each other, as validate-logs walks them apart from the hourly chain.
+        ``rotations``: from that hour on, CloudTrail signs with that key (a key rotation)."""
         empty = set(empty_hours)
         keys: list[str] = []
         previous: tuple[str, str, str] | None = None  # location, sha256, signature
+        signer = self.signer
         for hour in range(hours):
+            signer = (rotations or {}).get(hour, signer)
             begin = hour_floor(start) + timedelta(hours=hour)
             logs = [] if hour in empty else [self._log(account, region, begin, n, backfill)
                                              for n in range(self.logs_per_hour)]
@@ -212,7 +216,7 @@ class ChainWriter:
                 "digestEndTime": (begin + timedelta(hours=1)).strftime(TIME_FORMAT),
                 "digestS3Bucket": self.layout.bucket,
                 "digestS3Object": key,
-                "digestPublicKeyFingerprint": self.signer.fingerprint,
+                "digestPublicKeyFingerprint": signer.fingerprint,
                 "digestSignatureAlgorithm": SIGNATURE_ALGORITHM,
                 "newestEventTime": None, "oldestEventTime": None,
                 "previousDigestS3Bucket": previous[0].split("/", 1)[0] if previous else None,
@@ -222,7 +226,7 @@ class ChainWriter:
                 "previousDigestSignature": previous[2] if previous else None,
                 "logFiles": logs,
             }
-            previous = self.put_digest(key, document)
+            previous = self.put_digest(key, document, signer)
             keys.append(key)
         return keys
 

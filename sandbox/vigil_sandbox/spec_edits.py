@@ -23,6 +23,8 @@ FSBP, PCI, CIS = ("aws-foundational-security-best-practices/v/1.0.0", "pci-dss/v
                   "cis-aws-foundations-benchmark/v/1.2.0")
 OU_A, OU_B = "ou-vigl-security", "ou-vigl-workloads"
 JSON_PATTERN = '{ $.level = "error" }'
+# Object Lock's COMPLIANCE mode is chosen with its acknowledgement only (the CRD's rule).
+COMPLIANCE_365 = {"mode": "COMPLIANCE", "days": 365, "acknowledgeComplianceModeIsPermanent": True}
 
 # The least each kind's spec needs; an edit's fields go over it.
 BASE: dict[str, dict[str, Any]] = {
@@ -73,6 +75,19 @@ def edit(kind: str, name: str, before: dict[str, Any], after: dict[str, Any], *e
 
 
 WORKLOADS = {"all": False, "accountIds": [ACCOUNT_A]}
+RUNTIME_ON = {"features": {"runtimeMonitoring": True}}
+
+
+def exclusions(*resource_types: str) -> dict[str, Any]:
+    """A ConfigBaseline recorder of every type but ``resource_types``."""
+    return {"recorder": {"allSupported": False, "recordingStrategy": "EXCLUSION_BY_RESOURCE_TYPES",
+                         "exclusionByResourceTypes": list(resource_types)}}
+
+
+def recording(frequency: str, override: str | None = None, *resource_types: str) -> dict[str, Any]:
+    """A ConfigBaseline recorder recording at ``frequency``, but ``resource_types`` at ``override``."""
+    overrides = [{"resourceTypes": list(resource_types), "recordingFrequency": override}] if override else []
+    return {"recorder": {"recordingMode": {"recordingFrequency": frequency, "recordingModeOverrides": overrides}}}
 S3_ON = {"dataEvents": {"s3": {"enabled": True}}}
 
 
@@ -112,13 +127,17 @@ EDITS: list[SpecEdit] = [
     edit("LogArchive", "expiry removed: kept for ever", {"retention": {"expireAfterDays": 2555}}, {}),
     edit("LogArchive", "Glacier sooner (logs kept)", {"retention": {"expireAfterDays": 2555, "transitionToGlacierAfterDays": 90}},
          {"retention": {"expireAfterDays": 2555, "transitionToGlacierAfterDays": 30}}),
-    edit("LogArchive", "Object Lock COMPLIANCE -> GOVERNANCE", {"objectLock": {"mode": "COMPLIANCE", "days": 365}},
+    edit("LogArchive", "Object Lock COMPLIANCE -> GOVERNANCE", {"objectLock": COMPLIANCE_365},
          {"objectLock": {"mode": "GOVERNANCE", "days": 365}}, "spec.objectLock.mode=GOVERNANCE"),
-    edit("LogArchive", "Object Lock removed", {"objectLock": {"mode": "COMPLIANCE", "days": 365}}, {},
+    edit("LogArchive", "Object Lock removed", {"objectLock": COMPLIANCE_365}, {},
          "spec.objectLock.days=", "spec.objectLock.mode="),
     edit("LogArchive", "Object Lock shorter", {"objectLock": {"days": 365}}, {"objectLock": {"days": 30}},
          "spec.objectLock.days=30"),
-    edit("LogArchive", "Object Lock added", {}, {"objectLock": {"mode": "COMPLIANCE", "days": 30}}),
+    edit("LogArchive", "Object Lock added", {}, {"objectLock": {**COMPLIANCE_365, "days": 30}}),
+    edit("LogArchive", "Object Lock allowed onto the existing bucket", {"objectLock": {"days": 365}},
+         {"objectLock": {"days": 365, "enableOnExistingBucket": True}}),
+    edit("LogArchive", "Object Lock no longer allowed onto an existing bucket (S3 keeps it on)",
+         {"objectLock": {"days": 365, "enableOnExistingBucket": True}}, {"objectLock": {"days": 365}}),
     edit("LogArchive", "deletionPolicy Retain -> Delete", {}, {"deletionPolicy": "Delete"}, "spec.deletionPolicy=Delete"),
     edit("LogArchive", "deletionPolicy Delete -> Retain", {"deletionPolicy": "Delete"}, {"deletionPolicy": "Retain"}),
     edit("LogArchive", "Enforce -> Audit", {}, {"managementPolicy": "Audit"}, "spec.managementPolicy=Audit"),
@@ -196,6 +215,15 @@ EDITS: list[SpecEdit] = [
       for name in ("s3DataEvents", "eksAuditLogs", "ebsMalwareProtection", "rdsLoginEvents", "runtimeMonitoring",
                    "lambdaNetworkLogs")),
     edit("GuardDutyOrg", "runtime monitoring on", {}, {"features": {"runtimeMonitoring": True}}),
+    *(edit("GuardDutyOrg", f"runtime agent management {name} off", RUNTIME_ON,
+           {"features": {"runtimeMonitoring": True, "runtimeMonitoringAgentManagement": {name: False}}},
+           f"spec.features.runtimeMonitoringAgentManagement.{name}=false")
+      for name in ("eksAddonManagement", "ecsFargateAgentManagement", "ec2AgentManagement")),
+    edit("GuardDutyOrg", "runtime agent management off, runtime monitoring off (left as found)", {},
+         {"features": {"runtimeMonitoringAgentManagement": {"ec2AgentManagement": False}}}),
+    edit("GuardDutyOrg", "runtime monitoring off with its agent management", RUNTIME_ON,
+         {"features": {"runtimeMonitoring": False, "runtimeMonitoringAgentManagement": {"eksAddonManagement": False}}},
+         "spec.features.runtimeMonitoring=false"),
     edit("GuardDutyOrg", "findings no longer exported to the archive",
          {"publishFindingsToLogArchive": {"enabled": True, "logArchiveRef": ARCHIVE}},
          {"publishFindingsToLogArchive": {"enabled": False, "logArchiveRef": ARCHIVE}},
@@ -211,6 +239,30 @@ EDITS: list[SpecEdit] = [
          "spec.recorder.includeGlobalResourceTypes=HomeRegionOnly"),
     edit("ConfigBaseline", "global resources no longer recorded", {}, {"recorder": {"includeGlobalResourceTypes": "None"}},
          "spec.recorder.includeGlobalResourceTypes=None"),
+    edit("ConfigBaseline", "every resource type -> all but one", {}, exclusions("AWS::EC2::Instance"),
+         "spec.recorder.allSupported=false", "spec.recorder.exclusionByResourceTypes=+AWS::EC2::Instance"),
+    edit("ConfigBaseline", "a resource type excluded", exclusions("AWS::EC2::Instance"),
+         exclusions("AWS::EC2::Instance", "AWS::EC2::Volume"), "spec.recorder.exclusionByResourceTypes=+AWS::EC2::Volume"),
+    edit("ConfigBaseline", "exclusions lifted", exclusions("AWS::EC2::Instance"), {}),
+    edit("ConfigBaseline", "recording daily", {}, recording("DAILY"),
+         "spec.recorder.recordingMode.recordingFrequency=DAILY"),
+    edit("ConfigBaseline", "recording at every change again", recording("DAILY"), {}),
+    edit("ConfigBaseline", "EC2 instances and S3 buckets recorded daily", {},
+         recording("CONTINUOUS", "DAILY", "AWS::EC2::Instance", "AWS::S3::Bucket"),
+         "spec.recorder.recordingMode.recordingModeOverrides=+AWS::EC2::Instance",
+         "spec.recorder.recordingMode.recordingModeOverrides=+AWS::S3::Bucket"),
+    edit("ConfigBaseline", "daily recording: a type no longer continuous",
+         recording("DAILY", "CONTINUOUS", "AWS::IAM::Role", "AWS::EC2::Instance"),
+         recording("DAILY", "CONTINUOUS", "AWS::IAM::Role"),
+         "spec.recorder.recordingMode.recordingModeOverrides=-AWS::EC2::Instance"),
+    edit("ConfigBaseline", "daily recording, roles now continuous", recording("DAILY"),
+         recording("DAILY", "CONTINUOUS", "AWS::IAM::Role")),
+    edit("ConfigBaseline", "all daily, then all but instances continuous", recording("DAILY"),
+         recording("CONTINUOUS", "DAILY", "AWS::EC2::Instance")),
+    edit("ConfigBaseline", "an override from continuous to daily",
+         recording("CONTINUOUS", "CONTINUOUS", "AWS::EC2::Instance"),
+         recording("CONTINUOUS", "DAILY", "AWS::EC2::Instance"),
+         "spec.recorder.recordingMode.recordingModeOverrides=+AWS::EC2::Instance"),
     edit("ConfigBaseline", "snapshots rarer", {"deliveryFrequency": "One_Hour"}, {},
          "spec.deliveryFrequency=TwentyFour_Hours"),
     edit("ConfigBaseline", "snapshots more frequent", {}, {"deliveryFrequency": "Six_Hours"}),
@@ -240,6 +292,12 @@ EDITS: list[SpecEdit] = [
     edit("LogSubscriptionPolicy", "scope Workloads -> SharedNetwork", {}, {"scope": "SharedNetwork"},
          "spec.scope=SharedNetwork"),
     edit("LogSubscriptionPolicy", "the method changed (coverage kept)", {}, {"method": "AccountPolicy"}),
+    edit("LogSubscriptionPolicy", "the method changed to filters (the account policies stay)", {},
+         {"method": "LogGroup"}),
+    edit("LogSubscriptionPolicy", "delivered through Kinesis (every event still reaches the bucket)", {},
+         {"delivery": {"type": "Kinesis"}}),
+    edit("LogSubscriptionPolicy", "delivered by Firehose alone again", {"delivery": {"type": "Kinesis"}},
+         {"delivery": {"type": "Firehose"}}),
 
     # --- SecurityHubBaseline ------------------------------------------------------------------------
     edit("SecurityHubBaseline", "two standards removed", {}, {"standards": [FSBP]},
@@ -251,6 +309,18 @@ EDITS: list[SpecEdit] = [
     edit("SecurityHubBaseline", "Access Analyzer off", {}, {"accessAnalyzer": {"enabled": False}},
          "spec.accessAnalyzer.enabled=false"),
     edit("SecurityHubBaseline", "another aggregation region (a move)", {}, {"aggregationRegion": "us-east-1"}),
+    edit("SecurityHubBaseline", "a control disabled", {"configuration": {"mode": "Central"}},
+         {"configuration": {"mode": "Central"}, "disabledControls": [{"id": "EC2.2", "reason": "network team's"}]},
+         "spec.disabledControls=+EC2.2"),
+    edit("SecurityHubBaseline", "a disabled control turned back on, another's reason edited",
+         {"configuration": {"mode": "Central"}, "disabledControls": [{"id": "EC2.2", "reason": "a"},
+                                                                    {"id": "IAM.6", "reason": "b"}]},
+         {"configuration": {"mode": "Central"}, "disabledControls": [{"id": "IAM.6", "reason": "c"}]}),
+    edit("SecurityHubBaseline", "newer standards instead of the seed's", {},
+         {"standards": [FSBP, "pci-dss/v/4.0.1", "cis-aws-foundations-benchmark/v/3.0.0"]},
+         f"spec.standards=-{PCI}", f"spec.standards=-{CIS}"),
+    edit("SecurityHubBaseline", "configured centrally (the policy holds the same standards)", {},
+         {"configuration": {"mode": "Central", "policyName": "org-baseline"}}),
 
     # --- SessionLogging -----------------------------------------------------------------------------
     edit("SessionLogging", "CloudWatch transcripts off", {}, {"cloudWatch": {"enabled": False}},

@@ -178,6 +178,71 @@ def test_delivery_channel_needs_a_bucket_config_may_write_to(aws, organization, 
         client.delete_configuration_recorder(ConfigurationRecorderName="default")
 
 
+def test_recorder_keeps_its_recording_mode(aws, organization):
+    account = organization.workloads[2]  # its service-linked role exists (see above)
+    client = config(aws, account)
+    daily = {"recordingFrequency": "DAILY", "recordingModeOverrides": [
+        {"description": "instances as they change", "resourceTypes": ["AWS::EC2::Instance"],
+         "recordingFrequency": "CONTINUOUS"}]}
+    recorder = {"name": "default", "roleARN": slr_arn(account), "recordingGroup": {"allSupported": True},
+                "recordingMode": daily}
+    with without_gaps():
+        client.put_configuration_recorder(ConfigurationRecorder=recorder)
+        assert "recordingMode" not in client.describe_configuration_recorders()["ConfigurationRecorders"][0]
+        client.delete_configuration_recorder(ConfigurationRecorderName="default")
+
+    client.put_configuration_recorder(ConfigurationRecorder=recorder)
+    try:
+        [found] = client.describe_configuration_recorders()["ConfigurationRecorders"]
+        assert found["recordingMode"] == daily
+        assert found["recordingGroup"] == {"allSupported": True, "includeGlobalResourceTypes": False,
+                                           "recordingStrategy": {"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"}}
+        compliance_daily = {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": [
+            {"resourceTypes": ["AWS::Config::ResourceCompliance"], "recordingFrequency": "DAILY"}]}
+        assert error_code(lambda: client.put_configuration_recorder(ConfigurationRecorder={
+            **recorder, "recordingMode": compliance_daily})) == "InvalidRecordingGroupException"
+        client.put_configuration_recorder(ConfigurationRecorder={k: v for k, v in recorder.items()
+                                                                 if k != "recordingMode"})
+        assert client.describe_configuration_recorders()["ConfigurationRecorders"][0]["recordingMode"] == {
+            "recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []}, "Config's default"
+    finally:
+        client.delete_configuration_recorder(ConfigurationRecorderName="default")
+
+
+def test_exclusions_and_recording_mode_are_written_and_read_back_in_sync(aws, organization, access):
+    """Outside the home region, a recorder of every type but EBS volumes also excludes the global
+    IAM types (HomeRegionOnly), which Config would record otherwise; DAILY but for roles."""
+    account = organization.workloads[2]
+    s = spec(recorder={"allSupported": False, "recordingStrategy": "EXCLUSION_BY_RESOURCE_TYPES",
+                       "exclusionByResourceTypes": ["AWS::EC2::Volume"],
+                       "recordingMode": {"recordingFrequency": "DAILY", "recordingModeOverrides": [
+                           {"resourceTypes": ["AWS::IAM::Role"], "recordingFrequency": "CONTINUOUS"}]}})
+    target = RecorderTarget(account, REGION, "ca-central-1", ARCHIVE_BUCKET, "unused")
+
+    def recorder_writes() -> list:
+        observed = aws_config.observe_account(access, account, REGION)
+        return [a for a in plan_recorder(s, target, observed) if a.operation == "PutConfigurationRecorder"]
+
+    for action in recorder_writes():
+        execute(access, action)
+    try:
+        assert recorder_writes() == [], "read back in sync: a steady resync writes nothing"
+        [found] = config(aws, account).describe_configuration_recorders()["ConfigurationRecorders"]
+        assert found["recordingGroup"] == {
+            "allSupported": False, "includeGlobalResourceTypes": False,
+            "recordingStrategy": {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"},
+            "exclusionByResourceTypes": {"resourceTypes": [
+                "AWS::EC2::Volume", "AWS::IAM::Group", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::User"]}}
+        assert found["recordingMode"]["recordingFrequency"] == "DAILY"
+        home = RecorderTarget(account, REGION, REGION, ARCHIVE_BUCKET, "unused")
+        [put] = [a for a in plan_recorder(s, home, aws_config.observe_account(access, account, REGION))
+                 if a.operation == "PutConfigurationRecorder"]
+        assert put.params["ConfigurationRecorder"]["recordingGroup"]["exclusionByResourceTypes"] == {
+            "resourceTypes": ["AWS::EC2::Volume"]}, "in the home region the IAM types are recorded"
+    finally:
+        config(aws, account).delete_configuration_recorder(ConfigurationRecorderName="default")
+
+
 # --- Config: the organization's pieces -------------------------------------------------------------
 
 

@@ -210,6 +210,30 @@ def test_object_lock_configuration_shows_only_the_period_set(aws, organization):
     }
 
 
+def test_object_lock_turns_on_for_an_existing_versioned_bucket_holding_objects(aws, organization):
+    """S3 turns Object Lock on for an existing bucket once versioning is Enabled, objects and all;
+    moto refused any bucket holding an object, even to change the default retention."""
+    s3, bucket = aws.client("s3", organization.log_archive, config=NO_RETRIES), "vigil-test-lock-later"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": HOME})
+    s3.put_object(Bucket=bucket, Key="AWSLogs/old.json.gz", Body=b"kept")
+    lock = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 30}}}
+    assert error_code(lambda: s3.get_object_lock_configuration(Bucket=bucket)) == (
+        "ObjectLockConfigurationNotFoundError")
+    assert error_code(lambda: s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=lock)) == (
+        "InvalidBucketState"), "versioning first"
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    with without_gaps():
+        assert error_code(lambda: s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=lock)) == (
+            "InvalidBucket")
+
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=lock)
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"] == lock
+    longer = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}}}
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=longer)  # the rule changes, objects or not
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"] == longer
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
 # --- CloudTrail -----------------------------------------------------------------------------------
 
 

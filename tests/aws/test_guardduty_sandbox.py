@@ -120,6 +120,45 @@ def test_update_detector_merges_features_by_name(aws):
         gd.delete_detector(DetectorId=detector_id)
 
 
+RUNTIME_AGENTS = ("EKS_ADDON_MANAGEMENT", "ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT")
+
+
+def agents(features: list[dict], status: str = "Status") -> dict[str, str]:
+    """RUNTIME_MONITORING's additional configurations: {name: Status (or AutoEnable)}."""
+    runtime = next(f for f in features if f["Name"] == "RUNTIME_MONITORING")
+    return {c["Name"]: c[status] for c in runtime.get("AdditionalConfiguration", [])}
+
+
+def test_runtime_agent_management_merges_by_name(aws):
+    gd = guardduty(aws, WORKLOAD, "ap-south-1")
+    ec2_on = [{"Name": "RUNTIME_MONITORING", "Status": "ENABLED",
+               "AdditionalConfiguration": [{"Name": "EC2_AGENT_MANAGEMENT", "Status": "ENABLED"}]}]
+    fargate_on = [{"Name": "RUNTIME_MONITORING", "Status": "ENABLED",
+                   "AdditionalConfiguration": [{"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "Status": "ENABLED"}]}]
+    with without_gaps():
+        detector_id = gd.create_detector(Enable=True, Features=ec2_on)["DetectorId"]
+        gd.update_detector(DetectorId=detector_id, Features=fargate_on)
+        assert agents(gd.get_detector(DetectorId=detector_id)["Features"]) == {
+            "ECS_FARGATE_AGENT_MANAGEMENT": "ENABLED"}, "moto replaces the list, the EC2 agent with it"
+        gd.delete_detector(DetectorId=detector_id)
+
+    detector_id = gd.create_detector(Enable=True, Features=ec2_on)["DetectorId"]
+    try:
+        assert agents(gd.get_detector(DetectorId=detector_id)["Features"]) == {
+            "EKS_ADDON_MANAGEMENT": "DISABLED", "ECS_FARGATE_AGENT_MANAGEMENT": "DISABLED",
+            "EC2_AGENT_MANAGEMENT": "ENABLED"}, "every agent management listed, those not named DISABLED"
+        gd.update_detector(DetectorId=detector_id, Features=fargate_on)
+        assert agents(gd.get_detector(DetectorId=detector_id)["Features"]) == {
+            "EKS_ADDON_MANAGEMENT": "DISABLED", "ECS_FARGATE_AGENT_MANAGEMENT": "ENABLED",
+            "EC2_AGENT_MANAGEMENT": "ENABLED"}
+        assert error_code(lambda: gd.update_detector(DetectorId=detector_id, Features=[
+            {"Name": "S3_DATA_EVENTS", "Status": "ENABLED",
+             "AdditionalConfiguration": [{"Name": "EC2_AGENT_MANAGEMENT", "Status": "ENABLED"}]}])) == (
+            "BadRequestException"), "agent management is Runtime Monitoring's"
+    finally:
+        gd.delete_detector(DetectorId=detector_id)
+
+
 # --- the organization configuration --------------------------------------------------------------
 
 
@@ -177,6 +216,40 @@ def test_members_are_enrolled_disassociated_stopped_and_resumed(aws, organizatio
     assert admin.start_monitoring_members(DetectorId=administrator, AccountIds=[WORKLOAD])["UnprocessedAccounts"]
     admin.create_members(DetectorId=administrator, AccountDetails=details[:1])
     assert admin.list_members(DetectorId=administrator)["Members"][0]["RelationshipStatus"] == "Enabled"
+
+
+def test_organization_turns_runtime_monitoring_on_in_every_member(aws, organization, administrator):
+    """After the enrolment above: ALL reaches the members' detectors, agent management included,
+    and the administrator reads them back; NONE leaves them as they are."""
+    admin = guardduty(aws, organization.security)
+    with without_gaps():
+        assert error_code(lambda: admin.get_member_detectors(DetectorId=administrator, AccountIds=[WORKLOAD]))
+
+    runtime = {"Name": "RUNTIME_MONITORING", "AutoEnable": "ALL", "AdditionalConfiguration": [
+        {"Name": "EKS_ADDON_MANAGEMENT", "AutoEnable": "ALL"}, {"Name": "EC2_AGENT_MANAGEMENT", "AutoEnable": "ALL"}]}
+    admin.update_organization_configuration(DetectorId=administrator, AutoEnableOrganizationMembers="ALL",
+                                            Features=[runtime])
+    config = admin.describe_organization_configuration(DetectorId=administrator)
+    assert agents(config["Features"], "AutoEnable") == {
+        "EKS_ADDON_MANAGEMENT": "ALL", "ECS_FARGATE_AGENT_MANAGEMENT": "NONE", "EC2_AGENT_MANAGEMENT": "ALL"}
+
+    answer = admin.get_member_detectors(DetectorId=administrator, AccountIds=[WORKLOAD, "999999999999"])
+    [member] = answer["MemberDataSourceConfigurations"]
+    assert [u["AccountId"] for u in answer["UnprocessedAccounts"]] == ["999999999999"]
+    statuses = {f["Name"]: f["Status"] for f in member["Features"]}
+    assert (member["AccountId"], statuses["RUNTIME_MONITORING"], statuses["EKS_AUDIT_LOGS"]) == (
+        WORKLOAD, "ENABLED", "ENABLED"), "the features set to ALL, this one and the one before"
+    assert agents(member["Features"]) == {"EKS_ADDON_MANAGEMENT": "ENABLED", "ECS_FARGATE_AGENT_MANAGEMENT": "DISABLED",
+                                          "EC2_AGENT_MANAGEMENT": "ENABLED"}
+    assert member["DataSources"]["Kubernetes"]["AuditLogs"]["Status"] == "ENABLED", "the legacy view agrees"
+    assert error_code(lambda: admin.get_member_detectors(DetectorId=administrator, AccountIds=["999999999999"])) == (
+        "BadRequestException"), "the answer lists at least one member"
+    admin.update_organization_configuration(DetectorId=administrator, AutoEnableOrganizationMembers="ALL",
+                                            Features=[{"Name": "RUNTIME_MONITORING", "AutoEnable": "NONE"}])
+    [member] = admin.get_member_detectors(DetectorId=administrator,
+                                          AccountIds=[WORKLOAD])["MemberDataSourceConfigurations"]
+    assert {f["Name"]: f["Status"] for f in member["Features"]}["RUNTIME_MONITORING"] == "ENABLED", (
+        "NONE leaves each member as it is")
 
 
 def test_seeded_home_region_leaves_one_account_out(aws, organization):
@@ -246,6 +319,21 @@ def test_adapter_reads_the_region_in_five_calls(access, organization, administra
                      ("GetDetector", security), ("DescribeOrganizationConfiguration", security),
                      ("ListMembers", security)]
     assert not aws_guardduty.observe_detector(access, GUARDDUTY_UNENROLLED, "ap-northeast-1").exists
+
+
+def test_adapter_counts_each_members_plans_in_one_call_per_fifty(access, organization, administrator, call_log):
+    # A second member, enrolled with Runtime Monitoring no longer auto-enabled, in the second call.
+    access.client("guardduty", organization.security, REGION).create_members(DetectorId=administrator, AccountDetails=[
+        {"AccountId": organization.log_archive, "Email": "log-archive@example.com"}])
+    strangers = [f"1000000000{n:02d}" for n in range(48)]
+    call_log.reset()
+    counted = aws_guardduty.member_plans(access, organization.security, REGION, administrator,
+                                         [WORKLOAD, GUARDDUTY_UNENROLLED, *strangers, organization.log_archive])
+    assert counted.members == 2, "accounts that are no members are not counted"
+    assert counted.plans["runtime_monitoring"] == 1 and counted.plans["eks_audit_logs"] == 2
+    assert counted.plans["runtime_monitoring_agent_management.ec2_agent_management"] == 1
+    assert "runtime_monitoring_agent_management.ecs_fargate_agent_management" not in counted.plans
+    assert [c.operation for c in call_log.calls() if c.service == "guardduty"] == ["GetMemberDetectors"] * 2
 
 
 def test_member_write_refused_in_the_answer_raises(access, organization, administrator):

@@ -9,18 +9,19 @@ looking anywhere else (a wrong prefix, no organization id) is a finding, not "no
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from vigil import cli
-from vigil.aws.integrity import Reader, verify_trail
+from vigil.aws.integrity import Reader, judge_continuity, trail_events, verify_trail
 from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.integrity import APPENDED, DigestLayout, FindingKind, Window
 from vigil_sandbox.digests import (SANDBOX_TRAIL_BUCKET, ChainWriter, ClientStore, MotoStore, Signer,
                                    reader_policy, sandbox_layout)
-from vigil_sandbox.gaps.cloudtrail import find_trail
+from vigil_sandbox.gaps.cloudtrail import find_trail, register_public_key
 
 HOME = "ca-central-1"
 REGIONS = ("ca-central-1", "us-east-1")
@@ -303,3 +304,82 @@ def test_a_missing_organization_id_is_a_finding_where_the_trail_cannot_be_read(o
 def test_a_trail_that_cannot_be_found_needs_a_bucket(capsys):
     assert cli.main(["verify-trail", "--home-region", HOME, "--trail", "vigil-test-no-such-trail"]) == 3  # exit_codes.ERROR
     assert "trail vigil-test-no-such-trail was not found in ca-central-1" in capsys.readouterr().err
+
+
+# --- Continuity: gaps, stops, keys ------------------------------------------------------------------
+
+def test_a_restart_no_stop_explains_is_digest_missing_with_its_range(access, aws, organization, bucket):
+    layout = layout_for(organization, "restart")
+    account = organization.workloads[0]
+    writer = ChainWriter(ClientStore(aws.client("s3", organization.log_archive)), layout, Signer.from_seed())
+    writer.write(account, HOME, start(8), 3)
+    again = writer.write(account, HOME, start(8) + timedelta(hours=5), 3)  # digests of hours 3 to 5 gone
+    result = run(access, organization, layout, [account], hours=10)
+    judge_continuity(access, organization.management, HOME, "vigil-org-trail", result)
+    assert result.errors == []
+    [finding] = result.tally.findings
+    assert (finding.kind, finding.location) == (FindingKind.DIGEST_MISSING, f"{BUCKET}/{again[0]}")
+    [gap] = result.gaps
+    assert (gap.account, gap.region, gap.reason) == (account, HOME, "DigestMissing")
+    assert finding.message.startswith(f"no digest from {gap.since} to {gap.until}: the chain starts again here")
+    assert datetime.fromisoformat(gap.until) - datetime.fromisoformat(gap.since) == timedelta(hours=2)
+    [chain] = result.coverage
+    assert datetime.fromisoformat(chain.last) - datetime.fromisoformat(chain.first) == timedelta(hours=8)
+
+
+def test_the_event_history_names_who_stopped_the_trail_and_who_started_it(access, aws, organization, located):
+    management = organization.management
+    iam = aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": f"arn:aws:iam::{management}:root"}}]}
+    iam.create_role(RoleName="vigil-test-ops", AssumeRolePolicyDocument=json.dumps(trust))
+    credentials = aws.client("sts").assume_role(RoleArn=f"arn:aws:iam::{management}:role/vigil-test-ops",
+                                                RoleSessionName="mallory")["Credentials"]
+    import boto3
+
+    ops = boto3.client("cloudtrail", region_name=HOME, aws_access_key_id=credentials["AccessKeyId"],
+                       aws_secret_access_key=credentials["SecretAccessKey"],
+                       aws_session_token=credentials["SessionToken"])
+    ops.stop_logging(Name=LOCATED_TRAIL)
+    time.sleep(1.1)  # CloudTrail's event times are to the second
+    aws.client("cloudtrail").start_logging(Name=LOCATED_TRAIL)
+    window = Window.lookback(datetime.now(timezone.utc), timedelta(hours=1))
+    events = trail_events(access, management, HOME, LOCATED_TRAIL, window)
+    names = [(e.name, e.who) for e in sorted(events, key=lambda e: e.time)]
+    assert ("StopLogging", f"arn:aws:sts::{management}:assumed-role/vigil-test-ops/mallory") in names
+    assert names[-1] == ("StartLogging", f"arn:aws:iam::{management}:root")
+    assert trail_events(access, management, HOME, "vigil-test-another-trail", window) == []
+
+    history = aws.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "StopLogging"}], MaxResults=1)
+    assert len(history["Events"]) == 1 and history["Events"][0]["Username"] == "mallory"
+    with pytest.raises(aws.client("cloudtrail").exceptions.InvalidLookupAttributesException):
+        aws.client("cloudtrail").lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "StopLogging"},
+            {"AttributeKey": "Username", "AttributeValue": "mallory"}])
+
+    result = verify_trail(access, Reader(management, HOME), located, [management], [HOME], window, 4)
+    judge_continuity(access, management, HOME, LOCATED_TRAIL, result)
+    stopped = [g for g in result.gaps if g.reason == "LoggingStopped"]
+    assert stopped and stopped[-1].until is not None
+    assert f"by arn:aws:sts::{management}:assumed-role/vigil-test-ops/mallory; started again" in stopped[-1].message
+    assert result.tally.failures == 0, "a stop is evidence, not a finding"
+
+
+def test_stopping_a_trail_outside_its_home_region_is_refused(aws):
+    with pytest.raises(aws.client("cloudtrail", region="us-east-1").exceptions.InvalidHomeRegionException):
+        aws.client("cloudtrail", region="us-east-1").stop_logging(Name=LOCATED_TRAIL)
+
+
+def test_a_chain_across_a_key_rotation_verifies_with_both_keys_listed(access, aws, organization, bucket):
+    rotated = Signer.from_seed("vigil-sandbox-cloudtrail-rotated")
+    now = datetime.now(timezone.utc)
+    layout = layout_for(organization, "rotation")
+    account = organization.workloads[0]
+    writer = ChainWriter(ClientStore(aws.client("s3", organization.log_archive)), layout, Signer.from_seed())
+    keys = writer.write(account, HOME, start(6), 6, rotations={3: rotated})
+    unlisted = run(access, organization, layout, [account])
+    assert [(f.kind, f.location) for f in unlisted.tally.findings] == [
+        (FindingKind.DIGEST_KEY_UNKNOWN, f"{BUCKET}/{key}") for key in keys[3:]]
+    register_public_key(HOME, rotated.public_der(), now - timedelta(hours=4), now + timedelta(days=1))
+    assert run(access, organization, layout, [account]).verified

@@ -2,7 +2,9 @@
 (cross-account subscription through a destination, the two-filter rule, PutDestination's checks,
 account-level subscription filter policies) and .firehose (the S3 destination's role, bucket and
 key), each against plain moto (without_gaps()) and the sandbox; and the adapters vigil.aws.logs and
-vigil.aws.firehose: what the planner writes reads back in sync, in how many reads.
+vigil.aws.firehose: what the planner writes reads back in sync, in how many reads; and .kinesis
+(the data stream created with its tags, encrypted only with a key there is) with Firehose reading a
+data stream, for delivery.type Kinesis.
 
 Regions no other test uses keep this module's state its own."""
 
@@ -17,13 +19,16 @@ from botocore.exceptions import ClientError
 from vigil.api.logsubscription import LogSubscriptionPolicySpec
 from vigil.aws import firehose as aws_firehose
 from vigil.aws import iam as aws_iam
+from vigil.aws import kinesis as aws_kinesis
 from vigil.aws import logs as aws_logs
 from vigil.aws.apply import execute
 from vigil.aws.session import AccessSettings, AwsAccess
-from vigil.planning.logsubscription import (ROLE_POLICY_NAME, Archive, Names, Source, excluded_prefixes,
+from vigil.planning.logsubscription import (ROLE_POLICY_NAME, Archive, CoverageError, Names, Source,
+                                            data_stream_ready, destination_target, excluded_prefixes,
                                             firehose_role_policy, firehose_trust_policy, logs_role_policy,
-                                            logs_trust_policy, plan_account_policy, plan_delivery_log_group,
-                                            plan_delivery_stream, plan_destination, plan_log_group, plan_role)
+                                            logs_trust_policy, plan_account_policy, plan_data_stream,
+                                            plan_delivery_log_group, plan_delivery_stream, plan_destination,
+                                            plan_log_group, plan_role)
 from vigil.planning.ownership import Owner
 from vigil_sandbox.gaps import without_gaps
 
@@ -313,3 +318,125 @@ def test_a_stream_needs_a_role_firehose_can_assume_and_a_key_of_the_bucket_regio
         DestinationId=stream["Destinations"][0]["DestinationId"],
         ExtendedS3DestinationUpdate={"EncryptionConfiguration": {"KMSEncryptionConfig": {
             "AWSKMSKeyARN": missing_key}}})) == "InvalidKMSResourceException"
+
+
+# --- delivery.type Kinesis: CloudWatch Logs -> Kinesis Data Streams -> Firehose -> S3 -------------
+
+KINESIS_SPEC = SPEC.model_copy(update={"delivery": SPEC.delivery.model_copy(update={"type": "Kinesis"})})
+KINESIS_NAMES = Names.of("tests", "kds")
+
+
+@pytest.fixture(scope="module")
+def kinesis_archive(aws, access, archive) -> Archive:
+    """The Kinesis end in REGION, built by the planner's own actions as the control orders them:
+    roles, the data stream (created, then encrypted), the error log, the Firehose reading the data
+    stream, the destination writing to it."""
+    built = Archive(ARCHIVE_ACCOUNT, REGION, BUCKET, archive.kms_key_arn, archive.organization_id,
+                    Owner("tests", "LogSubscriptionPolicy", "kds"), KINESIS_NAMES)
+    a = ARCHIVE_ACCOUNT
+    for name, trust, inline in ((KINESIS_NAMES.firehose_role, firehose_trust_policy(built),
+                                 firehose_role_policy(KINESIS_SPEC, built)),
+                                (KINESIS_NAMES.logs_role, logs_trust_policy(built),
+                                 logs_role_policy(built, KINESIS_SPEC))):
+        converge(access, plan_role(built, name, trust, inline, aws_iam.observe_role(access, a, name,
+                                                                                     ROLE_POLICY_NAME)))
+    observed = aws_kinesis.observe_data_stream(access, a, REGION, KINESIS_NAMES.data_stream)
+    assert [x.operation for x in plan_data_stream(built, REGION, observed)] == ["CreateStream"]
+    converge(access, plan_data_stream(built, REGION, observed))
+    observed = aws_kinesis.observe_data_stream(access, a, REGION, KINESIS_NAMES.data_stream)
+    assert (observed.status, observed.mode, observed.encryption_type) == ("ACTIVE", "ON_DEMAND", "NONE")
+    assert not data_stream_ready(observed), "no destination writes to a stream in the clear"
+    converge(access, plan_data_stream(built, REGION, observed, created=True))
+    converge(access, plan_delivery_log_group(built, REGION, aws_logs.observe_log_group(access, a, REGION,
+                                                                                     KINESIS_NAMES.log_group)))
+    converge(access, plan_delivery_stream(KINESIS_SPEC, built, REGION, aws_firehose.observe_delivery_stream(
+        access, a, REGION, KINESIS_NAMES.kinesis_stream)))
+    converge(access, plan_destination(built, REGION, aws_logs.observe_destination(
+        access, a, REGION, KINESIS_NAMES.destination), destination_target(KINESIS_SPEC, built, REGION)))
+    return built
+
+
+def test_the_kinesis_end_reads_back_in_sync_and_a_workload_group_subscribes_to_it(aws, access, kinesis_archive,
+                                                                                  call_log):
+    a, built = ARCHIVE_ACCOUNT, kinesis_archive
+    call_log.reset()
+    stream = aws_kinesis.observe_data_stream(access, a, REGION, KINESIS_NAMES.data_stream)
+    firehose = aws_firehose.observe_delivery_stream(access, a, REGION, KINESIS_NAMES.kinesis_stream)
+    destination = aws_logs.observe_destination(access, a, REGION, KINESIS_NAMES.destination)
+    assert data_stream_ready(stream) and stream.key_id == "alias/aws/kinesis"
+    assert plan_data_stream(built, REGION, stream) == []
+    assert plan_delivery_stream(KINESIS_SPEC, built, REGION, firehose) == []
+    assert plan_destination(built, REGION, destination, destination_target(KINESIS_SPEC, built, REGION)) == []
+    assert [c.operation for c in call_log.calls()] == ["DescribeStreamSummary", "DescribeDeliveryStream",
+                                                       "DescribeDestinations"]
+    assert (firehose.stream_type, firehose.source_stream_arn) == ("KinesisStreamAsSource",
+                                                                  built.data_stream_arn(REGION))
+    assert destination.settings.target_arn == built.data_stream_arn(REGION)
+    assert aws_kinesis.stream_tags(access, a, REGION, KINESIS_NAMES.data_stream) == built.owner.tags()
+
+    group = new_group(aws, "/vigil/tests/through-kinesis")
+    target = Source(WORKLOAD, REGION, built.destination_arn(REGION))
+    filters = aws_logs.observe_subscription_filters(access, WORKLOAD, REGION, group)
+    assert converge(access, plan_log_group(KINESIS_SPEC, target, KINESIS_NAMES, group, filters)) == 1
+    [view] = client(aws, "logs", WORKLOAD).describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
+    assert view["destinationArn"] == built.destination_arn(REGION)
+
+    # The Firehose of the other type, under the name of this one, is reported, never rewritten.
+    with pytest.raises(CoverageError) as mismatch:
+        plan_delivery_stream(SPEC, built, REGION, firehose)
+    assert mismatch.value.reason == "DeliveryStreamMismatch"
+
+
+def test_a_data_stream_is_created_with_its_tags_and_encrypted_only_with_a_key_there_is(aws):
+    kinesis = client(aws, "kinesis", ARCHIVE_ACCOUNT)
+    tags = {"vigil.dev/owner": "tests/LogSubscriptionPolicy/tagged"}
+    with without_gaps():
+        kinesis.create_stream(StreamName="vigil-tests-moto", StreamModeDetails={"StreamMode": "ON_DEMAND"}, Tags=tags)
+        assert kinesis.list_tags_for_stream(StreamName="vigil-tests-moto")["Tags"] == [], "moto drops them"
+        kinesis.start_stream_encryption(StreamName="vigil-tests-moto", EncryptionType="KMS", KeyId="alias/nothing")
+    kinesis.create_stream(StreamName="vigil-tests-tagged", StreamModeDetails={"StreamMode": "ON_DEMAND"}, Tags=tags)
+    assert kinesis.list_tags_for_stream(StreamName="vigil-tests-tagged")["Tags"] == [
+        {"Key": "vigil.dev/owner", "Value": "tests/LogSubscriptionPolicy/tagged"}]
+    assert error_code(lambda: kinesis.create_stream(StreamName="vigil-tests-no-shards")) == (
+        "InvalidArgumentException"), "a provisioned stream needs its shards"
+
+    def encrypt(key: str) -> str:
+        return error_code(lambda: kinesis.start_stream_encryption(StreamName="vigil-tests-tagged",
+                                                                  EncryptionType="KMS", KeyId=key))
+
+    assert encrypt("alias/nothing") == "KMSNotFoundException"
+    assert encrypt("alias/aws/s3") == "KMSNotFoundException", "another service's managed key"
+    assert encrypt(f"arn:aws:kms:{REGION}:{ARCHIVE_ACCOUNT}:key/00000000-0000-0000-0000-000000000000") == (
+        "KMSNotFoundException")
+    kms = client(aws, "kms", ARCHIVE_ACCOUNT)
+    disabled = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=disabled)
+    assert encrypt(disabled) == "KMSDisabledException"
+    own = kms.create_key()["KeyMetadata"]["Arn"]
+    kinesis.start_stream_encryption(StreamName="vigil-tests-tagged", EncryptionType="KMS", KeyId=own)
+    kinesis.start_stream_encryption(StreamName="vigil-tests-tagged", EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    summary = kinesis.describe_stream_summary(StreamName="vigil-tests-tagged")["StreamDescriptionSummary"]
+    assert (summary["EncryptionType"], summary["KeyId"]) == ("KMS", "alias/aws/kinesis")
+
+
+def test_a_firehose_reads_only_a_data_stream_there_is_through_a_role_that_may(aws, kinesis_archive):
+    firehose = client(aws, "firehose", ARCHIVE_ACCOUNT)
+    built = kinesis_archive
+    reader = built.role_arn(KINESIS_NAMES.firehose_role)
+    missing = built.data_stream_arn(REGION).replace(KINESIS_NAMES.data_stream, "nothing")
+
+    def create(name: str, source_arn: str, role: str) -> None:
+        firehose.create_delivery_stream(
+            DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={"KinesisStreamARN": source_arn, "RoleARN": role},
+            ExtendedS3DestinationConfiguration=s3_configuration(built, RoleARN=reader))
+
+    with without_gaps():
+        create("vigil-tests-moto-kds", missing, reader)
+    assert error_code(lambda: create("vigil-tests-kds", missing, reader)) == "ResourceNotFoundException"
+    assert error_code(lambda: create("vigil-tests-kds", built.data_stream_arn(OTHER_REGION), reader)) == (
+        "InvalidArgumentException"), "a data stream of another region"
+    plain_reader = built.role_arn(NAMES.firehose_role)  # the Firehose type's role: no kinesis:GetRecords
+    assert error_code(lambda: create("vigil-tests-kds", built.data_stream_arn(REGION), plain_reader)) == (
+        "InvalidArgumentException")
+

@@ -10,9 +10,10 @@ import sys
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vigil_sandbox.awsserver import CallLog, is_write, operation_for
+from vigil_sandbox.awsserver import CallLog, SeenOperation, is_write, operation_for
 from vigil_sandbox.seed import ACCESS_ROLE, FULL_SLOTS_FILTERS, FULL_SLOTS_LOG_GROUP, workload_account_ids
 
 TRUST_MANAGEMENT = json.dumps(
@@ -237,6 +238,18 @@ def test_recorder_names_virtual_hosted_s3_requests():
     assert operation_for("s3", "PUT", host, "/y", {}, {"x-amz-copy-source": "b/x"}) == "CopyObject"
 
 
+def test_recorder_names_rest_operations_with_an_arn_in_the_path(aws, organization, call_log):
+    """GuardDuty's TagResource puts the detector's ARN, slash included, in one URI label: it is
+    matched against the path as sent (%2F), not as decoded."""
+    guardduty = aws.client("guardduty", organization.security)
+    detector = guardduty.list_detectors()["DetectorIds"][0]
+    call_log.reset()
+    guardduty.tag_resource(ResourceArn=f"arn:aws:guardduty:ca-central-1:{organization.security}:detector/{detector}",
+                           Tags={"team": "recorder-test"})
+
+    assert [c.operation for c in call_log.calls()] == ["TagResource"]
+
+
 def test_recorder_names_json_and_query_operations_in_the_calling_account(aws, organization, call_log):
     security = organization.security
     aws.client("kms", security)  # assume before the record starts
@@ -267,6 +280,19 @@ def test_call_log_reads_from_an_index_and_resets(aws, call_log):
     assert [c.operation for c in call_log.calls(since=first)] == ["ListRoles"]
     call_log.reset()
     assert call_log.calls() == []
+
+
+def test_call_log_tells_vigils_calls_and_keeps_what_was_seen_through_resets(aws, organization, call_log):
+    """Vigil's clients name vigil/ in their User-Agent (vigil.aws.session); a test's do not."""
+    call_log.reset()
+    aws.client("iam").list_roles()
+    aws.client("iam", config=Config(user_agent_extra="vigil/0.1.0")).list_account_aliases()
+
+    assert [(c.operation, c.by_vigil) for c in call_log.calls()] == [("ListRoles", False),
+                                                                       ("ListAccountAliases", True)]
+    call_log.reset()
+    assert SeenOperation(organization.management, "iam", "ListAccountAliases", True) in call_log.seen()
+    assert SeenOperation(organization.management, "iam", "ListRoles", False) in call_log.seen()
 
 
 @pytest.mark.parametrize(

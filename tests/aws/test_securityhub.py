@@ -10,6 +10,7 @@ the state their own; the organization's trusted access is put back as it was fou
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.config import Config
@@ -111,8 +112,18 @@ def test_enabling_chooses_default_standards_or_none_and_turns_integrations_on(aw
     assert error_code(lambda: bare.enable_security_hub()) == "ResourceConflictException"
 
 
-def test_standards_take_the_regions_arns_and_read_ready(aws):
+def standalone_hub(aws):
+    """OTHER_WORKLOAD's hub in STANDALONE, on (as the test above leaves it, wherever xdist ran that)."""
     account = hub(aws, OTHER_WORKLOAD, STANDALONE)
+    try:
+        account.enable_security_hub(EnableDefaultStandards=False)
+    except ClientError:
+        pass  # on already
+    return account
+
+
+def test_standards_take_the_regions_arns_and_read_ready(aws):
+    account = standalone_hub(aws)
     pci = standards_arn(STANDALONE, "pci-dss/v/3.2.1")
     answer = account.batch_enable_standards(StandardsSubscriptionRequests=[{"StandardsArn": pci},
                                                                            {"StandardsArn": CIS_1_2}])
@@ -130,7 +141,7 @@ def test_standards_take_the_regions_arns_and_read_ready(aws):
 
 
 def test_product_imports_are_turned_off_and_on_by_arn(aws):
-    account = hub(aws, OTHER_WORKLOAD, STANDALONE)
+    account = standalone_hub(aws)
     product = f"arn:aws:securityhub:{STANDALONE}::product/aws/config"
     subscription = f"arn:aws:securityhub:{STANDALONE}:{OTHER_WORKLOAD}:product-subscription/aws/config"
     with without_gaps():
@@ -355,9 +366,16 @@ def test_adapter_counts_active_findings_by_severity_a_page_at_a_time(access, org
     assert [c.operation for c in call_log.calls() if c.service == "securityhub"] == ["GetFindings"]
 
 
-def test_adapter_reads_the_aggregator_with_its_mode(access, organization, administered):
-    [found] = aws_securityhub.finding_aggregators(access, organization.security, LINKED)
-    assert found.region == AGGREGATION and found.region_linking_mode in ("ALL_REGIONS", "SPECIFIED_REGIONS")
+def test_adapter_reads_the_aggregator_with_its_mode(aws, access, organization, administered):
+    admin = hub(aws, organization.security, AGGREGATION)
+    made = not admin.list_finding_aggregators()["FindingAggregators"]  # xdist may run this one first
+    arn = admin.create_finding_aggregator(RegionLinkingMode="ALL_REGIONS")["FindingAggregatorArn"] if made else ""
+    try:
+        [found] = aws_securityhub.finding_aggregators(access, organization.security, LINKED)
+        assert found.region == AGGREGATION and found.region_linking_mode in ("ALL_REGIONS", "SPECIFIED_REGIONS")
+    finally:
+        if made:
+            admin.delete_finding_aggregator(FindingAggregatorArn=arn)
 
 
 def test_member_write_refused_in_the_answer_raises(access, organization, administered):
@@ -424,5 +442,130 @@ def test_audit_of_an_organization_without_security_hub_plans_everything_and_writ
         "EnableSecurityHub", "EnableOrganizationAdminAccount", "UpdateOrganizationConfiguration",
         "BatchEnableStandards", "EnableImportFindingsForProduct", "EnableImportFindingsForProduct",
         "EnableImportFindingsForProduct", "CreateFindingAggregator"]
-    assert report.extra_status == {}, "no administrator hub: no findings to count"
+    assert report.extra_status == {"securityHubV2": "NotEnabled"}, "no administrator hub: no findings to count"
     assert call_log.writes() == []
+
+
+# --- central configuration and the newer Security Hub ---------------------------------------------
+
+
+@pytest.fixture
+def centrally(aws, organization, administered) -> Iterator[Any]:
+    """AGGREGATION as the home region, its aggregator linking every region, for one test; put back
+    to LOCAL after it, with the organization configurations and the workload's standards as they were."""
+    admin = hub(aws, organization.security, AGGREGATION)
+    found = admin.list_finding_aggregators()["FindingAggregators"]
+    made = not found
+    arn = (admin.create_finding_aggregator(RegionLinkingMode="ALL_REGIONS")["FindingAggregatorArn"] if made
+           else found[0]["FindingAggregatorArn"])
+    mode = admin.get_finding_aggregator(FindingAggregatorArn=arn)
+    admin.update_finding_aggregator(FindingAggregatorArn=arn, RegionLinkingMode="ALL_REGIONS")
+    regions = (AGGREGATION, LINKED)
+    configurations = {r: hub(aws, organization.security, r).describe_organization_configuration() for r in regions}
+    standards = {r: {s["StandardsArn"]: s["StandardsSubscriptionArn"] for s in
+                     hub(aws, WORKLOAD, r).get_enabled_standards()["StandardsSubscriptions"]} for r in regions}
+    yield admin
+    for target in ({"AccountId": WORKLOAD}, {"RootId": aws.client("organizations").list_roots()["Roots"][0]["Id"]}):
+        try:
+            applied = admin.get_configuration_policy_association(Target=target)
+        except ClientError:
+            break  # never switched to CENTRAL
+        if applied["AssociationType"] == "APPLIED" and applied["ConfigurationPolicyId"] != "SELF_MANAGED_SECURITY_HUB":
+            admin.start_configuration_policy_disassociation(Target=target,
+                                                            ConfigurationPolicyIdentifier=applied["ConfigurationPolicyId"])
+    admin.update_organization_configuration(AutoEnable=False, AutoEnableStandards="NONE",
+                                            OrganizationConfiguration={"ConfigurationType": "LOCAL"})
+    for region, configuration in configurations.items():
+        hub(aws, organization.security, region).update_organization_configuration(
+            AutoEnable=configuration["AutoEnable"], AutoEnableStandards=configuration["AutoEnableStandards"])
+        workload = hub(aws, WORKLOAD, region)
+        now = {s["StandardsArn"]: s["StandardsSubscriptionArn"]
+               for s in workload.get_enabled_standards()["StandardsSubscriptions"]}
+        if set(now) - set(standards[region]):
+            workload.batch_disable_standards(StandardsSubscriptionArns=[now[a] for a in set(now) - set(standards[region])])
+        if set(standards[region]) - set(now):
+            workload.batch_enable_standards(StandardsSubscriptionRequests=[
+                {"StandardsArn": a} for a in set(standards[region]) - set(now)])
+    if made:
+        admin.delete_finding_aggregator(FindingAggregatorArn=arn)
+    else:
+        admin.update_finding_aggregator(FindingAggregatorArn=arn, RegionLinkingMode=mode["RegionLinkingMode"],
+                                        **({"Regions": mode["Regions"]} if mode.get("Regions") else {}))
+
+
+def paths(client) -> set[str]:
+    return {s["StandardsArn"].split("/", 1)[1] for s in client.get_enabled_standards()["StandardsSubscriptions"]}
+
+
+def test_standards_are_described_with_the_regions_arns_and_their_names(aws, organization, administered):
+    admin = hub(aws, organization.security, LINKED)
+    with without_gaps():
+        assert error_code(lambda: admin.describe_standards())
+    offered = {s["Name"]: s["StandardsArn"] for s in admin.describe_standards()["Standards"]}
+    assert offered["CIS AWS Foundations Benchmark v1.2.0"] == CIS_1_2, "CIS 1.2.0: one ruleset for every region"
+    assert offered["PCI DSS v4.0.1"] == standards_arn(LINKED, "pci-dss/v/4.0.1")
+    assert {"CIS AWS Foundations Benchmark v3.0.0", "NIST Special Publication 800-53 Revision 5"} <= set(offered)
+    assert error_code(lambda: hub(aws, OTHER_WORKLOAD, "ap-east-1").describe_standards()) == "InvalidAccessException"
+
+
+def test_central_configuration_is_run_from_the_home_region_with_policies(aws, access, organization, centrally):
+    admin, linked = centrally, hub(aws, organization.security, LINKED)
+    central = {"ConfigurationType": "CENTRAL"}
+    with without_gaps():
+        assert error_code(lambda: admin.list_configuration_policies())
+    assert error_code(lambda: admin.create_configuration_policy(
+        Name="early", ConfigurationPolicy={"SecurityHub": {"ServiceEnabled": False}})) == "AccessDeniedException", \
+        "no policy while configured locally"
+    assert error_code(lambda: linked.update_organization_configuration(
+        AutoEnable=False, AutoEnableStandards="NONE", OrganizationConfiguration=central)) == "InvalidInputException", \
+        "switched from the aggregator's region only"
+    assert error_code(lambda: admin.update_organization_configuration(
+        AutoEnable=True, OrganizationConfiguration=central)) == "InvalidInputException", "policies enable accounts"
+    admin.update_organization_configuration(AutoEnable=False, AutoEnableStandards="NONE",
+                                            OrganizationConfiguration=central)
+    for client in (admin, linked):
+        got = client.describe_organization_configuration()
+        assert (got["OrganizationConfiguration"]["ConfigurationType"], got["AutoEnable"]) == ("CENTRAL", False)
+
+    offered = {s["Name"]: s["StandardsArn"] for s in admin.describe_standards()["Standards"]}
+    fsbp, pci4 = offered["AWS Foundational Security Best Practices v1.0.0"], offered["PCI DSS v4.0.1"]
+    assert error_code(lambda: admin.create_configuration_policy(Name="bad", ConfigurationPolicy={"SecurityHub": {
+        "ServiceEnabled": True, "EnabledStandardIdentifiers": [fsbp]}})) == "InvalidInputException", "controls missing"
+    policy = {"SecurityHub": {"ServiceEnabled": True, "EnabledStandardIdentifiers": [fsbp, pci4],
+                              "SecurityControlsConfiguration": {"DisabledSecurityControlIdentifiers": ["EC2.2"]}}}
+    created = admin.create_configuration_policy(Name="baseline", ConfigurationPolicy=policy, Tags={"team": "sec"})
+    assert error_code(lambda: linked.get_configuration_policy(Identifier=created["Id"])) == "AccessDeniedException"
+    assert admin.get_configuration_policy(Identifier=created["Arn"])["ConfigurationPolicy"] == policy
+    assert admin.list_tags_for_resource(ResourceArn=created["Arn"])["Tags"] == {"team": "sec"}
+    assert created["Id"] in [p["Id"] for p in admin.list_configuration_policies()["ConfigurationPolicySummaries"]]
+
+    answer = admin.start_configuration_policy_association(ConfigurationPolicyIdentifier=created["Id"],
+                                                          Target={"AccountId": WORKLOAD})
+    assert answer["AssociationStatus"] == "PENDING"
+    got = admin.get_configuration_policy_association(Target={"AccountId": WORKLOAD})
+    assert (got["ConfigurationPolicyId"], got["AssociationType"], got["AssociationStatus"]) == (
+        created["Id"], "APPLIED", "SUCCESS")
+    for region in (AGGREGATION, LINKED):
+        assert paths(hub(aws, WORKLOAD, region)) == {"aws-foundational-security-best-practices/v/1.0.0",
+                                                     "pci-dss/v/4.0.1"}, "exactly the policy's, in every region"
+    admin.update_configuration_policy(Identifier=created["Id"], ConfigurationPolicy={"SecurityHub": {
+        **policy["SecurityHub"], "EnabledStandardIdentifiers": [fsbp, pci4, CIS_1_2]}})
+    assert "cis-aws-foundations-benchmark/v/1.2.0" in paths(hub(aws, WORKLOAD, LINKED)), "applied again"
+
+    # The adapter's reads.
+    root = aws.client("organizations").list_roots()["Roots"][0]["Id"]
+    assert aws_securityhub.root_id(access, organization.management, AGGREGATION) == root
+    assert aws_securityhub.root_association(access, organization.security, AGGREGATION, root).policy_id == (
+        "SELF_MANAGED_SECURITY_HUB"), "nothing associated to the root"
+    read = aws_securityhub.configuration_policy(access, organization.security, AGGREGATION, created["Id"])
+    assert (read.service_enabled, read.disabled_controls, read.enabled_controls) == (True, ("EC2.2",), None)
+    assert aws_securityhub.policy_ids_named(access, organization.security, AGGREGATION, "baseline") == [created["Id"]]
+
+
+def test_the_newer_security_hub_is_read_where_it_is_on(aws, access):
+    client = hub(aws, OTHER_WORKLOAD, ELSEWHERE)
+    with without_gaps():
+        assert error_code(lambda: client.describe_security_hub_v2())
+    assert aws_securityhub.security_hub_v2(access, OTHER_WORKLOAD, ELSEWHERE) is False
+    client.enable_security_hub_v2()
+    assert aws_securityhub.security_hub_v2(access, OTHER_WORKLOAD, ELSEWHERE) is True

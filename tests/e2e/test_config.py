@@ -1,6 +1,7 @@
 """ConfigBaseline end to end, the real operator on the sandbox, scoped to two accounts so it stays
 quick: recorders, delivery channels and recording in every account x region; the organization
 aggregator, rules and conformance pack from the delegated security account; compliance in status;
+exclusions and a daily recording override, held as weakening until allowed, then recorded;
 drift (a stopped recorder, a moved delivery channel, a deleted organization rule) undone within one
 resync; Audit reporting drift with no write; a steady resync writing nothing; an invalid spec refused."""
 
@@ -117,6 +118,44 @@ def test_status_reports_the_aggregated_compliance(stack: Stack, baseline: dict):
         "nonCompliantResources": sum(r["Compliance"].get("ComplianceContributorCount", {}).get("CappedCount", 0)
                                      for r in rows)}
     assert {r["AccountId"] for r in rows} == set(SCOPE), "rules run where the recorders are"
+
+
+IAM_TYPES = ["AWS::IAM::Group", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::User"]
+RECORDING = {"allSupported": False, "recordingStrategy": "EXCLUSION_BY_RESOURCE_TYPES",
+             "exclusionByResourceTypes": ["AWS::EC2::Volume"],
+             "recordingMode": {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": [
+                 {"description": "instances once a day", "resourceTypes": ["AWS::EC2::Instance"],
+                  "recordingFrequency": "DAILY"}]}}
+RECORDING_ALLOWANCES = ("spec.recorder.allSupported=false", "spec.recorder.exclusionByResourceTypes=+AWS::EC2::Volume",
+                        "spec.recorder.recordingMode.recordingModeOverrides=+AWS::EC2::Instance")
+
+
+def test_exclusions_and_daily_recording_wait_for_their_allowance_then_record(stack: Stack, baseline: dict):
+    """Every type but EBS volumes (and outside the home region the IAM types, as HomeRegionOnly
+    says, which Config would record otherwise), EC2 instances once a day: each a weakening, held
+    until allowed. Left so: the steady resync after it writes nothing."""
+    stack.patch_spec("ConfigBaseline", "baseline", "config", {"recorder": RECORDING})
+    held = stack.wait("ConfigBaseline", "baseline", "config", lambda o: reason(o) == "WeakeningHeld",
+                      timeout=RESYNC_SECONDS + 5, what="WeakeningHeld")
+    message = condition(held, "Ready")["message"]
+    assert all(entry in message for entry in RECORDING_ALLOWANCES), message
+    recorder, _, _ = recorder_of(stack, WORKLOAD, OTHER)
+    assert recorder["recordingGroup"]["allSupported"], "nothing written while held"
+
+    stack.annotate("ConfigBaseline", "baseline", "config",
+                   {"vigil.dev/allow-weakening": ",".join(RECORDING_ALLOWANCES)})
+    stack.wait("ConfigBaseline", "baseline", "config", is_ready_and_compliant, timeout=RESYNC_SECONDS + 5,
+               what="allowed and applied")
+    for account in SCOPE:
+        for region in REGIONS:
+            recorder, recording, _ = recorder_of(stack, account, region)
+            assert recorder["recordingGroup"] == {
+                "allSupported": False, "includeGlobalResourceTypes": False,
+                "recordingStrategy": {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"},
+                "exclusionByResourceTypes": {"resourceTypes": ["AWS::EC2::Volume", *(
+                    [] if region == HOME else IAM_TYPES)]}}
+            assert recorder["recordingMode"] == RECORDING["recordingMode"]
+            assert recording
 
 
 def test_steady_state_resync_writes_nothing(stack: Stack, baseline: dict):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from vigil_sandbox.faults import Fault, Faults
+from vigil_sandbox.iam_coverage import gaps as iam_gaps
 from vigil_sandbox.stack import Stack, is_ready_and_compliant
 
 pytestmark = pytest.mark.e2e
@@ -91,6 +92,9 @@ def assert_each_once(stack: Stack) -> None:
 def stack(tmp_path: Path, controlplane) -> Iterator[Stack]:
     with Stack(tmp_path / "stack", namespaces=(NS,), controlplane=controlplane) as running:
         yield running
+        missing = iam_gaps(running)
+    if missing:
+        pytest.fail(missing, pytrace=False)
 
 
 def test_lost_answers_and_a_killed_operator_leave_no_duplicate(stack: Stack):

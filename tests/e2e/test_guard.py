@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from vigil_sandbox import states
+from vigil_sandbox.iam_coverage import gaps as iam_gaps
 from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -34,6 +35,9 @@ def reason(obj: dict[str, Any], type_: str = "Ready") -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory, controlplane) -> Iterator[Stack]:
     with Stack(tmp_path_factory.mktemp("stack"), namespaces=(A, B, "sniping"), controlplane=controlplane) as running:
         yield running
+        missing = iam_gaps(running)
+    if missing:
+        pytest.fail(missing, pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,9 @@ auto-enable, and every account enrolled (adopting the seeded home-region setup, 
 account was left out); corrects a disabled detector, a disassociated member, auto-enable turned
 off and a feature turned off within one resync; a steady-state resync reads a fixed number of
 times and writes nothing; Audit reports drift as Drifted and writes nothing; an export without its
-archive is refused at apply; findings exported to the LogArchive bucket, encrypted with its key."""
+archive is refused at apply; findings exported to the LogArchive bucket, encrypted with its key;
+Runtime Monitoring with its agent management auto-enabled in every member, status counting the
+members running each plan per region, and an agent management turned off held until allowed."""
 
 from __future__ import annotations
 
@@ -103,7 +105,7 @@ def next_reconcile(stack: Stack, after: str) -> str:
     return obj["status"]["lastReconcileTime"]
 
 
-def test_steady_state_resync_reads_eleven_times_and_writes_nothing(stack: Stack, built):
+def test_steady_state_resync_reads_thirteen_times_and_writes_nothing(stack: Stack, built):
     calls = stack.calls()
     finished = next_reconcile(stack, stack.get("GuardDutyOrg", NS, NAME)["status"]["lastReconcileTime"])
     calls.reset()  # between two resyncs: the record holds whole ones only
@@ -113,10 +115,11 @@ def test_steady_state_resync_reads_eleven_times_and_writes_nothing(stack: Stack,
     mine = Counter(c.operation for c in recorded
                    if c.service == "guardduty" or c.operation == "ListAWSServiceAccessForOrganization")
     # Per region: ListOrganizationAdminAccounts, ListDetectors, GetDetector,
-    # DescribeOrganizationConfiguration, ListMembers; once: ListAWSServiceAccessForOrganization.
+    # DescribeOrganizationConfiguration, ListMembers, GetMemberDetectors (the plans the members run,
+    # 6 < 50 of them); once: ListAWSServiceAccessForOrganization.
     assert {op: n / 2 for op, n in mine.items()} == {
         "ListAWSServiceAccessForOrganization": 1, "ListOrganizationAdminAccounts": 2, "ListDetectors": 2,
-        "GetDetector": 2, "DescribeOrganizationConfiguration": 2, "ListMembers": 2}
+        "GetDetector": 2, "DescribeOrganizationConfiguration": 2, "ListMembers": 2, "GetMemberDetectors": 2}
 
 
 def test_drift_is_corrected_within_one_resync(stack: Stack, built):
@@ -192,3 +195,54 @@ def test_findings_are_exported_to_the_log_archive(stack: Stack, built):
         properties = described["DestinationProperties"]
         assert properties["DestinationArn"].startswith(archive["bucketArn"])
         assert properties["KmsKeyArn"] == archive["kmsKeyArn"]
+
+
+AGENTS = ("EKS_ADDON_MANAGEMENT", "ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT")
+
+
+def runtime_agents(features: list[dict[str, Any]], value: str = "Status") -> dict[str, str]:
+    runtime = next(f for f in features if f["Name"] == "RUNTIME_MONITORING")
+    return {c["Name"]: c[value] for c in runtime.get("AdditionalConfiguration", [])}
+
+
+def protection(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["region"]: p for p in obj["status"].get("protection", [])}
+
+
+def test_runtime_monitoring_reaches_every_member_and_status_counts_the_plans(stack: Stack, built):
+    """Last in the module: it leaves Runtime Monitoring on. Every plan is an organization auto-enable
+    setting in each region; status counts the members running each; an agent management turned off
+    waits for its allowance."""
+    before = protection(stack.get("GuardDutyOrg", NS, NAME))
+    for region in REGIONS:
+        plans = before[region]["plans"]
+        assert before[region]["members"] == len(MEMBERS)
+        assert (plans["s3DataEvents"], plans["lambdaNetworkLogs"], plans["runtimeMonitoring"]) == (
+            len(MEMBERS), len(MEMBERS), 0), "the five plans on in every member, Runtime Monitoring in none"
+
+    stack.patch_spec("GuardDutyOrg", NS, NAME, {"features": {"runtimeMonitoring": True}})
+    obj = stack.wait("GuardDutyOrg", NS, NAME, lambda o: is_ready_and_compliant(o) and all(
+        protection(o).get(r, {}).get("plans", {}).get("runtimeMonitoring") == len(MEMBERS) for r in REGIONS),
+        timeout=ONE_RESYNC, what="Runtime Monitoring on in every member")
+    for region in REGIONS:
+        config = organization_configuration(stack, region)
+        assert {f["Name"]: f["AutoEnable"] for f in config["Features"]}["RUNTIME_MONITORING"] == "ALL"
+        assert runtime_agents(config["Features"], "AutoEnable") == dict.fromkeys(AGENTS, "ALL")
+        assert runtime_agents(detector(stack, region)["Features"]) == dict.fromkeys(AGENTS, "ENABLED")
+        assert protection(obj)[region]["plans"]["runtimeMonitoringAgentManagement"] == {
+            "eksAddonManagement": len(MEMBERS), "ecsFargateAgentManagement": len(MEMBERS),
+            "ec2AgentManagement": len(MEMBERS)}
+
+    allowance = "spec.features.runtimeMonitoringAgentManagement.ec2AgentManagement=false"
+    stack.patch_spec("GuardDutyOrg", NS, NAME, {"features": {"runtimeMonitoringAgentManagement": {
+        "ec2AgentManagement": False}}})
+    held = stack.wait("GuardDutyOrg", NS, NAME, lambda o: reason(o, "Ready") == "WeakeningHeld",
+                      timeout=ONE_RESYNC, what="WeakeningHeld")
+    assert allowance in condition(held, "Ready")["message"]
+    assert runtime_agents(detector(stack, HOME)["Features"])["EC2_AGENT_MANAGEMENT"] == "ENABLED", "held"
+    stack.annotate("GuardDutyOrg", NS, NAME, {"vigil.dev/allow-weakening": allowance})
+    stack.wait("GuardDutyOrg", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC, what="allowed and applied")
+    for region in REGIONS:
+        assert runtime_agents(detector(stack, region)["Features"])["EC2_AGENT_MANAGEMENT"] == "DISABLED"
+        assert runtime_agents(organization_configuration(stack, region)["Features"], "AutoEnable") == {
+            "EKS_ADDON_MANAGEMENT": "ALL", "ECS_FARGATE_AGENT_MANAGEMENT": "ALL", "EC2_AGENT_MANAGEMENT": "NONE"}

@@ -60,6 +60,41 @@ def test_a_clean_chain_verifies(stack: Stack, chain):
     states.record("integrity-verified", trail)
 
 
+def test_a_stop_and_restart_is_reported_with_who_stopped_the_trail_and_who_started_it(stack: Stack, chain):
+    """CloudTrail's own event history says who stopped the trail: evidence, not a failure."""
+    import boto3
+
+    management = stack.organization["management"]
+    stack.make_role(management, "ops-admin")
+    sts = stack.aws("sts")
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{management}:role/ops-admin",
+                                  RoleSessionName="mallory")["Credentials"]
+    ops = boto3.client("cloudtrail", region_name="ca-central-1", endpoint_url=stack.aws_endpoint,
+                       aws_access_key_id=credentials["AccessKeyId"],
+                       aws_secret_access_key=credentials["SecretAccessKey"],
+                       aws_session_token=credentials["SessionToken"])
+    ops.stop_logging(Name="vigil-org-trail")
+    stopped = datetime.now(timezone.utc)
+
+    def gap_reported(obj: dict) -> bool:
+        gaps = obj["status"]["integrity"].get("gaps") or []
+        return any(g["reason"] == "LoggingStopped" and g.get("until") for g in gaps)
+
+    # Vigil starts it again at its next resync; the verification after that reads both events.
+    trail = stack.wait("OrgTrail", NS, "org-trail", gap_reported, timeout=30, what="the stop reported")
+    [gap] = [g for g in trail["status"]["integrity"]["gaps"] if g["reason"] == "LoggingStopped"]
+    assert (gap["account"], gap["region"]) == ("*", "*")
+    assert abs(datetime.fromisoformat(gap["since"].replace("Z", "+00:00")) - stopped) < timedelta(seconds=5)
+    assert f"by arn:aws:sts::{management}:assumed-role/ops-admin/mallory; started again at" in gap["message"]
+    assert gap["message"].endswith(f"by arn:aws:iam::{management}:root"), "Vigil's own identity restarted it"
+    assert verified(trail) == "True", "a stop is evidence, not tampering"
+    assert "the trail was stopped 1 time" in condition(trail, "IntegrityVerified")["message"]
+    integrity = trail["status"]["integrity"]
+    accounts = 4 + len(stack.organization["workloads"])  # management, log archive, security, shared network
+    assert integrity["chains"] == accounts * len(REGIONS)  # every active account x governed Region walked
+    assert integrity.get("verifiedFrom") is None, "accounts without any digest: no range every chain covers"
+
+
 def test_a_tampered_log_is_found_within_one_interval(stack: Stack, chain):
     writer, keys = chain
     log = writer.log_keys(keys[(ACCOUNTS[1], REGIONS[1])][1])[0]

@@ -26,6 +26,7 @@ import yaml
 from vigil_sandbox import examples
 from vigil_sandbox.controlplane import ControlPlane
 from vigil_sandbox.faults import Fault, Faults
+from vigil_sandbox.iam_coverage import gaps as iam_gaps
 from vigil_sandbox.stack import (LEASE_NAME, LEASE_SECONDS, OPERATOR_NAMESPACE, RETRY_SECONDS, Stack,
                                  is_ready_and_compliant, wait_until)
 
@@ -67,6 +68,9 @@ def one_replica_writes(tmp_path_factory: pytest.TempPathFactory, controlplane: C
     with Stack(tmp_path_factory.mktemp("one"), namespaces=(NS,), controlplane=controlplane) as stack:
         apply_baseline(stack, manifest)
         time.sleep(6)  # two resyncs: whatever a steady state still writes is counted too
+        missing = iam_gaps(stack)
+        if missing:
+            pytest.fail(missing, pytrace=False)
         return writes(stack)
 
 
@@ -81,6 +85,9 @@ def pair(one_replica_writes: Counter, tmp_path_factory: pytest.TempPathFactory, 
         apply_baseline(stack, manifest)
         time.sleep(6)
         yield stack
+        missing = iam_gaps(stack)
+    if missing:
+        pytest.fail(missing, pytrace=False)
 
 
 def restore_pair(stack: Stack) -> None:

@@ -3,8 +3,13 @@ archive (a Firehose per region, KMS-encrypted with the archive key, behind a Clo
 destination that admits the organization); a steady-state resync reads and never writes; a new log
 group is covered within one resync; a Vigil filter deleted out of band and a Firehose stripped of
 its key are put back; a group whose two filter slots are someone else's is SubscriptionSlotsFull
-and left as it is; Audit reports drift and writes nothing; invalid specs and the Kinesis path are
-refused; deletionPolicy Delete removes what Vigil created and keeps the logs."""
+and left as it is; Audit reports drift and writes nothing; invalid specs are refused; a new policy
+subscribes each account by its account-level policy where the account allows it and group by group
+where another's policy holds the slot (status.methods); delivery through a Kinesis data stream,
+encrypted before anything writes to it, its encryption put back; deletionPolicy Delete removes what
+Vigil created and keeps the logs.
+
+The module's first policy is an object made while LogGroup was the default (method: LogGroup)."""
 
 from __future__ import annotations
 
@@ -72,8 +77,9 @@ def policy(stack: Stack, namespace: str = NS, name: str = NAME) -> dict[str, Any
 
 @pytest.fixture(scope="module")
 def baseline(stack: Stack, manifest) -> Stack:
-    for kind in ("Organization", "LogArchive", "LogSubscriptionPolicy"):
+    for kind in ("Organization", "LogArchive"):
         stack.apply(manifest(kind, NS))
+    stack.apply(manifest("LogSubscriptionPolicy", NS, method="LogGroup"))
     for kind, name in (("Organization", "acme"), ("LogArchive", "central"), ("LogSubscriptionPolicy", NAME)):
         stack.wait(kind, NS, name, is_ready_and_compliant, timeout=60, what="Ready and Compliant")
     return stack
@@ -171,7 +177,8 @@ def test_audit_reports_drift_and_never_writes(baseline: Stack, manifest):
     calls.reset()
     baseline.apply(manifest("Organization", "audit"))
     baseline.apply(manifest("LogArchive", "audit", managementPolicy="Audit"))
-    baseline.apply(manifest("LogSubscriptionPolicy", "audit", managementPolicy="Audit", regions=[HOME]))
+    baseline.apply(manifest("LogSubscriptionPolicy", "audit", managementPolicy="Audit", regions=[HOME],
+                            method="LogGroup"))
     audited = baseline.wait("LogSubscriptionPolicy", "audit", NAME,
                             lambda o: condition(o, "Compliant").get("reason") == "Drifted", timeout=30,
                             what="Compliant=False Drifted")
@@ -187,16 +194,6 @@ def test_audit_reports_drift_and_never_writes(baseline: Stack, manifest):
     time.sleep(RESYNC_SECONDS + 1)  # another resync: still read-only
     assert [c for c in calls.calls() if c.write] == []
     assert policy(baseline, "audit")["status"]["driftCorrections"] == 0
-
-
-def test_kinesis_delivery_is_not_supported_yet(baseline: Stack, manifest):
-    kinesis = manifest("LogSubscriptionPolicy", "audit", delivery={"type": "Kinesis"})
-    kinesis["metadata"]["name"] = "kinesis-logs"
-    baseline.apply(kinesis)
-    refused = baseline.wait("LogSubscriptionPolicy", "audit", "kinesis-logs",
-                            lambda o: condition(o, "Ready").get("reason") == "NotSupportedYet", timeout=20,
-                            what="NotSupportedYet")
-    assert "Kinesis" in condition(refused, "Ready")["message"]
 
 
 @pytest.mark.parametrize("name, spec, says", [
@@ -222,7 +219,7 @@ def test_the_api_refuses_what_the_schema_forbids(baseline: Stack, manifest, spec
 
 
 def test_a_group_with_both_slots_taken_is_reported_and_left_alone(baseline: Stack, manifest):
-    network = manifest("LogSubscriptionPolicy", NS, scope="SharedNetwork", regions=[HOME])
+    network = manifest("LogSubscriptionPolicy", NS, scope="SharedNetwork", regions=[HOME], method="LogGroup")
     network["metadata"]["name"] = "network-logs"
     baseline.apply(network)
     reported = baseline.wait("LogSubscriptionPolicy", NS, "network-logs",
@@ -239,6 +236,87 @@ def test_a_group_with_both_slots_taken_is_reported_and_left_alone(baseline: Stac
     assert ours(baseline, SHARED_NETWORK, "/app/web", name="vigil-baseline-network-logs"), "its other groups: covered"
     baseline.delete("LogSubscriptionPolicy", NS, "network-logs")
     wait_until("network-logs gone", lambda: not baseline.exists("LogSubscriptionPolicy", NS, "network-logs"), 30)
+
+
+def account_policies(stack: Stack, account: str, region: str = HOME) -> dict[str, dict[str, Any]]:
+    found = aws(stack, "logs", account, region).describe_account_policies(
+        policyType="SUBSCRIPTION_FILTER_POLICY")["accountPolicies"]
+    return {p["policyName"]: p for p in found}
+
+
+def test_a_new_policy_uses_the_account_policy_where_the_account_allows_it(baseline: Stack, manifest):
+    """The default for a new object: each account's one subscription filter policy slot, where it is
+    free; where another's policy holds it (a SIEM's), that policy stays and each group gets a filter."""
+    name, theirs = "account-logs", WORKLOADS[2]
+    vigil = f"vigil-{NS}-{name}"
+    aws(baseline, "logs", theirs).put_account_policy(
+        policyName="siem-all", policyType="SUBSCRIPTION_FILTER_POLICY", scope="ALL",
+        policyDocument=json.dumps({"DestinationArn": destination_arn(HOME), "FilterPattern": ""}))
+    policy_doc = manifest("LogSubscriptionPolicy", NS, regions=[HOME])
+    policy_doc["metadata"]["name"] = name
+    del policy_doc["spec"]["method"]  # the API server's default
+    baseline.apply(policy_doc)
+    done = baseline.wait("LogSubscriptionPolicy", NS, name, lambda o: is_ready_and_compliant(o)
+                         and (o["status"].get("methods") or {}).get("accountPolicy") == 2, timeout=60,
+                         what="Ready and Compliant, two accounts by policy")
+    assert done["spec"]["method"] == "PreferAccountPolicy", "written into the object at its creation"
+    methods = done["status"]["methods"]
+    assert methods["logGroup"] == 1
+    [fallback] = methods["fallbacks"]
+    assert fallback["target"] == f"{theirs}/{HOME}" and fallback["reason"] == "AccountPolicyTaken"
+    assert "siem-all" in fallback["message"]
+    for account in WORKLOADS[:2]:
+        document = json.loads(account_policies(baseline, account)[vigil]["policyDocument"])
+        assert document["DestinationArn"] == destination_arn(HOME, vigil)
+        assert ours(baseline, account, "/app/web", name=vigil) is None, "no filter where the policy covers"
+    assert list(account_policies(baseline, theirs)) == ["siem-all"], "another's policy is never replaced"
+    for group in LOG_GROUPS:
+        assert ours(baseline, theirs, group, name=vigil), (theirs, group)
+    total = 2 + 2 + 2 + len(LOG_GROUPS)  # roles; stream, destination; two policies; a filter per group
+    assert done["status"]["targets"]["total"] == total
+    baseline.delete("LogSubscriptionPolicy", NS, name)
+    wait_until(f"{name} gone", lambda: not baseline.exists("LogSubscriptionPolicy", NS, name), 30)
+
+
+def test_delivery_through_a_kinesis_data_stream(baseline: Stack, manifest):
+    """CloudWatch Logs -> Kinesis Data Streams -> Firehose -> S3: the data stream encrypted before
+    the destination writes to it, its encryption put back when stopped; Delete removes it."""
+    name = "kinesis-logs"
+    vigil = f"vigil-{NS}-{name}"
+    kds = manifest("LogSubscriptionPolicy", NS, scope="SharedNetwork", regions=[HOME],
+                   delivery={"type": "Kinesis"}, deletionPolicy="Delete")
+    kds["metadata"]["name"] = name
+    baseline.apply(kds)
+    baseline.wait("LogSubscriptionPolicy", NS, name, is_ready_and_compliant, timeout=60, what="Ready and Compliant")
+    kinesis = aws(baseline, "kinesis", ARCHIVE)
+    summary = kinesis.describe_stream_summary(StreamName=vigil)["StreamDescriptionSummary"]
+    assert (summary["StreamModeDetails"]["StreamMode"], summary["EncryptionType"], summary["KeyId"]) == (
+        "ON_DEMAND", "KMS", "alias/aws/kinesis")
+    owner = {t["Key"]: t["Value"] for t in kinesis.list_tags_for_stream(StreamName=vigil)["Tags"]}
+    assert owner["vigil.dev/owner"] == f"{NS}/LogSubscriptionPolicy/{name}"
+    reader = aws(baseline, "firehose", ARCHIVE).describe_delivery_stream(
+        DeliveryStreamName=f"{vigil}-kds")["DeliveryStreamDescription"]
+    assert reader["DeliveryStreamType"] == "KinesisStreamAsSource"
+    assert reader["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"] == summary["StreamARN"]
+    s3 = reader["Destinations"][0]["ExtendedS3DestinationDescription"]
+    key = baseline.get("LogArchive", NS, "central")["status"]["kmsKeyArn"]
+    assert s3["BucketARN"] == "arn:aws:s3:::acme-log-archive"
+    assert s3["EncryptionConfiguration"] == {"KMSEncryptionConfig": {"AWSKMSKeyARN": key}}
+    [destination] = aws(baseline, "logs", ARCHIVE).describe_destinations(DestinationNamePrefix=vigil)["destinations"]
+    assert destination["targetArn"] == summary["StreamARN"]
+    document = json.loads(account_policies(baseline, SHARED_NETWORK)[vigil]["policyDocument"])
+    assert document["DestinationArn"] == destination["arn"]
+
+    kinesis.stop_stream_encryption(StreamName=vigil, EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    wait_until("the data stream encrypted again", lambda: kinesis.describe_stream_summary(
+        StreamName=vigil)["StreamDescriptionSummary"]["EncryptionType"] == "KMS")
+    baseline.wait("LogSubscriptionPolicy", NS, name, is_ready_and_compliant, timeout=ONE_RESYNC, what="Compliant")
+
+    baseline.delete("LogSubscriptionPolicy", NS, name)
+    wait_until(f"{name} gone", lambda: not baseline.exists("LogSubscriptionPolicy", NS, name), 30)
+    assert vigil not in kinesis.list_streams()["StreamNames"]
+    assert f"{vigil}-kds" not in aws(baseline, "firehose", ARCHIVE).list_delivery_streams()["DeliveryStreamNames"]
+    assert vigil not in account_policies(baseline, SHARED_NETWORK)
 
 
 def test_delete_policy_removes_what_vigil_created_and_keeps_the_logs(baseline: Stack):

@@ -1,6 +1,7 @@
 """The operator end to end on the baseline's first three kinds: apply -> Ready and Compliant with
 the right AWS state; spec changes followed; out-of-band drift corrected within one resync and
-counted; a steady-state resync writes nothing; delete with Retain leaves AWS alone."""
+counted; a steady-state resync writes nothing; Object Lock on a bucket that exists without it only
+when the spec says so, COMPLIANCE only when acknowledged; delete with Retain leaves AWS alone."""
 
 from __future__ import annotations
 
@@ -119,6 +120,53 @@ def test_out_of_band_drift_is_corrected_within_one_resync(baseline: Stack):
     assert baseline.metric("vigil_drift_corrections_total", kind="OrgTrail") >= 2
     assert baseline.metric("vigil_object_compliant", **trail_labels) == 1, "compliant again once corrected"
     assert baseline.metric("vigil_object_targets", state="compliant", **trail_labels) == 1
+
+
+def test_object_lock_comes_to_an_existing_bucket_only_when_the_spec_says_so(baseline: Stack, manifest):
+    """A bucket that holds logs and no Object Lock is reported, never locked as a side effect;
+    enableOnExistingBucket locks it (for good), and COMPLIANCE needs its acknowledgement."""
+    bucket, name = "acme-legacy-logs", "legacy"
+    s3 = baseline.aws("s3", LOG_ARCHIVE)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ca-central-1"})
+    s3.put_object(Bucket=bucket, Key="AWSLogs/old.json.gz", Body=b"written before the lock")
+    key = baseline.get("LogArchive", NS, "central")["status"]["kmsKeyArn"]
+    # retention=None: an expiry on logs kept for ever so far would be a weakening of its own.
+    legacy = manifest("LogArchive", NS, bucketName=bucket, kms={"create": False, "keyArn": key}, retention=None,
+                      adoptionPolicy="Adopt", objectLock={"mode": "COMPLIANCE", "days": 30})
+    legacy["metadata"]["name"] = name
+    refused = baseline.refusal(legacy)
+    assert "acknowledgeComplianceModeIsPermanent" in refused and "cannot be undone" in refused, refused
+
+    legacy["spec"]["objectLock"] = {"mode": "GOVERNANCE", "days": 30}
+    baseline.apply(legacy)
+    reported = baseline.wait("LogArchive", NS, name, lambda o: condition(o, "Ready").get("reason")
+                             == "ObjectLockNotEnabled", timeout=30, what="Ready=False ObjectLockNotEnabled")
+    assert "spec.objectLock.enableOnExistingBucket: true" in condition(reported, "Ready")["message"]
+    assert condition(reported, "Stalled")["status"] == "True", "a human decides"
+    assert reported["status"]["objectLockEnabled"] is False
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled", "the rest of the bucket is enforced"
+    with pytest.raises(Exception, match="ObjectLockConfigurationNotFoundError"):
+        s3.get_object_lock_configuration(Bucket=bucket)
+
+    baseline.patch_spec("LogArchive", NS, name, {"objectLock": {"enableOnExistingBucket": True}})
+    locked = baseline.wait("LogArchive", NS, name, lambda o: o["metadata"]["generation"] == 2
+                           and is_ready_and_compliant(o), timeout=30, what="locked and Compliant")
+    assert locked["status"]["objectLockEnabled"] is True
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 30}}}
+    assert s3.get_object(Bucket=bucket, Key="AWSLogs/old.json.gz")["Body"].read() == b"written before the lock"
+
+    baseline.patch_spec("LogArchive", NS, name, {"objectLock": {"mode": "COMPLIANCE",
+                                                                "acknowledgeComplianceModeIsPermanent": True}})
+    baseline.wait("LogArchive", NS, name, lambda o: o["metadata"]["generation"] == 3 and is_ready_and_compliant(o),
+                  timeout=30, what="COMPLIANCE, acknowledged")
+    retention = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]["Rule"]
+    assert retention == {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}
+    baseline.delete("LogArchive", NS, name)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and baseline.exists("LogArchive", NS, name):
+        time.sleep(0.25)
+    assert not baseline.exists("LogArchive", NS, name)
 
 
 def test_delete_with_retain_leaves_trail_and_bucket(baseline: Stack):

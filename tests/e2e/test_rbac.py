@@ -17,6 +17,7 @@ from kubernetes import client
 
 from vigil.api import KINDS
 from vigil_sandbox.controlplane import ControlPlane
+from vigil_sandbox.iam_coverage import gaps as iam_gaps
 from vigil_sandbox.stack import (OPERATOR_ACCOUNT, OPERATOR_NAMESPACE, Stack, is_ready_and_compliant,
                                  wait_until)
 
@@ -43,6 +44,9 @@ def stack(started: datetime.datetime, tmp_path_factory: pytest.TempPathFactory,
           controlplane: ControlPlane) -> Iterator[Stack]:
     with Stack(tmp_path_factory.mktemp("stack"), namespaces=(NS, BROKEN), controlplane=controlplane) as running:
         yield running
+        missing = iam_gaps(running)
+    if missing:
+        pytest.fail(missing, pytrace=False)
 
 
 def operator_requests(stack: Stack, since: datetime.datetime) -> list[dict[str, Any]]:

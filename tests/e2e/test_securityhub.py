@@ -6,7 +6,9 @@ aggregator linking every region, and the organization's Access Analyzer; status.
 seeded active findings of every region and account. A standard and an integration turned off out of
 band come back within one resync; a steady-state resync reads a fixed number of times and writes
 nothing; Audit reports drift as Drifted and writes nothing; an aggregation region outside the
-regions is InvalidSpec."""
+regions is InvalidSpec. Last, configuration.mode Central migrates the organization to central
+configuration: one configuration policy of Vigil's, associated to the root, holding the standards
+and the disabled control, kept as the spec says when someone edits it."""
 
 from __future__ import annotations
 
@@ -81,8 +83,9 @@ def findings_counted(obj: dict[str, Any]) -> bool:
 @pytest.fixture(scope="module")
 def built(stack: Stack, manifest) -> dict[str, Any]:
     seeded = {account: standards(stack, HOME, account) for account in (SECURITY, SECURITYHUB_SELF_MANAGED)}
-    for kind in ("Organization", "SecurityHubBaseline"):
-        stack.apply(manifest(kind, NS))
+    stack.apply(manifest("Organization", NS))
+    # Per account first (the example's Central comes last, as a migration).
+    stack.apply(manifest("SecurityHubBaseline", NS, configuration={"mode": "Local"}))
     obj = stack.wait("SecurityHubBaseline", NS, NAME, lambda o: is_ready_and_compliant(o) and findings_counted(o),
                      timeout=45, what="Ready, Compliant and the findings counted")
     return {"seeded": seeded, "object": obj}
@@ -138,9 +141,11 @@ def test_steady_state_resync_reads_a_fixed_number_of_times_and_writes_nothing(st
     # Per region: ListOrganizationAdminAccounts, DescribeHub, DescribeOrganizationConfiguration,
     # ListMembers, and GetEnabledStandards + ListEnabledProductsForImport for the administrator and
     # each of the 6 members; in the aggregation region ListFindingAggregators, GetFindingAggregator
-    # and GetFindings (one page); once: trusted access, Access Analyzer's delegation, the analyzer.
+    # and GetFindings (one page); once: trusted access, Access Analyzer's delegation, the analyzer;
+    # DescribeStandards per region (standards by name) and DescribeSecurityHubV2 (reported only).
     assert Counter(c.operation for c in mine) == {
         "ListAWSServiceAccessForOrganization": 1, "ListOrganizationAdminAccounts": 2, "DescribeHub": 2,
+        "DescribeStandards": 2, "DescribeSecurityHubV2": 1,
         "DescribeOrganizationConfiguration": 2, "ListMembers": 2, "GetEnabledStandards": 14,
         "ListEnabledProductsForImport": 14, "ListFindingAggregators": 1, "GetFindingAggregator": 1,
         "GetFindings": 1, "ListDelegatedServicesForAccount": 1, "GetAnalyzer": 1}
@@ -202,3 +207,38 @@ def test_aggregation_region_outside_the_regions_is_refused(stack: Stack, manifes
                      timeout=20, what="InvalidSpec")
     assert "spec.aggregationRegion: eu-west-1" in condition(obj, "Ready")["message"]
     stack.delete("SecurityHubBaseline", NS, "elsewhere")
+
+
+def test_central_mode_moves_standards_and_disabled_controls_into_one_policy_on_the_root(stack: Stack, built):
+    # Last in the module: the organization stays configured centrally.
+    allowance = "spec.disabledControls=+EC2.2"
+    stack.annotate("SecurityHubBaseline", NS, NAME, {"vigil.dev/allow-weakening": allowance})
+    stack.patch_spec("SecurityHubBaseline", NS, NAME, {
+        "configuration": {"mode": "Central"},
+        "disabledControls": [{"id": "EC2.2", "reason": "default security groups are the network team's"}]})
+    obj = stack.wait("SecurityHubBaseline", NS, NAME, lambda o: is_ready_and_compliant(o) and (
+        o["status"].get("configurationType") == "CENTRAL"), timeout=ONE_RESYNC * 2, what="Central, Ready, Compliant")
+    assert obj["status"]["securityHubV2"] == "NotEnabled"
+    admin = hub(stack, HOME)
+    for region in REGIONS:
+        config = hub(stack, region).describe_organization_configuration()
+        assert config["OrganizationConfiguration"]["ConfigurationType"] == "CENTRAL", region
+    [summary] = [p for p in admin.list_configuration_policies()["ConfigurationPolicySummaries"]
+                 if p["Name"] == "vigil-baseline"]
+    assert admin.list_tags_for_resource(ResourceArn=summary["Arn"])["Tags"]["vigil.dev/owner"] == (
+        f"{NS}/SecurityHubBaseline/{NAME}")
+    root = stack.aws("organizations").list_roots()["Roots"][0]["Id"]
+    association = admin.get_configuration_policy_association(Target={"RootId": root})
+    assert (association["ConfigurationPolicyId"], association["AssociationStatus"]) == (summary["Id"], "SUCCESS")
+    policy = admin.get_configuration_policy(Identifier=summary["Id"])["ConfigurationPolicy"]["SecurityHub"]
+    assert policy["SecurityControlsConfiguration"] == {"DisabledSecurityControlIdentifiers": ["EC2.2"]}
+    assert {arn.split("/", 1)[1] for arn in policy["EnabledStandardIdentifiers"]} >= set(STANDARDS)
+    for account in MEMBERS:
+        assert set(STANDARDS) <= set(standards(stack, OTHER, account)), "the root's policy, in every linked region"
+
+    # Someone turns another control off in Vigil's policy: it comes back on within a resync.
+    admin.update_configuration_policy(Identifier=summary["Id"], ConfigurationPolicy={"SecurityHub": {
+        **policy, "SecurityControlsConfiguration": {"DisabledSecurityControlIdentifiers": ["EC2.2", "S3.1"]}}})
+    wait_until("S3.1 back on", lambda: admin.get_configuration_policy(Identifier=summary["Id"])[
+        "ConfigurationPolicy"]["SecurityHub"]["SecurityControlsConfiguration"] == {
+        "DisabledSecurityControlIdentifiers": ["EC2.2"]})

@@ -67,6 +67,8 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     (["verify-trail", "--trail", "t", "--home-region", "us-east-1", "--lookback", "a day"], USAGE,
      "error: argument --lookback: 'a day' is not a duration"),
     (["crds", "--check", "--output", "crds", "--deploy", "deploy"], NOT_COMPLIANT, "stale generated files: crds/"),
+    (["iam", "--check", "--output", "iam"], NOT_COMPLIANT, "stale generated files: iam/"),
+    (["iam", "--organization-id", "o-x"], USAGE, "error: argument --organization-id: 'o-x' is not an AWS Organizations"),
     (["audit"], USAGE, "error: the following arguments are required: -f/--filename; see `vigil audit --help`"),
     (["frobnicate"], USAGE, "error: argument COMMAND: invalid choice: 'frobnicate'"),
     ([], USAGE, "error: the following arguments are required: COMMAND; see `vigil --help`"),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from vigil.api.orgtrail import OrgTrailSpec
 from vigil.api.organization import OrganizationSpec
 from vigil.aws.session import AccessSettings, AwsAccess
@@ -14,13 +16,20 @@ from vigil.controls import integrity
 from vigil.controls.base import Context, LogArchiveView, OrganizationView, Report, TargetReport
 from vigil.controls.status import summarize
 from vigil.planning.integrity import (DayRead, Finding, FindingKind, IntegrityResult, Tally, UnitError, Window,
-                                      link_day_reads)
+                                      continuity, link_day_reads)
 from vigil.state.cloudtrail import TrailState
 from vigil.state.organizations import Account, OrganizationInventory
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 FINDING = {"target": "s3://b/k.json.gz", "reason": "LogFileModified", "message": "SHA-256 differs"}
 LOGGING = TrailState(exists=True, is_logging=True, start_logging_time=(NOW - timedelta(days=30)).isoformat())
+
+
+@pytest.fixture(autouse=True)
+def quiet_event_history(monkeypatch):
+    """CloudTrail's event history records no stop of the trail (read in tests/aws against the sandbox)."""
+    monkeypatch.setattr(integrity, "judge_continuity",
+                        lambda access, account, region, trail, result: continuity(result, []))
 
 
 def spec(**integrity_spec) -> OrgTrailSpec:
@@ -72,7 +81,8 @@ def test_the_condition_says_what_the_verification_found():
     assert verified.conditions[0][1:3] == ("True", "Verified")
     assert verified.status == {"lastVerifiedTime": "2026-03-02T12:00:00Z", "digestsVerified": 48,
                                "logFilesVerified": 96, "failures": 0,
-                               "lastSuccessfulVerificationTime": "2026-03-02T12:00:00Z"}
+                               "lastSuccessfulVerificationTime": "2026-03-02T12:00:00Z",
+                               "verifiedFrom": None, "verifiedTo": None, "chains": 2, "gaps": [], "gapsTotal": 0}
     unread = integrity._outcome(ctx, result(digests=3, errors=(UnitError("a/r/d", "AccessDenied", "no"),)),
                                 NOW, LOGGING)
     assert unread.conditions[0][1:3] == ("Unknown", "AccessDenied")
@@ -97,7 +107,8 @@ def empty_bucket(access, reader, layout, accounts, regions, window, concurrency,
     for account in accounts:
         for region in regions:
             folder = f"{layout.bucket}/{layout.digest_folder(account, region)}"
-            result.tally.add(link_day_reads([DayRead() for _ in window.days()], window, expect_since, folder))
+            result.add_chain(account, region, link_day_reads([DayRead() for _ in window.days()], window,
+                                                             expect_since, folder))
     return result
 
 

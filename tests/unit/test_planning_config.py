@@ -1,5 +1,6 @@
-"""ConfigBaseline planner: recorder, delivery channel and recording per account x region; trusted
-access, delegation, the aggregator and its role, organization rules and conformance packs; table-driven."""
+"""ConfigBaseline planner: recorder (recording strategy, exclusions, global types, recording mode),
+delivery channel and recording per account x region; trusted access, delegation, the aggregator and
+its role, organization rules and conformance packs; table-driven."""
 
 import json
 
@@ -13,9 +14,11 @@ from vigil.planning.config import (AGGREGATOR_POLICY_ARN, AGGREGATOR_ROLE_NAME, 
                                    plan_rules, plan_service_linked_role)
 from vigil.planning import policies
 from vigil.planning.ownership import Owner
-from vigil.state.config import (AccountConfigState, AggregatorSource, AggregatorState, ChannelState,
-                                ConformancePackState, DelegationState, OrganizationRuleSettings,
-                                OrganizationRuleState, RecorderState, ServiceRoleState, rule_parameters)
+from vigil.planning.weakening import classify
+from vigil.state.config import (GLOBAL_IAM_TYPES, AccountConfigState, AggregatorSource, AggregatorState,
+                                ChannelState, ConformancePackState, DelegationState, OrganizationRuleSettings,
+                                OrganizationRuleState, RecorderState, ServiceRoleState, recording_mode,
+                                rule_parameters)
 
 HOME, OTHER = "ca-central-1", "us-east-1"
 OWNER = Owner("baseline", "ConfigBaseline", "config")
@@ -54,7 +57,9 @@ def test_nothing_there_creates_recorder_channel_and_starts_it_in_that_order():
     assert recorder["name"] == "default"
     assert recorder["roleARN"] == ("arn:aws:iam::555555555555:role/aws-service-role/config.amazonaws.com/"
                                    "AWSServiceRoleForConfig")
-    assert recorder["recordingGroup"] == {"allSupported": True, "includeGlobalResourceTypes": True}
+    assert recorder["recordingGroup"] == {"allSupported": True, "includeGlobalResourceTypes": True,
+                                          "recordingStrategy": {"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"}}
+    assert recorder["recordingMode"] == {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []}
     channel = actions[1].params["DeliveryChannel"]
     assert channel == {"name": "default", "s3BucketName": "acme-log-archive", "s3KeyPrefix": "config",
                        "s3KmsKeyArn": KEY, "configSnapshotDeliveryProperties": {"deliveryFrequency": "TwentyFour_Hours"}}
@@ -66,23 +71,107 @@ def test_healthy_account_region_needs_nothing(region):
     assert plan_recorder(SPEC, target(region), healthy(region)) == []
 
 
+def with_recorder(**fields) -> ConfigBaselineSpec:
+    return ConfigBaselineSpec.model_validate({**SPEC.model_dump(by_alias=True), "recorder": fields})
+
+
+EXCLUDING_VOLUMES = {"allSupported": False, "recordingStrategy": "EXCLUSION_BY_RESOURCE_TYPES",
+                     "exclusionByResourceTypes": ["AWS::EC2::Volume"]}
+
+
+def put_recorder(spec, region=HOME, found=None) -> dict:
+    [put] = [a for a in plan_recorder(spec, target(region), found or AccountConfigState(
+        recorder=RecorderState(exists=False), channel=ChannelState(exists=False)))
+        if a.operation == "PutConfigurationRecorder"]
+    return put.params["ConfigurationRecorder"]
+
+
 @pytest.mark.parametrize("setting, home, other", [
     ("HomeRegionOnly", True, False),
     ("AllRegions", True, True),
     ("None", False, False),
 ])
 def test_global_resource_types_follow_the_setting(setting, home, other):
-    spec = SPEC.model_copy(update={"recorder": SPEC.recorder.model_copy(
-        update={"include_global_resource_types": setting})})
-    assert desired_recorder(spec, target(HOME)).include_global_resource_types is home
-    assert desired_recorder(spec, target(OTHER)).include_global_resource_types is other
+    spec = with_recorder(includeGlobalResourceTypes=setting)
+    for region, records in ((HOME, home), (OTHER, other)):
+        assert put_recorder(spec, region)["recordingGroup"]["includeGlobalResourceTypes"] is records
+        assert desired_recorder(spec, target(region)).unrecorded_types == (() if records else GLOBAL_IAM_TYPES)
+    # With exclusions Config's own flag must be off, and records the IAM types unless they are excluded.
+    spec = with_recorder(**EXCLUDING_VOLUMES, includeGlobalResourceTypes=setting)
+    for region, records in ((HOME, home), (OTHER, other)):
+        group = put_recorder(spec, region)["recordingGroup"]
+        assert group == {"allSupported": False, "includeGlobalResourceTypes": False,
+                         "recordingStrategy": {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"},
+                         "exclusionByResourceTypes": {"resourceTypes": sorted(
+                             ["AWS::EC2::Volume", *(() if records else GLOBAL_IAM_TYPES)])}}
+
+
+@pytest.mark.parametrize("recorder", [
+    {}, EXCLUDING_VOLUMES, {"includeGlobalResourceTypes": "None"},
+    {"recordingMode": {"recordingFrequency": "DAILY", "recordingModeOverrides": [
+        {"description": "changes to roles at once", "resourceTypes": ["AWS::IAM::Role", "AWS::IAM::Policy"],
+         "recordingFrequency": "CONTINUOUS"}]}},
+], ids=["default", "exclusions", "no global types", "daily"])
+@pytest.mark.parametrize("region", [HOME, OTHER])
+def test_a_recorder_as_the_spec_says_needs_nothing(recorder, region):
+    spec = with_recorder(**recorder)
+    assert plan_recorder(spec, target(region), healthy(region, spec)) == []
+
+
+def test_a_recorder_from_before_recording_modes_records_continuously():
+    found = healthy()
+    found = found.model_copy(update={"recorder": found.recorder.model_copy(update={
+        "settings": found.recorder.settings.model_copy(update={"recording_mode": recording_mode(None)})})})
+    assert plan_recorder(SPEC, target(), found) == []
+
+
+@pytest.mark.parametrize("before, after, changed, allowances", [
+    ({}, EXCLUDING_VOLUMES, ["recorder.all_supported", "recorder.recording_strategy", "recorder.unrecorded_types"],
+     ["spec.recorder.allSupported=false", "spec.recorder.exclusionByResourceTypes=+AWS::EC2::Volume"]),
+    (EXCLUDING_VOLUMES, {**EXCLUDING_VOLUMES, "exclusionByResourceTypes": ["AWS::EC2::Volume", "AWS::S3::Bucket"]},
+     ["recorder.unrecorded_types"], ["spec.recorder.exclusionByResourceTypes=+AWS::S3::Bucket"]),
+    (EXCLUDING_VOLUMES, {**EXCLUDING_VOLUMES, "includeGlobalResourceTypes": "None"},
+     ["recorder.unrecorded_types"], ["spec.recorder.includeGlobalResourceTypes=None"]),
+    (EXCLUDING_VOLUMES, {}, ["recorder.all_supported", "recorder.recording_strategy", "recorder.unrecorded_types"],
+     []),
+    ({}, {"recordingMode": {"recordingFrequency": "DAILY"}}, ["recorder.recording_mode"],
+     ["spec.recorder.recordingMode.recordingFrequency=DAILY"]),
+    ({}, {"recordingMode": {"recordingModeOverrides": [{"resourceTypes": ["AWS::EC2::Instance"],
+                                                        "recordingFrequency": "DAILY"}]}},
+     ["recorder.recording_mode"], ["spec.recorder.recordingMode.recordingModeOverrides=+AWS::EC2::Instance"]),
+], ids=["exclusions", "one more", "global types off", "exclusions lifted", "daily", "daily override"])
+def test_recording_changes_are_one_put_named_by_the_spec_field_that_asks(before, after, changed, allowances):
+    """At the home region; the weakening ones (planning.weakening) name the spec fields admission names."""
+    old, new = with_recorder(**before), with_recorder(**after)
+    [put] = [a for a in plan_recorder(new, target(), healthy(HOME, old)) if a.operation == "PutConfigurationRecorder"]
+    assert sorted(c.path for c in put.changes) == changed
+    assert sorted(w.allowance for w in classify(put)) == allowances
+
+
+def test_switching_to_exclusions_elsewhere_does_not_count_the_global_types_as_lost():
+    """Outside the home region the IAM types were not recorded (HomeRegionOnly): excluding them
+    now loses nothing, only the spec's own exclusion does."""
+    [put] = [a for a in plan_recorder(with_recorder(**EXCLUDING_VOLUMES), target(OTHER), healthy(OTHER))
+             if a.operation == "PutConfigurationRecorder"]
+    assert sorted(w.allowance for w in classify(put)) == [
+        "spec.recorder.allSupported=false", "spec.recorder.exclusionByResourceTypes=+AWS::EC2::Volume"]
+
+
+def test_from_a_recorder_of_chosen_types_nothing_is_lost():
+    found = healthy()
+    found = found.model_copy(update={"recorder": found.recorder.model_copy(update={
+        "settings": found.recorder.settings.model_copy(update={
+            "all_supported": False, "recording_strategy": "INCLUSION_BY_RESOURCE_TYPES", "unrecorded_types": ("*",)})})})
+    [put] = [a for a in plan_recorder(with_recorder(**EXCLUDING_VOLUMES), target(), found)
+             if a.operation == "PutConfigurationRecorder"]
+    assert classify(put) == [], "every type but the volumes: more than it recorded"
 
 
 def test_existing_recorder_and_channel_are_adopted_under_their_own_names():
     found = healthy()
     found = AccountConfigState(
         recorder=found.recorder.model_copy(update={"name": "corp-recorder", "settings": found.recorder.settings.model_copy(
-            update={"include_global_resource_types": False})}),
+            update={"include_global_resource_types": False, "unrecorded_types": GLOBAL_IAM_TYPES})}),
         channel=found.channel.model_copy(update={"name": "corp-channel", "sns_topic_arn": "arn:aws:sns:x:1:t",
                                                  "settings": found.channel.settings.model_copy(
                                                      update={"delivery_frequency": "One_Hour"})}))

@@ -1,16 +1,18 @@
-"""GuardDutyOrg planner: delegated administrator, detector and features, organization
-configuration, member enrollment and findings export, table-driven; and the shared trusted-access
-planner it reuses."""
+"""GuardDutyOrg planner: delegated administrator, detector and features (Runtime Monitoring's agent
+management too), organization configuration, member enrollment, findings export and the members'
+plans counted for status, table-driven; and the shared trusted-access planner it reuses."""
 
 import pytest
 
 from vigil.api.guardduty import GuardDutyOrgSpec
 from vigil.planning.guardduty import (PENDING_DETECTOR, AdministratorConflict, FindingsDestination, GuardDutyRegion,
                                       desired_detector, desired_organization, member_account_ids, plan_administrator,
-                                      plan_detector, plan_member, plan_organization, plan_publishing)
+                                      plan_counts, plan_detector, plan_member, plan_organization, plan_publishing)
 from vigil.planning.organization import plan_trusted_access
 from vigil.planning.ownership import Owner
-from vigil.state.guardduty import DetectorFeatures, DetectorState, OrganizationFeatures, PublishingDestination
+from vigil.planning.weakening import classify
+from vigil.state.guardduty import (DetectorFeatures, DetectorState, MemberPlans, OrganizationFeatures,
+                                   PublishingDestination)
 
 SECURITY, MANAGEMENT = "333333333333", "123456789012"
 TARGET = GuardDutyRegion(MANAGEMENT, SECURITY, "us-east-1", Owner("baseline", "GuardDutyOrg", "guardduty", "prod"))
@@ -152,3 +154,75 @@ def test_findings_go_to_the_log_archive_when_asked(the_spec, destinations, opera
     for action in plan:
         assert action.params["DestinationProperties"] == {
             "DestinationArn": "arn:aws:s3:::acme-log-archive/guardduty", "KmsKeyArn": ARCHIVE.kms_key_arn}
+
+
+# --- Runtime Monitoring's agent management, and what the members run ---------------------------------
+
+RUNTIME = spec(features={**SPEC.features.model_dump(by_alias=True), "runtimeMonitoring": True})
+AGENTS_ON = [{"Name": "EKS_ADDON_MANAGEMENT", "Status": "ENABLED"},
+             {"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "Status": "ENABLED"},
+             {"Name": "EC2_AGENT_MANAGEMENT", "Status": "ENABLED"}]
+
+
+def with_agents(s: GuardDutyOrgSpec, **agents: bool) -> GuardDutyOrgSpec:
+    features = s.features.model_dump(by_alias=True)
+    return spec(features={**features, "runtimeMonitoringAgentManagement": {
+        **features["runtimeMonitoringAgentManagement"], **agents}})
+
+
+def test_runtime_monitoring_on_manages_its_agent_everywhere_by_default():
+    [create] = plan_detector(RUNTIME, TARGET, DetectorState(exists=False))
+    [runtime] = [f for f in create.params["Features"] if f["Name"] == "RUNTIME_MONITORING"]
+    assert runtime == {"Name": "RUNTIME_MONITORING", "Status": "ENABLED", "AdditionalConfiguration": AGENTS_ON}
+    [update] = plan_organization(RUNTIME, TARGET, DETECTOR, desired_organization(SPEC))
+    [runtime] = update.params["Features"]
+    assert runtime == {"Name": "RUNTIME_MONITORING", "AutoEnable": "ALL", "AdditionalConfiguration": [
+        {"Name": a["Name"], "AutoEnable": "ALL"} for a in AGENTS_ON]}
+
+
+def test_an_agent_management_turned_off_is_one_update_of_runtime_monitoring_whole():
+    observed = healthy_detector(RUNTIME)
+    [update] = plan_detector(with_agents(RUNTIME, ec2AgentManagement=False), TARGET, observed)
+    assert [c.path for c in update.changes] == ["features.runtime_monitoring_agent_management.ec2_agent_management"]
+    assert update.params["Features"] == [{"Name": "RUNTIME_MONITORING", "Status": "ENABLED", "AdditionalConfiguration": [
+        *AGENTS_ON[:2], {"Name": "EC2_AGENT_MANAGEMENT", "Status": "DISABLED"}]}]
+    assert [w.allowance for w in classify(update)] == [
+        "spec.features.runtimeMonitoringAgentManagement.ec2AgentManagement=false"]
+    [organization] = plan_organization(with_agents(RUNTIME, ec2AgentManagement=False), TARGET, DETECTOR,
+                                       desired_organization(RUNTIME))
+    assert [w.allowance for w in classify(organization)] == [
+        "spec.features.runtimeMonitoringAgentManagement.ec2AgentManagement=false"]
+
+
+def test_agent_management_is_left_as_found_while_runtime_monitoring_is_off():
+    found = healthy_detector(RUNTIME).settings.features.model_copy(update={"runtime_monitoring": False})
+    observed = healthy_detector().model_copy(update={"settings": healthy_detector().settings.model_copy(
+        update={"features": found})})
+    assert plan_detector(with_agents(SPEC, eksAddonManagement=False), TARGET, observed) == []
+    organization = desired_organization(RUNTIME).features.model_copy(update={"runtime_monitoring": "NONE"})
+    observed_org = desired_organization(SPEC).model_copy(update={"features": organization})
+    assert plan_organization(SPEC, TARGET, DETECTOR, observed_org) == []
+
+
+def test_runtime_monitoring_off_takes_its_agents_with_it_in_one_feature():
+    [update] = plan_detector(SPEC, TARGET, healthy_detector(RUNTIME))
+    assert update.params["Features"] == [{"Name": "RUNTIME_MONITORING", "Status": "DISABLED"}]
+    assert [w.allowance for w in classify(update)] == ["spec.features.runtimeMonitoring=false"]
+
+
+def test_member_plans_are_counted_as_the_spec_names_them():
+    counted = MemberPlans(members=4, plans={"s3_data_events": 4, "runtime_monitoring": 2,
+                                            "runtime_monitoring_agent_management.eks_addon_management": 1})
+    assert plan_counts(counted).model_dump(by_alias=True) == {
+        "s3DataEvents": 4, "eksAuditLogs": 0, "ebsMalwareProtection": 0, "rdsLoginEvents": 0, "runtimeMonitoring": 2,
+        "runtimeMonitoringAgentManagement": {"eksAddonManagement": 1, "ecsFargateAgentManagement": 0,
+                                             "ec2AgentManagement": 0},
+        "lambdaNetworkLogs": 0}
+
+
+def test_a_member_detector_reads_its_plans_and_agents():
+    features = DetectorFeatures.from_features([
+        {"Name": "S3_DATA_EVENTS", "Status": "ENABLED"}, {"Name": "RUNTIME_MONITORING", "Status": "ENABLED",
+                                                          "AdditionalConfiguration": AGENTS_ON[2:]}])
+    assert features.plans_on() == ["s3_data_events", "runtime_monitoring",
+                                   "runtime_monitoring_agent_management.ec2_agent_management"]

@@ -14,9 +14,9 @@ from functools import cache
 import pytest
 
 from vigil.planning.integrity import (APPENDED, CHUNK, NOT_GZIP, TRUNCATED, DayRead, DigestLayout, FindingKind,
-                                      LogFileRead, PublicKeys, Tally, Window, check_digest, check_log_file,
-                                      digests_due_since, inflate, is_backfill, key_time, link_day_reads,
-                                      string_to_sign)
+                                      IntegrityResult, LogFileRead, PublicKeys, Tally, TrailEvent, Window,
+                                      check_digest, check_log_file, continuity, digests_due_since, inflate,
+                                      is_backfill, key_time, link_day_reads, stops, string_to_sign)
 from vigil_sandbox.digests import ChainWriter, Signer
 from vigil.state.cloudtrail import TrailState
 from vigil.state.digests import Digest, DigestObject
@@ -89,8 +89,10 @@ def verify(w: ChainWriter, keys: PublicKeys | None = None, window: Window | None
                     for log in check.digest.log_files if check.digest else ():
                         segment.log_file(check_log_file(log, read_log(store, log.s3_bucket, log.s3_object)))
                 days.append(day_read)
-            total.add(link_day_reads(days, window, expect_since, LAYOUT.digest_folder(account, region)))
-    return total
+            chain_tally = link_day_reads(days, window, expect_since, LAYOUT.digest_folder(account, region))
+            total.add(chain_tally)
+    # One chain: its own tally, with its coverage and restarts (which `add` does not sum).
+    return chain_tally if len(accounts) * len(regions) == 1 else total
 
 
 def chunked(body: bytes, size: int = 7) -> list[bytes]:
@@ -214,11 +216,22 @@ def test_each_tampering_is_found_as_its_own_finding_and_nothing_else(variant, ki
     assert tally.failures == 1
 
 
-def test_signature_by_a_key_cloudtrail_does_not_have_is_invalid():
+def test_a_digest_signed_with_a_key_cloudtrail_does_not_list_is_a_finding_of_its_own():
     w, keys = chain(3)
     tally = verify(w, keys=keys_for(Signer.from_seed("another")))
-    assert kinds(tally) == {"DigestSignatureInvalid": 3}
+    assert kinds(tally) == {"DigestKeyUnknown": 3}
     assert "has no public key" in tally.findings[0].message
+
+
+def test_a_chain_across_a_key_rotation_verifies_and_an_unlisted_new_key_is_found():
+    rotated = Signer.from_seed("rotated")
+    w = ChainWriter(MemoryStore(), LAYOUT, signer())
+    keys = w.write(ACCOUNTS[0], REGIONS[0], START, 12, rotations={6: rotated})
+    assert verify(w, keys=keys_for(signer(), rotated)).findings == []
+    # CloudTrail lists the old key only: the six digests signed after the rotation cannot be vouched for.
+    unvouched = verify(w, keys=keys_for(signer()))
+    assert [(f.kind, f.location) for f in unvouched.findings] == [
+        (FindingKind.DIGEST_KEY_UNKNOWN, f"{LAYOUT.bucket}/{key}") for key in keys[6:]]
 
 
 def test_missing_signature_metadata_is_invalid():
@@ -434,3 +447,85 @@ def test_digests_are_due_since_the_trail_started_logging_and_all_the_window_when
     assert digests_due_since(TrailState(exists=True, is_logging=False), window) is None
     assert digests_due_since(TrailState(exists=True, is_logging=True), window) == START
     assert digests_due_since(None, window) == START, "a trail that could not be read is owed every digest"
+
+
+# --- Continuity ------------------------------------------------------------------------------------
+
+def hour(n: int) -> str:
+    return (START.replace(minute=0, second=0) + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stopped_and_restarted(stop_hour: int = 5, restart_hour: int = 8) -> tuple[ChainWriter, list[str]]:
+    """A chain that stops after ``stop_hour`` hours and starts again, previous-* null, at ``restart_hour``."""
+    w = ChainWriter(MemoryStore(), LAYOUT, signer())
+    first = w.write(ACCOUNTS[0], REGIONS[0], START, stop_hour)
+    later = w.write(ACCOUNTS[0], REGIONS[0], START + timedelta(hours=restart_hour), 12 - restart_hour)
+    return w, first + later
+
+
+def judged(tally: Tally, events=()) -> IntegrityResult:
+    result = IntegrityResult(Window(START, NOW))
+    result.add_chain(ACCOUNTS[0], REGIONS[0], tally)
+    continuity(result, events)
+    return result
+
+
+def test_the_chain_reports_the_hours_its_digests_cover():
+    w, _ = chain(12)
+    tally = verify(w)
+    assert (tally.first, tally.last, tally.restarts) == (hour(0), hour(12), [])
+
+
+def test_a_missing_hour_is_digest_missing_with_its_range():
+    w, keys = chain(12)
+    w.delete(keys[5])
+    result = judged(verify(w))
+    [finding] = result.tally.findings
+    assert finding.kind is FindingKind.DIGEST_MISSING and finding.location == f"{LAYOUT.bucket}/{keys[5]}"
+    assert finding.message.startswith(f"no digest from {hour(5)} to {hour(6)}: ")
+
+
+def test_a_restart_that_no_stop_explains_is_digest_missing_with_its_range():
+    w, keys = stopped_and_restarted()
+    result = judged(verify(w))
+    assert [(f.kind, f.location) for f in result.tally.findings] == [
+        (FindingKind.DIGEST_MISSING, f"{LAYOUT.bucket}/{keys[5]}")]
+    assert result.tally.findings[0].message.startswith(f"no digest from {hour(5)} to {hour(8)}: the chain starts "
+                                                       "again here, and CloudTrail's event history records no stop")
+    assert [(g.account, g.since, g.until, g.reason) for g in result.gaps] == [
+        (ACCOUNTS[0], hour(5), hour(8), "DigestMissing")]
+
+
+def test_a_stop_and_restart_is_logging_stopped_attributed_to_its_callers_not_a_finding():
+    w, _ = stopped_and_restarted()
+    events = [TrailEvent("StopLogging", "%s" % hour(5).replace(":00:00Z", ":12:30Z"),
+                         "arn:aws:sts::123456789012:assumed-role/Admin/mallory"),
+              TrailEvent("StartLogging", hour(7).replace(":00:00Z", ":41:07Z"),
+                         "arn:aws:sts::123456789012:assumed-role/vigil-operator/vigil")]
+    result = judged(verify(w), events)
+    assert result.tally.findings == []
+    [gap] = result.gaps
+    assert (gap.account, gap.reason, gap.since, gap.until) == ("*", "LoggingStopped", events[0].time, events[1].time)
+    assert gap.message == (f"logging stopped at {events[0].time} by arn:aws:sts::123456789012:assumed-role/Admin/"
+                           f"mallory; started again at {events[1].time} by arn:aws:sts::123456789012:assumed-role/"
+                           "vigil-operator/vigil")
+
+
+def test_a_stop_days_away_does_not_explain_a_restart():
+    w, _ = stopped_and_restarted()
+    long_before = (START - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    events = [TrailEvent("StopLogging", long_before, "arn:aws:iam::123456789012:user/ops"),
+              TrailEvent("StartLogging", long_before.replace("00Z", "30Z"), "arn:aws:iam::123456789012:user/ops")]
+    result = judged(verify(w), events)
+    assert kinds(result.tally) == {"DigestMissing": 1}
+    assert sorted(g.reason for g in result.gaps) == ["DigestMissing", "LoggingStopped"]
+
+
+def test_validation_turned_off_and_on_stops_the_digests_as_a_stop_does():
+    off = TrailEvent("UpdateTrail", hour(5), "arn:aws:iam::123456789012:user/ops", validation=False)
+    on = TrailEvent("UpdateTrail", hour(7), "arn:aws:iam::123456789012:user/ops", validation=True)
+    unrelated = TrailEvent("UpdateTrail", hour(6), "arn:aws:iam::123456789012:user/ops")
+    [stop] = stops([on, unrelated, off])
+    assert (stop.stopped, stop.started) == (off, on)
+    assert stop.describe().startswith(f"log file validation turned off at {hour(5)} by")
+    assert stops([off])[0].describe().endswith("; not started again")

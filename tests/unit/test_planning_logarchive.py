@@ -1,15 +1,20 @@
 """LogArchive planner: observed bucket/key -> the exact AWS writes, table-driven; every S3 write but
 CreateBucket names the log-archive account as ExpectedBucketOwner; the key is created tagged with its
-owner, and a key found by its tags without its alias gets the alias (CreateAlias)."""
+owner, and a key found by its tags without its alias gets the alias (CreateAlias); Object Lock on a
+bucket that exists: turned on only with enableOnExistingBucket (else reported), its retention held to
+the spec with weakening waiting, and COMPLIANCE only when acknowledged."""
 
 import json
 
 import pytest
 
-from vigil.api.logarchive import LogArchiveSpec
-from vigil.planning.logarchive import LogArchiveTarget, desired_bucket_settings, desired_key_settings, plan_bucket, plan_key
+from vigil.api.logarchive import LogArchiveSpec, ObjectLock
+from vigil.planning.logarchive import (LogArchiveTarget, desired_bucket_settings, desired_key_settings,
+                                       object_lock_refusal, plan_bucket, plan_key)
 from vigil.planning.ownership import Owner
-from vigil.state.logarchive import BucketEncryption, BucketState, KeyState, LifecycleRule, PublicAccessBlock
+from vigil.planning.weakening import classify
+from vigil.state.logarchive import (BucketEncryption, BucketState, KeyState, LifecycleRule, ObjectLockState,
+                                    PublicAccessBlock)
 
 OWNER = Owner("baseline", "LogArchive", "central", "default", "uid-3")
 TARGET = LogArchiveTarget("222222222222", "ca-central-1", "o-abc123", OWNER)
@@ -137,3 +142,74 @@ def test_a_key_found_by_its_tags_without_its_alias_gets_the_alias_not_a_second_k
 def test_a_key_the_user_brings_is_never_touched():
     spec = SPEC.model_copy(update={"kms": SPEC.kms.model_copy(update={"create": False, "key_arn": KEY})})
     assert plan_key(spec, TARGET, KeyState(exists=False)) == []
+
+
+# --- Object Lock on a bucket that exists ----------------------------------------------------------
+
+def locked(enabled: bool = True, mode: str | None = "GOVERNANCE", days: int | None = 365) -> BucketState:
+    return compliant_bucket().model_copy(update={"object_lock": ObjectLockState(enabled=enabled, mode=mode, days=days)})
+
+
+def with_lock(**lock) -> LogArchiveSpec:
+    return SPEC.model_copy(update={"object_lock": ObjectLock.model_validate({"mode": "GOVERNANCE", "days": 365,
+                                                                             **lock})})
+
+
+def test_a_bucket_found_without_object_lock_is_reported_never_locked_as_a_side_effect():
+    unlocked = locked(enabled=False, mode=None, days=None)
+    assert plan_bucket(SPEC, TARGET, KEY, unlocked) == []
+    refusal = object_lock_refusal(SPEC, unlocked)
+    assert refusal and "spec.objectLock.enableOnExistingBucket: true" in refusal and "never off" in refusal
+    assert object_lock_refusal(SPEC, locked()) is None
+    assert object_lock_refusal(SPEC.model_copy(update={"object_lock": None}), unlocked) is None
+    assert object_lock_refusal(SPEC, BucketState(exists=False)) is None, "a bucket Vigil creates is locked at creation"
+
+
+def test_enable_on_existing_bucket_turns_the_lock_on_after_versioning():
+    spec = with_lock(enableOnExistingBucket=True)
+    unversioned = locked(enabled=False, mode=None, days=None)
+    unversioned = unversioned.model_copy(update={"settings": unversioned.settings.model_copy(
+        update={"versioning": "Suspended"})})
+    actions = plan_bucket(spec, TARGET, KEY, unversioned)
+    assert ops(actions) == ["PutBucketVersioning", "PutObjectLockConfiguration"], "S3 asks for versioning first"
+    lock = actions[1]
+    assert lock.params["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}}}
+    assert lock.params["ExpectedBucketOwner"] == TARGET.account_id
+    assert [(c.path, c.before, c.after) for c in lock.changes] == [
+        ("object_lock_enabled", False, True), ("object_lock", None, {"mode": "GOVERNANCE", "days": 365})]
+    assert not lock.creates and classify(lock) == [], "turning the lock on weakens nothing"
+    assert object_lock_refusal(spec, unversioned) is None
+    assert plan_bucket(spec, TARGET, KEY, locked()) == [], "once on, nothing more to do"
+
+
+@pytest.mark.parametrize("case, have, want, weakens", [
+    ("longer", ("GOVERNANCE", 30), {"days": 365}, []),
+    ("governance to compliance", ("GOVERNANCE", 365),
+     {"mode": "COMPLIANCE", "acknowledgeComplianceModeIsPermanent": True}, []),
+    ("shorter", ("GOVERNANCE", 365), {"days": 30}, ["spec.objectLock.days=30"]),
+    ("compliance relaxed", ("COMPLIANCE", 365), {}, ["spec.objectLock.mode=GOVERNANCE"]),
+    ("a lock without a default retention gets one", (None, None), {}, []),
+])
+def test_the_default_retention_of_a_locked_bucket_follows_the_spec_and_weakening_waits(case, have, want, weakens):
+    mode, days = have
+    [put] = plan_bucket(with_lock(**want), TARGET, KEY, locked(mode=mode, days=days))
+    assert put.operation == "PutObjectLockConfiguration" and not put.creates, case
+    assert [w.allowance for w in classify(put)] == weakens, case
+
+
+def test_a_spec_without_object_lock_never_touches_the_buckets():
+    spec = SPEC.model_copy(update={"object_lock": None})
+    assert plan_bucket(spec, TARGET, KEY, locked(mode="COMPLIANCE", days=3650)) == []
+
+
+def test_compliance_mode_is_an_acknowledged_choice():
+    base = {"organizationRef": {"name": "acme"}, "bucketName": "acme-log-archive"}
+    with pytest.raises(ValueError, match="acknowledgeComplianceModeIsPermanent: true"):
+        LogArchiveSpec.model_validate({**base, "objectLock": {"mode": "COMPLIANCE", "days": 365}})
+    chosen = LogArchiveSpec.model_validate({**base, "objectLock": {
+        "mode": "COMPLIANCE", "days": 365, "acknowledgeComplianceModeIsPermanent": True}})
+    assert chosen.object_lock and chosen.object_lock.mode == "COMPLIANCE"
+    default = LogArchiveSpec.model_validate({**base, "objectLock": {"days": 365}})
+    assert default.object_lock and default.object_lock.mode == "GOVERNANCE", "never COMPLIANCE by default"
+    assert not default.object_lock.enable_on_existing_bucket

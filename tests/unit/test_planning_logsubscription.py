@@ -1,7 +1,9 @@
 """LogSubscriptionPolicy planner, table-driven: a log group's subscription filter (created, rewritten
-in place, adopted, or refused when both slots are someone else's), the account-level policy, the
-archive end (roles, Firehose stream, its error log, the destination and its policy), which log
-groups are selected, and the names Vigil derives from the policy."""
+in place, adopted, or refused when both slots are someone else's), the account-level policy and
+which method PreferAccountPolicy chooses where, the archive end (roles, Firehose stream, its error
+log, the destination and its policy; with delivery type Kinesis the data stream, encrypted before
+anything writes to it, and the Firehose reading it), which log groups are selected, and the names
+Vigil derives from the policy."""
 
 from __future__ import annotations
 
@@ -13,19 +15,23 @@ from vigil.api.logsubscription import LogSubscriptionPolicySpec
 from vigil.controls.base import TargetReport
 from vigil.controls.logsubscription import _slots_condition
 from vigil.aws.errors import TargetError
-from vigil.planning.logsubscription import (ACCOUNT_POLICY_TAKEN, DELIVERY_LOG_RETENTION_DAYS, OWN_LOG_GROUP_PREFIX,
-                                            SLOTS_FULL, TOO_MANY_EXCLUSIONS, Archive, CoverageError, Names, Source,
-                                            bounded, desired_stream_settings, destination_policy, excluded_names,
-                                            excluded_prefixes, firehose_role_policy, firehose_trust_policy,
-                                            plan_account_policy, plan_delivery_log_group, plan_delivery_stream,
+from vigil.planning.logsubscription import (ACCOUNT_POLICY_TAKEN, DELIVERY_LOG_RETENTION_DAYS,
+                                            DELIVERY_STREAM_MISMATCH, OWN_LOG_GROUP_PREFIX, SLOTS_FULL,
+                                            TOO_MANY_EXCLUSIONS, Archive, CoverageError, Names, Source, bounded,
+                                            choose_method, data_stream_ready, delivery_stream_name,
+                                            desired_stream_settings, destination_policy, destination_target,
+                                            excluded_names, excluded_prefixes, firehose_role_policy,
+                                            firehose_trust_policy, logs_role_policy, plan_account_policy,
+                                            plan_data_stream, plan_delivery_log_group, plan_delivery_stream,
                                             plan_destination, plan_log_group, plan_role, s3_prefix, selection_criteria,
                                             selects)
+from vigil.planning.weakening import classify
 from vigil.planning.actions import Action
 from vigil.state.cloudtrail import LogGroupState, RoleState
 from vigil.planning.ownership import Owner
 from vigil.state.documents import canonical
-from vigil.state.logsubscription import (AccountPolicy, DeliveryStreamState, DestinationSettings, DestinationState,
-                                         SubscriptionFilter, SubscriptionFilterSettings)
+from vigil.state.logsubscription import (AccountPolicy, DataStreamState, DeliveryStreamState, DestinationSettings,
+                                         DestinationState, SubscriptionFilter, SubscriptionFilterSettings)
 
 NAMES = Names.of("baseline", "workload-logs")
 KEY = "arn:aws:kms:ca-central-1:222222222222:key/abc"
@@ -311,3 +317,120 @@ def test_compliant_reason_for_full_slots(case, reports, reason):
     assert [c[2] for c in conditions] == ([reason] if reason else []), case
     if reason:
         assert conditions[0][:2] == ("Compliant", "False") and "b" in conditions[0][3]
+
+
+# --- method PreferAccountPolicy: the account policy where the account allows it --------------------
+
+
+def test_prefer_account_policy_is_the_default_for_a_new_object():
+    assert spec().method == "PreferAccountPolicy"
+    assert spec(method="LogGroup").method == "LogGroup", "an object the API server filled with LogGroup keeps it"
+
+
+@pytest.mark.parametrize("case, method, observed, excluded, chosen, fallback", [
+    ("a free slot: the policy", "PreferAccountPolicy", [], [], "AccountPolicy", None),
+    ("Vigil's own policy: kept", "PreferAccountPolicy", [account_policy()], [], "AccountPolicy", None),
+    ("another's policy: never replaced, groups one by one", "PreferAccountPolicy",
+     [account_policy(name="siem-all")], [], "LogGroup", ACCOUNT_POLICY_TAKEN),
+    ("more than 50 to exclude: groups one by one", "PreferAccountPolicy", [], [f"/g/{n}" for n in range(51)],
+     "LogGroup", TOO_MANY_EXCLUSIONS),
+    ("Vigil's own, now with too many to exclude: kept, its trouble reported", "PreferAccountPolicy",
+     [account_policy()], [f"/g/{n}" for n in range(51)], "AccountPolicy", None),
+    ("AccountPolicy never falls back", "AccountPolicy", [account_policy(name="siem-all")], [], "AccountPolicy",
+     None),
+    ("LogGroup is LogGroup", "LogGroup", [], [], "LogGroup", None),
+])
+def test_choose_method(case, method, observed, excluded, chosen, fallback):
+    choice = choose_method(spec(method=method), NAMES, observed, excluded)
+    assert choice.method == chosen, case
+    assert (choice.fallback.reason if choice.fallback else None) == fallback, case
+
+
+# --- delivery.type Kinesis ------------------------------------------------------------------------
+
+KINESIS = {"delivery": {"type": "Kinesis"}}
+DATA_STREAM = f"arn:aws:kinesis:{REGION}:222222222222:stream/vigil-baseline-workload-logs"
+
+
+def test_kinesis_names_and_what_the_destination_writes_to():
+    assert NAMES.data_stream == "vigil-baseline-workload-logs"
+    assert NAMES.kinesis_stream == "vigil-baseline-workload-logs-kds", "a Firehose name of its own"
+    assert ARCHIVE.data_stream_arn(REGION) == DATA_STREAM
+    assert destination_target(spec(**KINESIS), ARCHIVE, REGION) == DATA_STREAM
+    assert destination_target(spec(), ARCHIVE, REGION) == ARCHIVE.stream_arn(REGION)
+    assert delivery_stream_name(spec(**KINESIS), NAMES) == NAMES.kinesis_stream
+    assert delivery_stream_name(spec(), NAMES) == NAMES.stream
+    assert len(Names.of("n" * 63, "x" * 200).kinesis_stream) == 64
+
+
+@pytest.mark.parametrize("case, observed, created, expected, creates", [
+    ("absent: on demand, tagged", DataStreamState(exists=False), False, ["CreateStream"], True),
+    ("new and ACTIVE: encrypted, finishing the create", DataStreamState(exists=True, status="ACTIVE"), True,
+     ["StartStreamEncryption"], True),
+    ("still CREATING: Kinesis encrypts only an ACTIVE stream", DataStreamState(exists=True, status="CREATING"),
+     True, [], None),
+    ("encryption stopped out of band: put back", DataStreamState(exists=True, status="ACTIVE"), False,
+     ["StartStreamEncryption"], False),
+    ("a customer key of the team's own: kept", DataStreamState(exists=True, status="ACTIVE",
+                                                               encryption_type="KMS", key_id="alias/team"), False, [],
+     None),
+])
+def test_data_stream(case, observed, created, expected, creates):
+    actions = plan_data_stream(ARCHIVE, REGION, observed, created)
+    assert ops(actions) == expected, case
+    for action in actions:
+        assert action.creates is creates and action.params["StreamName"] == NAMES.data_stream, case
+        if action.operation == "CreateStream":
+            assert action.params["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
+            assert action.params["Tags"] == OWNER.tags()
+        else:
+            assert action.params == {"StreamName": NAMES.data_stream, "EncryptionType": "KMS",
+                                     "KeyId": "alias/aws/kinesis"}
+            assert classify(action) == [], "encrypting weakens nothing"
+
+
+def test_the_destination_writes_to_a_data_stream_only_once_it_is_active_and_encrypted():
+    assert not data_stream_ready(DataStreamState(exists=False))
+    assert not data_stream_ready(DataStreamState(exists=True, status="ACTIVE"))
+    assert not data_stream_ready(DataStreamState(exists=True, status="UPDATING", encryption_type="KMS"))
+    assert data_stream_ready(DataStreamState(exists=True, status="ACTIVE", encryption_type="KMS"))
+
+
+def test_a_kinesis_firehose_reads_the_data_stream_into_the_bucket():
+    [create] = plan_delivery_stream(spec(**KINESIS), ARCHIVE, REGION, DeliveryStreamState(exists=False))
+    assert create.params["DeliveryStreamName"] == NAMES.kinesis_stream
+    assert create.params["DeliveryStreamType"] == "KinesisStreamAsSource"
+    assert create.params["KinesisStreamSourceConfiguration"] == {
+        "KinesisStreamARN": DATA_STREAM, "RoleARN": ARCHIVE.role_arn(NAMES.firehose_role)}
+    assert create.params["ExtendedS3DestinationConfiguration"]["EncryptionConfiguration"] == {
+        "KMSEncryptionConfig": {"AWSKMSKeyARN": KEY}}
+    reading = stream().model_copy(update={"stream_type": "KinesisStreamAsSource", "source_stream_arn": DATA_STREAM})
+    assert plan_delivery_stream(spec(**KINESIS), ARCHIVE, REGION, reading) == []
+    [direct] = plan_delivery_stream(spec(), ARCHIVE, REGION, DeliveryStreamState(exists=False))
+    assert direct.params["DeliveryStreamType"] == "DirectPut" and "KinesisStreamSourceConfiguration" not in \
+        direct.params
+    for wanted, found in ((spec(**KINESIS), stream()), (spec(), reading),
+                          (spec(**KINESIS), reading.model_copy(update={"source_stream_arn": SIEM}))):
+        with pytest.raises(CoverageError) as refused:
+            plan_delivery_stream(wanted, ARCHIVE, REGION, found)
+        assert refused.value.reason == DELIVERY_STREAM_MISMATCH and "cannot change" in str(refused.value)
+
+
+def test_a_destination_moved_to_the_data_stream_is_one_put_and_no_weakening():
+    right = DestinationState(exists=True, arn=DESTINATION, settings=DestinationSettings(
+        target_arn=ARCHIVE.stream_arn(REGION), role_arn=ARCHIVE.role_arn(NAMES.logs_role)),
+        access_policy=canonical(destination_policy(ARCHIVE, REGION)))
+    [moved] = plan_destination(ARCHIVE, REGION, right, DATA_STREAM)
+    assert moved.operation == "PutDestination" and moved.params["targetArn"] == DATA_STREAM
+    assert classify(moved) == []
+
+
+def test_the_roles_of_the_kinesis_path_read_and_write_only_the_data_stream():
+    firehose = {s["Sid"]: s for s in firehose_role_policy(spec(**KINESIS), ARCHIVE)["Statement"]}
+    assert firehose["VigilReadDataStream"]["Resource"] == "arn:aws:kinesis:*:222222222222:stream/" + NAMES.data_stream
+    assert "kinesis:GetRecords" in firehose["VigilReadDataStream"]["Action"]
+    assert "VigilReadDataStream" not in {s["Sid"] for s in firehose_role_policy(spec(), ARCHIVE)["Statement"]}
+    [write] = logs_role_policy(ARCHIVE, spec(**KINESIS))["Statement"]
+    assert write["Action"] == ["kinesis:PutRecord", "kinesis:PutRecords"]
+    assert write["Resource"] == "arn:aws:kinesis:*:222222222222:stream/" + NAMES.data_stream
+    assert logs_role_policy(ARCHIVE, spec()) == logs_role_policy(ARCHIVE)

@@ -28,7 +28,7 @@ from vigil.planning.logsubscription import selection_criteria
 from vigil.planning.orgtrail import TrailTarget, canonical_event_selectors, desired_event_selectors, plan_log_group
 from vigil.planning.ownership import Owner
 from vigil.planning.sessionlogging import UPDATE_PREFERENCES, session_key_policy
-from vigil.planning.weakening import (ALLOW_ANNOTATION, classify, item_token, malformed_allowances,
+from vigil.planning.weakening import (ALLOW_ANNOTATION, classify, item_token, malformed_allowances, recorded_daily,
                                      parse_allowances, token)
 from vigil.state.cloudtrail import LogGroupState
 from vigil.state.flowlogs import FlowLog, FlowLogSettings
@@ -118,6 +118,24 @@ def put_lifecycle(before, after) -> Action:
     return act("s3", "PutBucketLifecycleConfiguration", ch("lifecycle", before, after))
 
 
+IAM_TYPES = ("AWS::IAM::Group", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::User")
+CONTINUOUS = {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []}
+
+
+def recording(default: str, *overrides: tuple[str, ...]) -> dict:
+    """Config's recording mode: the default, and overrides as (frequency, *resource types)."""
+    return {"recordingFrequency": default, "recordingModeOverrides": [
+        {"resourceTypes": list(types), "recordingFrequency": frequency} for frequency, *types in overrides]}
+
+
+def daily(*overrides: tuple[str, ...]) -> dict:
+    return recording("DAILY", *overrides)
+
+
+def continuous(*overrides: tuple[str, ...]) -> dict:
+    return recording("CONTINUOUS", *overrides)
+
+
 # Each row: the weaker write, the allowances it needs (exactly), its stronger or neutral counterpart.
 PAIRS = [
     # LogArchive: retention, Object Lock, the bucket and key policies, key rotation
@@ -150,6 +168,17 @@ PAIRS = [
         act("s3", "PutObjectLockConfiguration", ch("object_lock", {"mode": "GOVERNANCE", "days": 30},
                                                     {"mode": "GOVERNANCE", "days": 365})),
         id="object lock period shorter / longer"),
+    pytest.param(
+        act("s3", "PutObjectLockConfiguration", ch("object_lock_enabled", True, False)),
+        ["bucket.objectLockEnabled=false"],
+        act("s3", "PutObjectLockConfiguration", ch("object_lock_enabled", False, True),
+            ch("object_lock", None, {"mode": "GOVERNANCE", "days": 365})),
+        id="object lock off (S3 has no such call) / turned on for an existing bucket"),
+    pytest.param(
+        act("kinesis", "StartStreamEncryption", ch("encryption_type", "KMS", "NONE")),
+        ["dataStream.encryptionType=NONE"],
+        act("kinesis", "StartStreamEncryption", ch("encryption_type", "NONE", "KMS")),
+        id="Kinesis data stream unencrypted / encrypted"),
     pytest.param(
         act("s3", "PutBucketPolicy", ch("policy", BUCKET_BASELINE, BUCKET_WIDENED)),
         [f"bucketPolicy={token(BUCKET_WIDENED)}"],
@@ -300,6 +329,20 @@ PAIRS = [
         act("guardduty", "UpdateOrganizationConfiguration", ch("auto_enable_organization_members", "NEW", "ALL")),
         id="auto-enable NEW -> NONE / NEW -> ALL"),
     pytest.param(
+        act("guardduty", "UpdateDetector", ch("features.runtime_monitoring_agent_management.ec2_agent_management",
+                                              True, False)),
+        ["spec.features.runtimeMonitoringAgentManagement.ec2AgentManagement=false"],
+        act("guardduty", "UpdateDetector", ch("features.runtime_monitoring_agent_management.ec2_agent_management",
+                                              False, True)),
+        id="runtime agent management off / on"),
+    pytest.param(
+        act("guardduty", "UpdateOrganizationConfiguration", ch(
+            "features.runtime_monitoring_agent_management.ecs_fargate_agent_management", "ALL", "NONE")),
+        ["spec.features.runtimeMonitoringAgentManagement.ecsFargateAgentManagement=false"],
+        act("guardduty", "UpdateOrganizationConfiguration", ch(
+            "features.runtime_monitoring_agent_management.ecs_fargate_agent_management", "NONE", "NEW")),
+        id="organization agent management ALL -> NONE / NONE -> NEW"),
+    pytest.param(
         act("guardduty", "UpdateDetector", ch("enabled", True, False)),
         ["detector.enabled=false"],
         act("guardduty", "UpdateDetector", ch("enabled", False, True)),
@@ -311,10 +354,39 @@ PAIRS = [
         act("config", "PutConfigurationRecorder", ch("recorder.all_supported", False, True)),
         id="recorder allSupported off / on"),
     pytest.param(
-        act("config", "PutConfigurationRecorder", ch("recorder.include_global_resource_types", True, False)),
-        ["spec.recorder.includeGlobalResourceTypes=false"],
-        act("config", "PutConfigurationRecorder", ch("recorder.include_global_resource_types", False, True)),
+        act("config", "PutConfigurationRecorder", ch("recorder.unrecorded_types", (), IAM_TYPES,
+                                                     "spec.recorder.includeGlobalResourceTypes=None")),
+        ["spec.recorder.includeGlobalResourceTypes=None"],
+        act("config", "PutConfigurationRecorder", ch("recorder.unrecorded_types", IAM_TYPES, ())),
         id="recorder global resource types off / on"),
+    pytest.param(
+        act("config", "PutConfigurationRecorder", ch(
+            "recorder.unrecorded_types", ("AWS::EC2::Instance",), ("AWS::EC2::Instance", "AWS::EC2::Volume"),
+            "spec.recorder.exclusionByResourceTypes=+AWS::EC2::Volume")),
+        ["spec.recorder.exclusionByResourceTypes=+AWS::EC2::Volume"],
+        act("config", "PutConfigurationRecorder", ch("recorder.unrecorded_types", ("*",), ("AWS::EC2::Volume",))),
+        id="recorder exclusion added / from a recorder of chosen types"),
+    pytest.param(
+        act("config", "PutConfigurationRecorder", ch("recorder.recording_mode", CONTINUOUS, daily())),
+        ["spec.recorder.recordingMode.recordingFrequency=DAILY"],
+        act("config", "PutConfigurationRecorder", ch("recorder.recording_mode", daily(), CONTINUOUS)),
+        id="recording DAILY / CONTINUOUS"),
+    pytest.param(
+        act("config", "PutConfigurationRecorder", ch("recorder.recording_mode", CONTINUOUS,
+                                                     continuous(("DAILY", "AWS::EC2::Instance", "AWS::S3::Bucket")))),
+        ["spec.recorder.recordingMode.recordingModeOverrides=+AWS::EC2::Instance",
+         "spec.recorder.recordingMode.recordingModeOverrides=+AWS::S3::Bucket"],
+        act("config", "PutConfigurationRecorder", ch("recorder.recording_mode",
+                                                     continuous(("DAILY", "AWS::EC2::Instance")), CONTINUOUS)),
+        id="recording override to DAILY / override removed"),
+    pytest.param(
+        act("config", "PutConfigurationRecorder", ch("recorder.recording_mode",
+                                                     daily(("CONTINUOUS", "AWS::IAM::Role", "AWS::EC2::Instance")),
+                                                     daily(("CONTINUOUS", "AWS::IAM::Role")))),
+        ["spec.recorder.recordingMode.recordingModeOverrides=-AWS::EC2::Instance"],
+        act("config", "PutConfigurationRecorder", ch("recorder.recording_mode", daily(("CONTINUOUS", "AWS::IAM::Role")),
+                                                     daily(("CONTINUOUS", "AWS::IAM::Role", "AWS::EC2::Instance")))),
+        id="daily recording: a type out of the CONTINUOUS override / into it"),
     pytest.param(
         act("config", "StopConfigurationRecorder", ch("recorder.recording", True, False)),
         ["recorder.recording=false"],
@@ -659,3 +731,33 @@ def test_finishing_a_create_of_the_objects_own_resource_is_no_weakening():
                      (Change("retention_days", 365, 30, "spec.cloudWatch.retentionDays"),))
     assert [w.allowance for w in classify(shorter, completing=True)] == ["spec.cloudWatch.retentionDays=30"], \
         "a set retention made shorter is a weakening on the object's own group too"
+
+
+# --- Config's recording mode ------------------------------------------------------------------------
+
+FREQUENCY_DAILY = "spec.recorder.recordingMode.recordingFrequency=DAILY"
+OVERRIDES = "spec.recorder.recordingMode.recordingModeOverrides"
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    (CONTINUOUS, daily(), [FREQUENCY_DAILY]),
+    (continuous(), continuous(("DAILY", "AWS::EC2::Instance")), [f"{OVERRIDES}=+AWS::EC2::Instance"]),
+    (continuous(("DAILY", "AWS::EC2::Instance")), continuous(("DAILY", "AWS::EC2::Instance", "AWS::S3::Bucket")),
+     [f"{OVERRIDES}=+AWS::S3::Bucket"]),
+    (daily(("CONTINUOUS", "AWS::EC2::Instance")), daily(), [f"{OVERRIDES}=-AWS::EC2::Instance"]),
+    (daily(("CONTINUOUS", "AWS::EC2::Instance")), continuous(("DAILY", "AWS::EC2::Instance")),
+     [f"{OVERRIDES}=+AWS::EC2::Instance"]),
+    (continuous(("CONTINUOUS", "AWS::EC2::Instance")), daily(), [FREQUENCY_DAILY, f"{OVERRIDES}=-AWS::EC2::Instance"]),
+    (continuous(("CONTINUOUS", "AWS::EC2::Instance")), continuous(("DAILY", "AWS::EC2::Instance")),
+     [f"{OVERRIDES}=+AWS::EC2::Instance"]),
+    # Stronger, or the same: a type daily before stays daily, one continuous stays so.
+    (daily(), continuous(("DAILY", "AWS::EC2::Instance")), []),
+    (daily(("DAILY", "AWS::EC2::Instance")), daily(("CONTINUOUS", "AWS::EC2::Instance")), []),
+    (daily(), daily(("CONTINUOUS", "AWS::EC2::Instance")), []),
+    (None, CONTINUOUS, []),  # a recorder from before recording modes records continuously
+], ids=lambda v: "" if isinstance(v, (dict, type(None))) else ",".join(v) or "none")
+def test_a_type_recorded_daily_that_was_recorded_at_every_change_weakens(before, after, expected):
+    assert [entry for _, entry in recorded_daily(before, after)] == expected
+    judged = classify(act("config", "PutConfigurationRecorder", ch("recorder.recording_mode", before, after)))
+    assert [w.allowance for w in judged] == expected
+    assert all((w.before, w.after) == ("CONTINUOUS", "DAILY") for w in judged), "status reads which way it went"

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from .common import (ACCOUNTS_WITH_SCOPE, AccountIds, ControlSpec, LocalObjectReference, ManagedStatus, Model, Scope,
-                     StatusModel, Unique, ValidationRule)
+                     StatusModel, Unique, ValidationRule, aws_rule)
 
 # AWS Config's limits: rules per account and region, conformance packs per account, and the
 # length of a rule's InputParameters (all of them, as JSON: each value and their number are less).
@@ -23,19 +23,104 @@ class GlobalResourceTypes(str, Enum):
     NONE = "None"
 
 
-class Recorder(Model):
-    """What each configuration recorder records."""
+class RecordingStrategy(str, Enum):
+    ALL_SUPPORTED_RESOURCE_TYPES = "ALL_SUPPORTED_RESOURCE_TYPES"
+    EXCLUSION_BY_RESOURCE_TYPES = "EXCLUSION_BY_RESOURCE_TYPES"
 
-    all_supported: bool = Field(True, description="Record every supported resource type. Default: true, and it "
-                                                  "must be (this version takes no list of resource types).")
+
+class RecordingFrequency(str, Enum):
+    CONTINUOUS = "CONTINUOUS"
+    DAILY = "DAILY"
+
+
+# Config API Reference, ResourceType: AWS::<service>::<resource>. AWS lists over 500 and adds more;
+# a list of them is bounded well above that.
+MAX_RESOURCE_TYPES = 1000
+ResourceType = Annotated[str, Field(
+    pattern=r"^AWS::[A-Za-z0-9]+::[A-Za-z0-9]+$", max_length=128, json_schema_extra=aws_rule(
+        "A resource type as AWS Config names it, AWS::<service>::<resource> (AWS::EC2::Instance); Config refuses "
+        "one it does not support (InvalidResourceTypeException)."))]
+ResourceTypes = Annotated[list[ResourceType], Field(max_length=MAX_RESOURCE_TYPES),
+                          Unique("lists a resource type twice")]
+# Config records these continuously whatever the recording mode says (RecordingMode, recordingFrequency).
+CONTINUOUS_ONLY = ("AWS::Config::ResourceCompliance", "AWS::Config::ConformancePackCompliance",
+                   "AWS::Config::ConfigurationRecorder")
+_CONTINUOUS_ONLY_CEL = ", ".join(f"'{t}'" for t in CONTINUOUS_ONLY)
+
+
+class RecordingModeOverride(Model):
+    """Another recording frequency for some resource types (Config's RecordingModeOverride)."""
+
+    description: str | None = Field(None, min_length=1, max_length=256,
+                                    description="Why the override, 1 to 256 characters; optional.")
+    resource_types: ResourceTypes = Field(min_length=1, description="The resource types it applies to; at least "
+                                                                    "one.")
+    recording_frequency: RecordingFrequency = Field(
+        description="CONTINUOUS (a configuration item at every change) or DAILY (at most one a day, the latest "
+                    "state).")
+
+    validation_rules = (ValidationRule(
+        f"self.recordingFrequency != 'DAILY' || !self.resourceTypes.exists(t, t in [{_CONTINUOUS_ONLY_CEL}])",
+        lambda o: o.recording_frequency != RecordingFrequency.DAILY or not set(o.resource_types) & set(CONTINUOUS_ONLY),
+        f"Config records {', '.join(CONTINUOUS_ONLY)} continuously only: they cannot be DAILY",
+        field="resourceTypes"),)
+
+
+class RecordingMode(Model):
+    """How often Config records a configuration item: at every change, or once a day (Config's RecordingMode)."""
+
+    recording_frequency: RecordingFrequency = Field(
+        RecordingFrequency.CONTINUOUS,
+        description="CONTINUOUS (the default, and AWS's recommendation: a configuration item at every change) or "
+                    "DAILY (at most one a day per resource, the latest state; changes in between are not "
+                    "recorded).")
+    recording_mode_overrides: list[RecordingModeOverride] = Field(
+        default_factory=list, max_length=1,
+        description="Another frequency for some resource types; at most one override (Config's limit). Default: "
+                    "none.")
+
+
+class Recorder(Model):
+    """What each configuration recorder records, and how often."""
+
+    all_supported: bool = Field(True, description="Record every supported resource type (Config's allSupported). "
+                                                  "Default: true; false goes with recordingStrategy "
+                                                  "EXCLUSION_BY_RESOURCE_TYPES, and only with it, as Config wants.")
     include_global_resource_types: GlobalResourceTypes = Field(
         GlobalResourceTypes.HOME_REGION_ONLY,
-        description="Where global resources (IAM) are recorded: HomeRegionOnly (the default), AllRegions or None.")
+        description="Where the global IAM resource types (users, groups, roles, customer managed policies) are "
+                    "recorded: HomeRegionOnly (the default), AllRegions or None. With "
+                    "EXCLUSION_BY_RESOURCE_TYPES, Config's own flag must be off and records them unless excluded, "
+                    "so Vigil excludes them in the Regions where this says they are not recorded.")
+    recording_strategy: RecordingStrategy = Field(
+        RecordingStrategy.ALL_SUPPORTED_RESOURCE_TYPES,
+        description="ALL_SUPPORTED_RESOURCE_TYPES (the default: every type Config supports, present and future) "
+                    "or EXCLUSION_BY_RESOURCE_TYPES (all of them but exclusionByResourceTypes).")
+    exclusion_by_resource_types: ResourceTypes = Field(
+        default_factory=list,
+        description="The resource types not recorded, with recordingStrategy EXCLUSION_BY_RESOURCE_TYPES (and "
+                    "only then; at least one). Default: none.")
+    recording_mode: RecordingMode = Field(default_factory=RecordingMode,
+                                          description="How often configuration items are recorded. Default: "
+                                                      "CONTINUOUS for every type.")
 
-    # AWS refuses a recording group with neither allSupported nor resource types.
-    validation_rules = (ValidationRule(
-        "self.allSupported", lambda recorder: recorder.all_supported,
-        "allSupported: false needs resource types, which this version does not take", field="allSupported"),)
+    # Config's RecordingGroup: allSupported excludes a recording strategy other than
+    # ALL_SUPPORTED_RESOURCE_TYPES, and exclusions need that strategy and at least one type.
+    validation_rules = (
+        ValidationRule(
+            "self.allSupported == (self.recordingStrategy == 'ALL_SUPPORTED_RESOURCE_TYPES')",
+            lambda r: r.all_supported == (r.recording_strategy == RecordingStrategy.ALL_SUPPORTED_RESOURCE_TYPES),
+            "allSupported: false goes with recordingStrategy: EXCLUSION_BY_RESOURCE_TYPES, and only with it",
+            field="allSupported"),
+        ValidationRule(
+            "(self.recordingStrategy == 'EXCLUSION_BY_RESOURCE_TYPES') == "
+            "(has(self.exclusionByResourceTypes) && size(self.exclusionByResourceTypes) > 0)",
+            lambda r: (r.recording_strategy == RecordingStrategy.EXCLUSION_BY_RESOURCE_TYPES) ==
+            bool(r.exclusion_by_resource_types),
+            "exclusionByResourceTypes lists the types not recorded with recordingStrategy: "
+            "EXCLUSION_BY_RESOURCE_TYPES, and only with it", field="exclusionByResourceTypes",
+            reason="FieldValueRequired"),
+    )
 
 
 class DeliveryFrequency(str, Enum):

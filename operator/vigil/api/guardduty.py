@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import Field
 
-from .common import ControlSpec, LocalObjectReference, ManagedStatus, Model, ValidationRule
+from .common import MAX_REGIONS, ControlSpec, LocalObjectReference, ManagedStatus, Model, StatusModel, ValidationRule
 
 
 class AutoEnable(str, Enum):
@@ -21,6 +21,17 @@ class PublishingFrequency(str, Enum):
     SIX_HOURS = "SIX_HOURS"
 
 
+class RuntimeMonitoringAgentManagement(Model):
+    """Runtime Monitoring's automated agent configuration: GuardDuty deploys and updates its security agent itself."""
+
+    eks_addon_management: bool = Field(True, description="On Amazon EKS clusters, as an EKS add-on "
+                                                         "(EKS_ADDON_MANAGEMENT). Default: true.")
+    ecs_fargate_agent_management: bool = Field(True, description="In Amazon ECS tasks on AWS Fargate, as a sidecar "
+                                                                 "(ECS_FARGATE_AGENT_MANAGEMENT). Default: true.")
+    ec2_agent_management: bool = Field(True, description="On Amazon EC2 instances, through SSM "
+                                                         "(EC2_AGENT_MANAGEMENT). Default: true.")
+
+
 class GuardDutyFeatures(Model):
     """GuardDuty's protection plans, for the administrator and members; all managed (false turns one off)."""
 
@@ -30,7 +41,12 @@ class GuardDutyFeatures(Model):
                                                            "Default: true.")
     rds_login_events: bool = Field(True, description="RDS Protection (RDS_LOGIN_EVENTS). Default: true.")
     runtime_monitoring: bool = Field(False, description="Runtime Monitoring (RUNTIME_MONITORING, never the older "
-                                                        "EKS_RUNTIME_MONITORING). Default: false.")
+                                                        "EKS_RUNTIME_MONITORING). Default: false: it runs an agent "
+                                                        "in workloads, which their owners should know of first.")
+    runtime_monitoring_agent_management: RuntimeMonitoringAgentManagement = Field(
+        default_factory=RuntimeMonitoringAgentManagement,
+        description="While runtimeMonitoring is on, where GuardDuty manages its agent (RUNTIME_MONITORING's "
+                    "additional configuration); all on by default. Left as found while runtimeMonitoring is off.")
     lambda_network_logs: bool = Field(True, description="Lambda Protection (LAMBDA_NETWORK_LOGS). Default: true.")
 
 
@@ -69,5 +85,42 @@ class GuardDutyOrgSpec(ControlSpec):
         return publish.log_archive_ref if publish.enabled else None
 
 
+class AgentManagementCounts(StatusModel):
+    """Members whose Runtime Monitoring agent GuardDuty manages, by where."""
+
+    eks_addon_management: int = Field(0, description="Members with EKS_ADDON_MANAGEMENT on.")
+    ecs_fargate_agent_management: int = Field(0, description="Members with ECS_FARGATE_AGENT_MANAGEMENT on.")
+    ec2_agent_management: int = Field(0, description="Members with EC2_AGENT_MANAGEMENT on.")
+
+
+class PlanCounts(StatusModel):
+    """Members with each protection plan on."""
+
+    s3_data_events: int = Field(0, description="Members with S3 Protection (S3_DATA_EVENTS) on.")
+    eks_audit_logs: int = Field(0, description="Members with EKS Audit Log Monitoring (EKS_AUDIT_LOGS) on.")
+    ebs_malware_protection: int = Field(0, description="Members with Malware Protection for EC2 "
+                                                       "(EBS_MALWARE_PROTECTION) on.")
+    rds_login_events: int = Field(0, description="Members with RDS Protection (RDS_LOGIN_EVENTS) on.")
+    runtime_monitoring: int = Field(0, description="Members with Runtime Monitoring (RUNTIME_MONITORING) on.")
+    runtime_monitoring_agent_management: AgentManagementCounts = Field(
+        default_factory=AgentManagementCounts, description="Members whose runtime agent GuardDuty manages.")
+    lambda_network_logs: int = Field(0, description="Members with Lambda Protection (LAMBDA_NETWORK_LOGS) on.")
+
+
+class RegionProtection(StatusModel):
+    """One Region's protection plans, counted over the members the administrator has enrolled there."""
+
+    region: str = Field(description="The Region.")
+    members: int = Field(0, description="Enrolled members whose detector the administrator read "
+                                        "(GetMemberDetectors).")
+    plans: PlanCounts = Field(default_factory=PlanCounts, description="Of those, how many have each plan on.")
+
+
 class GuardDutyOrgStatus(ManagedStatus):
     """What Vigil observed at its last pass, administrator and member by Region; written by the operator only."""
+
+    protection: list[RegionProtection] = Field(
+        default_factory=list, max_length=MAX_REGIONS,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["region"]},
+        description="Per Region, how many enrolled members have each protection plan on, read after enrolling "
+                    "them; a Region whose members could not be read keeps its last figures.")

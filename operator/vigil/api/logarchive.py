@@ -7,6 +7,7 @@ from enum import Enum
 from pydantic import Field
 
 from .common import BucketName, KmsAlias, KmsKeyArn, ManagedSpec, ManagedStatus, Model, ValidationRule
+from .journal import Journal
 
 
 class KmsSettings(Model):
@@ -54,12 +55,35 @@ class ObjectLockMode(str, Enum):
 
 
 class ObjectLock(Model):
+    """S3 Object Lock on the archive: every object version written is kept, unchanged and undeletable, for a period.
+
+    Turning Object Lock on is for good: S3 has no call that turns it off. COMPLIANCE binds everyone, the root user
+    included, until each object's period ends; it is chosen only with acknowledgeComplianceModeIsPermanent."""
+
     mode: ObjectLockMode = Field(ObjectLockMode.GOVERNANCE,
                                  description="S3 Object Lock's default retention mode: GOVERNANCE (the default; "
                                              "s3:BypassGovernanceRetention can still delete) or COMPLIANCE (nobody "
-                                             "can, the root user included, until the period ends).")
+                                             "can, the root user included, until the period ends; needs "
+                                             "acknowledgeComplianceModeIsPermanent: true).")
     days: int = Field(ge=1, le=36500, description="The default retention period: a positive number of days, "
                                                   "at most 36500 (100 years).")
+    enable_on_existing_bucket: bool = Field(
+        False, description="Turn Object Lock on for a bucket that exists without it (S3's PutObjectLockConfiguration "
+                           "on a versioned bucket); S3 cannot turn it off again. Default: false, and a bucket found "
+                           "without Object Lock is reported (ObjectLockNotEnabled), never changed. A bucket Vigil "
+                           "creates gets Object Lock at creation whatever this says.")
+    acknowledge_compliance_mode_is_permanent: bool = Field(
+        False, description="Required true with mode COMPLIANCE: each object version written is then kept for the "
+                           "days given, and until then nobody, the root user included, can delete it "
+                           "or shorten its period, nor delete the bucket. Default: false.")
+
+    # Compliance mode is an explicit, acknowledged choice: never a default, never a typo away.
+    validation_rules = (ValidationRule(
+        "self.mode != 'COMPLIANCE' || self.acknowledgeComplianceModeIsPermanent",
+        lambda lock: lock.mode != ObjectLockMode.COMPLIANCE.value or lock.acknowledge_compliance_mode_is_permanent,
+        "mode COMPLIANCE cannot be undone by anyone, the root user included, until each object's retention ends: "
+        "set acknowledgeComplianceModeIsPermanent: true to choose it, or use GOVERNANCE",
+        field="acknowledgeComplianceModeIsPermanent", reason="FieldValueRequired"),)
 
 
 class LogArchiveSpec(ManagedSpec):
@@ -69,8 +93,15 @@ class LogArchiveSpec(ManagedSpec):
                                                 "if it does not exist.")
     kms: KmsSettings = Field(default_factory=KmsSettings)
     retention: Retention | None = None
-    object_lock: ObjectLock | None = Field(None, description="Optional: S3 Object Lock on the log objects. Only "
-                                                             "applied when Vigil creates the bucket.")
+    object_lock: ObjectLock | None = Field(None, description="Optional: S3 Object Lock on the log objects. Set when "
+                                                             "Vigil creates the bucket; on a bucket that exists "
+                                                             "without it, only with enableOnExistingBucket. Removed "
+                                                             "from the spec, the bucket's Object Lock is left as it "
+                                                             "is (S3 cannot turn it off).")
+    journal: Journal | None = Field(None, description="Optional: keep Vigil's signed, hash-chained journal of its "
+                                                      "verdicts for every object of the namespace in this bucket, "
+                                                      "under its Object Lock retention (`vigil evidence` reads it). "
+                                                      "Unset: no journal.")
 
 
 class LogArchiveStatus(ManagedStatus):
@@ -80,3 +111,9 @@ class LogArchiveStatus(ManagedStatus):
     kms_key_arn: str | None = Field(None, description="The ARN of the KMS key the bucket encrypts with.")
     account_id: str | None = Field(None, description="The account that holds the bucket: the log-archive account.")
     region: str | None = Field(None, description="The bucket's Region: the organization's home Region.")
+    object_lock_enabled: bool | None = Field(None, description="Whether the bucket has S3 Object Lock on, as read at "
+                                                               "the last pass (read only while the spec sets "
+                                                               "objectLock).")
+    journal_signing_key_arn: str | None = Field(None, description="The ARN of the asymmetric KMS key the journal's "
+                                                                  "records are signed with (set while spec.journal "
+                                                                  "is).")

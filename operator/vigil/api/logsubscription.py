@@ -7,8 +7,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .common import (LOG_GROUP_NAME_PATTERN, MAX_LOG_GROUP_NAME_LENGTH, ControlSpec, LocalObjectReference,
-                     ManagedStatus, Model, S3Prefix, Scope, Unique, ValidationRule, aws_rule)
+from .common import (LOG_GROUP_NAME_PATTERN, MAX_FAILURES, MAX_LOG_GROUP_NAME_LENGTH, ControlSpec,
+                     LocalObjectReference, ManagedStatus, Model, S3Prefix, Scope, StatusModel, Unique, ValidationRule,
+                     aws_rule)
 
 
 class DeliveryType(str, Enum):
@@ -17,10 +18,16 @@ class DeliveryType(str, Enum):
 
 
 class Delivery(Model):
-    """How events reach the bucket: per Region, a Firehose stream and a destination in the log-archive account."""
+    """How events reach the bucket: per Region, a CloudWatch Logs destination in the log-archive account, in front
+    of a Firehose stream (type Firehose) or of a Kinesis data stream that a Firehose stream reads (type Kinesis)."""
 
-    type: DeliveryType = Field(DeliveryType.FIREHOSE, description="Firehose (the default). Kinesis is not supported "
-                                                                  "yet (NotSupportedYet).")
+    type: DeliveryType = Field(DeliveryType.FIREHOSE, description="Firehose (the default): the destination writes "
+                                                                  "to a Firehose stream into the bucket. Kinesis: to "
+                                                                  "an on-demand Kinesis data stream (encrypted with "
+                                                                  "the AWS managed key alias/aws/kinesis, events "
+                                                                  "kept 24 hours), which a Firehose stream reads "
+                                                                  "into the bucket; the stream can feed other "
+                                                                  "readers (a SIEM) too.")
     s3_key_prefix: S3Prefix = Field("cloudwatch-logs", description="Where Firehose writes in the bucket, under "
                                                                    "<prefix>/<region>/. Default: cloudwatch-logs.")
     buffer_interval_seconds: int = Field(300, ge=0, le=900, description="Firehose's BufferingHints "
@@ -47,6 +54,7 @@ class LogGroupSelector(Model):
 class SubscriptionMethod(str, Enum):
     LOG_GROUP = "LogGroup"
     ACCOUNT_POLICY = "AccountPolicy"
+    PREFER_ACCOUNT_POLICY = "PreferAccountPolicy"
 
 
 class LogSubscriptionPolicySpec(ControlSpec):
@@ -62,9 +70,14 @@ class LogSubscriptionPolicySpec(ControlSpec):
                                                                  "characters (PutSubscriptionFilter); empty: "
                                                                  "every event (the default).")
     method: SubscriptionMethod = Field(
-        SubscriptionMethod.LOG_GROUP,
-        description="LogGroup (the default): a subscription filter on each log group. AccountPolicy: one "
-                    "account-level subscription policy per account and Region.")
+        SubscriptionMethod.PREFER_ACCOUNT_POLICY,
+        description="PreferAccountPolicy (the default for new objects): CloudWatch Logs' account-level subscription "
+                    "filter policy in each account and Region where the account allows it (its one policy slot is "
+                    "free or Vigil's, and the excluded groups number at most 50), a subscription filter on each "
+                    "log group elsewhere; status.methods says which, where. AccountPolicy: the account-level "
+                    "policy only (a slot taken by another's policy is reported, AccountPolicyTaken). LogGroup: a "
+                    "filter on each log group only. An object created before PreferAccountPolicy was the default "
+                    "keeps the LogGroup the API server wrote into it then.")
 
     # The kind selects accounts by scope only: it has no accountIds to go with scope: Accounts.
     validation_rules = (ValidationRule(
@@ -73,5 +86,27 @@ class LogSubscriptionPolicySpec(ControlSpec):
         "Workloads or AllAccounts", field="scope", reason="FieldValueForbidden"),)
 
 
+class MethodFallback(StatusModel):
+    """An account and Region where PreferAccountPolicy subscribes each log group instead, and why."""
+
+    target: str = Field(description="The account and Region: account/region.")
+    reason: str = Field(description="AccountPolicyTaken (another's policy holds the account's one slot) or "
+                                    "TooManyExclusions (more than 50 groups to exclude by name).")
+    message: str = Field(description="What Vigil found.")
+
+
+class SubscriptionMethods(StatusModel):
+    """How the accounts and Regions of the scope are subscribed, as of the last pass."""
+
+    account_policy: int = Field(0, description="Accounts x Regions subscribed by the account-level policy.")
+    log_group: int = Field(0, description="Accounts x Regions whose log groups each have a subscription filter.")
+    fallbacks: list[MethodFallback] = Field(
+        default_factory=list, max_length=MAX_FAILURES,
+        description="Where PreferAccountPolicy uses filters because the account does not allow its policy: at most "
+                    "20.")
+
+
 class LogSubscriptionPolicyStatus(ManagedStatus):
     """What Vigil observed at its last pass, log group by log group; written by the operator only."""
+
+    methods: SubscriptionMethods | None = Field(None, description="Which method subscribes each account and Region.")

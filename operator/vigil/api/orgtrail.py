@@ -77,6 +77,26 @@ class OrgTrailSpec(ManagedSpec):
     integrity: Integrity = Field(default_factory=Integrity)
 
 
+class IntegrityGap(StatusModel):
+    """Hours without verified digests in the window, and why."""
+
+    account: str = Field(description="The account whose chain has the gap; \"*\" for a stop of the whole trail.")
+    region: str = Field(description="The Region of that chain; \"*\" for a stop of the whole trail.")
+    since: str = Field(description="The start of the gap (RFC 3339): the end of the last digest before it, or "
+                                   "when the trail was stopped.")
+    until: str | None = Field(None, description="The end of the gap (RFC 3339): the start of the first digest after "
+                                                "it, or when the trail was started again; unset while it lasts.")
+    reason: str = Field(description="LoggingStopped: CloudTrail's event history records who stopped the trail (or "
+                                    "turned log file validation off, or deleted it) and who started it again; "
+                                    "evidence, not tampering, and not a failure. DigestMissing: the chain starts "
+                                    "again and nothing explains the hours between: digests were deleted (also a "
+                                    "finding in status.failures).")
+    message: str = Field(description="What happened, with the callers' ARNs for LoggingStopped.")
+
+
+MAX_GAPS_SHOWN = 20
+
+
 class IntegrityStatus(StatusModel):
     """The last verification of the digest chain."""
 
@@ -88,6 +108,18 @@ class IntegrityStatus(StatusModel):
     log_files_verified: int = Field(0, description="The log files the last verification checked.")
     failures: int = Field(0, description="How many findings the last verification made (DigestMissing, "
                                          "LogFileModified, ...); each is also in status.failures.")
+    verified_from: str | None = Field(None, description="From this hour (RFC 3339) to verifiedTo, every account and "
+                                                        "Region's chain has digests CloudTrail signed, apart from the "
+                                                        "gaps listed: the latest first hour of the chains in the "
+                                                        "window. `vigil verify-trail` prints each chain's own range.")
+    verified_to: str | None = Field(None, description="Until this hour (RFC 3339): the earliest last hour of the "
+                                                      "chains in the window.")
+    chains: int = Field(0, description="The account x Region chains the last verification walked.")
+    gaps: Annotated[list[IntegrityGap], Field(max_length=MAX_GAPS_SHOWN)] = Field(
+        default_factory=list, description=f"Hours without verified digests in the window, at most {MAX_GAPS_SHOWN} "
+                                          "(gapsTotal counts them all): each stop of the trail and each hour of "
+                                          "digests gone.")
+    gaps_total: int = Field(0, description="How many gaps the last verification found, shown or not.")
 
 
 class OrgTrailStatus(ManagedStatus):

@@ -9,7 +9,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from ..planning.actions import Action
-from . import ec2, guardduty, guardrails, securityhub, ssm
+from . import ec2, guardduty, guardrails, journal, securityhub, ssm
 from .errors import is_code
 from .session import AwsAccess
 
@@ -39,6 +39,7 @@ def _create_bucket(client: Any, params: dict[str, Any]) -> None:
 # by (service, operation): two services may share an operation name (CreateMembers).
 _COMPOSITES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("kms", "CreateKeyWithAlias"): _create_key_with_alias,
+    ("kms", "CreateSigningKeyWithAlias"): journal.create_signing_key_with_alias,
     ("s3", "CreateBucket"): _create_bucket,
     # Flow log writes report failure per resource in the answer; these raise it instead.
     ("ec2", "CreateFlowLogs"): ec2.create_flow_logs,
@@ -56,7 +57,7 @@ _COMPOSITES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
 
 
 # Creates without a client token: a retry after a lost answer would create a second resource.
-NOT_RETRIED = {("kms", "CreateKeyWithAlias")}
+NOT_RETRIED = {("kms", "CreateKeyWithAlias"), ("kms", "CreateSigningKeyWithAlias")}
 
 
 def execute(access: AwsAccess, action: Action) -> None:

@@ -8,7 +8,8 @@ from urllib.parse import unquote
 
 from ..state.config import (AccountConfigState, AggregatorSource, AggregatorState, ChannelSettings, ChannelState,
                             ComplianceCounts, ConformancePackState, DelegationState, OrganizationRuleSettings,
-                            OrganizationRuleState, RecorderSettings, RecorderState, ServiceRoleState, rule_parameters)
+                            OrganizationRuleState, RecorderSettings, RecorderState, ServiceRoleState, recording_mode,
+                            rule_parameters, unrecorded_types)
 from ..state.documents import canonical
 from .errors import or_default
 from .organizations import trusted_services
@@ -29,12 +30,8 @@ def observe_account(access: AwsAccess, account_id: str, region: str) -> AccountC
     else:
         statuses = config.describe_configuration_recorder_status(
             ConfigurationRecorderNames=[found["name"]]).get("ConfigurationRecordersStatus", [])
-        group = found.get("recordingGroup") or {}
-        recorder = RecorderState(
-            exists=True, name=found["name"],
-            settings=RecorderSettings(role_arn=found.get("roleARN"), all_supported=bool(group.get("allSupported")),
-                                      include_global_resource_types=bool(group.get("includeGlobalResourceTypes"))),
-            recording=any(s.get("recording") for s in statuses))
+        recorder = RecorderState(exists=True, name=found["name"], settings=_recorder_settings(found),
+                                 recording=any(s.get("recording") for s in statuses))
     channels = config.describe_delivery_channels().get("DeliveryChannels", [])
     if not channels:  # AWS allows one per region
         return AccountConfigState(recorder=recorder, channel=ChannelState(exists=False))
@@ -45,6 +42,20 @@ def observe_account(access: AwsAccess, account_id: str, region: str) -> AccountC
                                  s3_kms_key_arn=c.get("s3KmsKeyArn"),
                                  delivery_frequency=(c.get("configSnapshotDeliveryProperties") or {}).get(
                                      "deliveryFrequency"))))
+
+
+def _recorder_settings(found: dict[str, Any]) -> RecorderSettings:
+    group = found.get("recordingGroup") or {}
+    all_supported = bool(group.get("allSupported"))
+    include_global = bool(group.get("includeGlobalResourceTypes"))
+    # A recorder from before recording strategies has none: allSupported says it.
+    strategy = (group.get("recordingStrategy") or {}).get("useOnly") or (
+        "ALL_SUPPORTED_RESOURCE_TYPES" if all_supported else "INCLUSION_BY_RESOURCE_TYPES")
+    exclusions = (group.get("exclusionByResourceTypes") or {}).get("resourceTypes") or []
+    return RecorderSettings(role_arn=found.get("roleARN"), all_supported=all_supported,
+                            include_global_resource_types=include_global, recording_strategy=strategy,
+                            unrecorded_types=unrecorded_types(all_supported, include_global, strategy, exclusions),
+                            recording_mode=recording_mode(found.get("recordingMode")))
 
 
 def role_exists(access: AwsAccess, account_id: str, role_name: str) -> bool:

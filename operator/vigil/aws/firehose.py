@@ -22,8 +22,11 @@ def observe_delivery_stream(access: AwsAccess, account_id: str, region: str, nam
     stream = described["DeliveryStreamDescription"]
     destinations = stream.get("Destinations") or [{}]
     destination = destinations[0]
+    source = (stream.get("Source") or {}).get("KinesisStreamSourceDescription") or {}
     return DeliveryStreamState(
         exists=True, arn=stream.get("DeliveryStreamARN"), status=stream.get("DeliveryStreamStatus"),
+        stream_type=stream.get("DeliveryStreamType") or "DirectPut",
+        source_stream_arn=source.get("KinesisStreamARN", ""),
         version_id=stream.get("VersionId"), destination_id=destination.get("DestinationId"),
         settings=_settings(destination.get("ExtendedS3DestinationDescription")
                            or destination.get("S3DestinationDescription") or {}))

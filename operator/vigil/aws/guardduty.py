@@ -4,11 +4,12 @@ member writes that report failure in the answer instead of raising."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..state.guardduty import (DetectorFeatures, DetectorSettings, DetectorState, OrganizationFeatures,
+from ..state.guardduty import (DetectorFeatures, DetectorSettings, DetectorState, MemberPlans, OrganizationFeatures,
                                OrganizationSettings, PublishingDestination)
 from .session import AwsAccess, partition
 
@@ -28,22 +29,20 @@ def observe_detector(access: AwsAccess, account_id: str, region: str) -> Detecto
     if not ids:
         return DetectorState(exists=False)
     detector = gd.get_detector(DetectorId=ids[0])
-    statuses = {f["Name"]: f.get("Status", "") for f in detector.get("Features", [])}
     arn = f"arn:{partition(region)}:guardduty:{region}:{account_id}:detector/{ids[0]}"
     return DetectorState(exists=True, detector_id=ids[0], arn=arn, tags=detector.get("Tags") or {},
                          settings=DetectorSettings(
         enabled=detector.get("Status") == "ENABLED",
         finding_publishing_frequency=detector.get("FindingPublishingFrequency"),
-        features=DetectorFeatures.from_statuses(statuses)))
+        features=DetectorFeatures.from_features(detector.get("Features", []))))
 
 
 def observe_organization(access: AwsAccess, account_id: str, region: str, detector_id: str) -> OrganizationSettings:
     gd = access.client("guardduty", account_id, region)
     config = gd.describe_organization_configuration(DetectorId=detector_id)
-    auto_enable = {f["Name"]: f.get("AutoEnable", "NONE") for f in config.get("Features", [])}
     return OrganizationSettings(
         auto_enable_organization_members=config.get("AutoEnableOrganizationMembers", "NONE"),
-        features=OrganizationFeatures.from_auto_enable(auto_enable))
+        features=OrganizationFeatures.from_features(config.get("Features", [])))
 
 
 def member_relationships(access: AwsAccess, account_id: str, region: str, detector_id: str) -> dict[str, str]:
@@ -51,6 +50,26 @@ def member_relationships(access: AwsAccess, account_id: str, region: str, detect
     gd = access.client("guardduty", account_id, region)
     pages = gd.get_paginator("list_members").paginate(DetectorId=detector_id, OnlyAssociated="false")
     return {m["AccountId"]: m["RelationshipStatus"] for page in pages for m in page.get("Members", [])}
+
+
+# GetMemberDetectors takes at most 50 accounts a call.
+MEMBER_DETECTORS_PER_CALL = 50
+
+
+def member_plans(access: AwsAccess, account_id: str, region: str, detector_id: str,
+                 member_ids: list[str]) -> MemberPlans:
+    """How many of ``member_ids`` have each protection plan on, as the administrator sees their
+    detectors (one GetMemberDetectors per 50 accounts); accounts that are not its members (in
+    UnprocessedAccounts) are not counted."""
+    gd = access.client("guardduty", account_id, region)
+    members, plans = 0, Counter[str]()
+    for start in range(0, len(member_ids), MEMBER_DETECTORS_PER_CALL):
+        answer = gd.get_member_detectors(DetectorId=detector_id,
+                                         AccountIds=member_ids[start:start + MEMBER_DETECTORS_PER_CALL])
+        for member in answer.get("MemberDataSourceConfigurations", []):
+            members += 1
+            plans.update(DetectorFeatures.from_features(member.get("Features") or []).plans_on())
+    return MemberPlans(members=members, plans=dict(plans))
 
 
 def publishing_destinations(access: AwsAccess, account_id: str, region: str,

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ..planning.integrity import (CHUNK, DayRead, DigestLayout, IntegrityResult, LogFileRead, PublicKeys, UnitError,
-                                  Window, check_digest, check_log_file, inflate, link_day_reads)
+from ..planning.integrity import (CHUNK, HOUR, STARTING, STOPPING, DayRead, DigestLayout, IntegrityResult, LogFileRead,
+                                  PublicKeys, TrailEvent, UnitError, Window, check_digest, check_log_file, continuity,
+                                  inflate, link_day_reads, trail_event)
 from ..state.digests import DigestObject
-from .errors import is_code
+from .errors import TargetError, classify, is_code
 from .fanout import fan_out
 from .session import AwsAccess
 
@@ -174,5 +175,44 @@ def verify_trail(access: AwsAccess, reader: Reader, layout: DigestLayout, accoun
                 result.errors.append(UnitError(outcome.target, outcome.error.reason, outcome.error.message))
             day_reads.append(outcome.value)
         folder = f"{layout.bucket}/{layout.digest_folder(account, region)}"
-        result.tally.add(link_day_reads(day_reads, window, expect_since, folder))
+        result.add_chain(account, region, link_day_reads(day_reads, window, expect_since, folder))
     return result
+
+
+# The trail's own events that stop and start its digests (UpdateTrail: log file validation).
+TRAIL_EVENTS = (*sorted(STOPPING | STARTING), "UpdateTrail")
+
+
+def trail_events(access: AwsAccess, account_id: str, region: str, trail_name: str, window: Window) -> list[TrailEvent]:
+    """The trail's stops and starts over the window, from CloudTrail's event history in its home
+    region (kept 90 days): one lookup per event name, since a lookup takes one attribute, and the
+    history of every cloudtrail call (Vigil's own reads among them) would be many pages."""
+    ct = access.client("cloudtrail", account_id, region)
+    found: list[TrailEvent] = []
+    for name in TRAIL_EVENTS:
+        params: dict[str, Any] = {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
+                                  # A restart in the window follows a digest in it: its stop
+                                  # came at most an hour before that digest's hour.
+                                  "StartTime": window.start - 2 * HOUR, "EndTime": window.end, "MaxResults": 50}
+        while True:
+            page = ct.lookup_events(**params)
+            found += [e for e in (trail_event(item.get("CloudTrailEvent") or "", trail_name)
+                                  for item in page.get("Events", [])) if e is not None]
+            if not page.get("NextToken"):
+                break
+            params["NextToken"] = page["NextToken"]
+    return found
+
+
+def judge_continuity(access: AwsAccess, account_id: str, region: str, trail_name: str,
+                     result: IntegrityResult) -> None:
+    """The chains' gaps against the trail's stops, from CloudTrail's event history in the trail's
+    account and home Region. Without that history nothing is concluded about the gaps (a restart
+    would otherwise read as deleted digests): the verification is then incomplete."""
+    try:
+        events = trail_events(access, account_id, region, trail_name, result.window)
+    except (ClientError, BotoCoreError, TargetError) as exc:
+        error = classify(exc)
+        result.errors.append(UnitError(f"LookupEvents {account_id}/{region}", error.reason, error.message))
+        return
+    continuity(result, events)

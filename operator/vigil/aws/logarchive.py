@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from ..state.documents import canonical
 from ..state.logarchive import (LIFECYCLE_RULE_ID, BucketEncryption, BucketSettings, BucketState, KeySettings,
-                                KeyState, LifecycleRule, PublicAccessBlock)
+                                KeyState, LifecycleRule, ObjectLockState, PublicAccessBlock)
 from ..conditions import CONFLICT
 from ..planning.ownership import Holding, Owner, Resource, judge
 from .errors import TargetError, error_code, or_default
@@ -84,8 +84,10 @@ def verify_bucket_owner(access: AwsAccess, account_id: str, region: str, bucket:
     return True
 
 
-def observe_bucket(access: AwsAccess, account_id: str, region: str, bucket: str) -> BucketState:
-    """Every call names the account that must own the bucket (ExpectedBucketOwner)."""
+def observe_bucket(access: AwsAccess, account_id: str, region: str, bucket: str,
+                   object_lock: bool = False) -> BucketState:
+    """Every call names the account that must own the bucket (ExpectedBucketOwner). ``object_lock``:
+    read the bucket's Object Lock too (one more call, made while the spec sets objectLock)."""
     s3 = access.client("s3", account_id, region)
     owner = {"Bucket": bucket, "ExpectedBucketOwner": account_id}
     if not verify_bucket_owner(access, account_id, region, bucket):
@@ -103,6 +105,7 @@ def observe_bucket(access: AwsAccess, account_id: str, region: str, bucket: str)
             lifecycle=lifecycle,
         ),
         other_lifecycle_rules=others,
+        object_lock=_object_lock(s3, owner) if object_lock else None,
     )
 
 
@@ -126,6 +129,16 @@ def _public_access_block(s3: Any, owner: dict[str, str]) -> PublicAccessBlock:
                              ignore_public_acls=c.get("IgnorePublicAcls", False),
                              block_public_policy=c.get("BlockPublicPolicy", False),
                              restrict_public_buckets=c.get("RestrictPublicBuckets", False))
+
+
+def _object_lock(s3: Any, owner: dict[str, str]) -> ObjectLockState:
+    found = or_default(lambda: s3.get_object_lock_configuration(**owner)["ObjectLockConfiguration"], None,
+                       "ObjectLockConfigurationNotFoundError")
+    if not found or found.get("ObjectLockEnabled") != "Enabled":
+        return ObjectLockState(enabled=False)
+    retention = (found.get("Rule") or {}).get("DefaultRetention") or {}
+    days = retention.get("Days") or (retention["Years"] * 365 if retention.get("Years") else None)
+    return ObjectLockState(enabled=True, mode=retention.get("Mode"), days=days)
 
 
 def _lifecycle(s3: Any, owner: dict[str, str]) -> tuple[LifecycleRule | None, tuple[dict[str, Any], ...]]:

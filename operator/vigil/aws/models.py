@@ -1,10 +1,11 @@
-"""The AWS operations Vigil calls, and botocore models trimmed to them.
+"""botocore models trimmed to the AWS operations Vigil calls.
 
 botocore keeps every loaded service model in memory for the life of the process: all operations
 with their documentation, megabytes per service. The operator calls a few dozen operations, so
 each model is cut down, when first loaded, to those operations and the shapes they reach. That is
-most of the operator's memory after its imports. Calling an operation not listed here fails with
-AttributeError on the client: list it here first (a unit test checks the code against this list).
+most of the operator's memory after its imports. Calling an operation not listed in
+vigil.aws.permissions fails with AttributeError on the client: list it there first, with its IAM
+actions (a unit test checks the code against that list).
 """
 
 from __future__ import annotations
@@ -14,56 +15,11 @@ from typing import Any
 
 from botocore.loaders import Loader
 
-OPERATIONS: dict[str, frozenset[str]] = {service: frozenset(ops) for service, ops in {
-    "sts": ["AssumeRole", "GetCallerIdentity"],
-    "organizations": ["DescribeOrganization", "ListAccounts", "ListRoots", "ListAccountsForParent",
-                      "ListOrganizationalUnitsForParent", "ListAWSServiceAccessForOrganization",
-                      "EnableAWSServiceAccess", "RegisterDelegatedAdministrator", "ListDelegatedServicesForAccount",
-                      # Guardrails (SCPs and RCPs)
-                      "ListPolicies", "ListPoliciesForTarget", "ListTargetsForPolicy", "DescribePolicy",
-                      "EnablePolicyType", "CreatePolicy", "UpdatePolicy", "AttachPolicy", "DetachPolicy",
-                      "DeletePolicy", "ListTagsForResource", "TagResource"],
-    "s3": ["GetBucketLocation", "GetBucketEncryption", "GetBucketVersioning", "GetPublicAccessBlock",
-           "GetBucketPolicy", "GetBucketLifecycleConfiguration", "GetBucketTagging", "CreateBucket",
-           "PutBucketTagging", "PutPublicAccessBlock", "PutBucketVersioning", "PutBucketEncryption",
-           "PutBucketPolicy", "PutObjectLockConfiguration", "PutBucketLifecycleConfiguration",
-           "DeleteBucketLifecycle", "DeleteBucket", "ListObjectsV2", "GetObject", "HeadBucket"],
-    "kms": ["DescribeKey", "GetKeyPolicy", "GetKeyRotationStatus", "CreateKey", "CreateAlias",
-            "EnableKeyRotation", "PutKeyPolicy", "ListResourceTags", "TagResource", "ListKeys"],
-    "cloudtrail": ["DescribeTrails", "GetTrailStatus", "GetEventSelectors", "CreateTrail", "UpdateTrail",
-                   "PutEventSelectors", "StartLogging", "ListTags", "DeleteTrail", "ListPublicKeys", "AddTags"],
-    "iam": ["GetRole", "GetRolePolicy", "CreateRole", "PutRolePolicy", "UpdateAssumeRolePolicy",
-            "DeleteRolePolicy", "DeleteRole", "CreateServiceLinkedRole", "AttachRolePolicy",
-            "ListAttachedRolePolicies", "TagRole"],
-    "logs": ["DescribeLogGroups", "CreateLogGroup", "PutRetentionPolicy", "AssociateKmsKey",
-             "CreateLogStream", "DescribeSubscriptionFilters", "PutSubscriptionFilter", "DeleteSubscriptionFilter",
-             "DescribeDestinations", "PutDestination", "PutDestinationPolicy", "DeleteDestination",
-             "ListTagsForResource", "DescribeAccountPolicies", "PutAccountPolicy", "DeleteAccountPolicy", "TagResource"],
-    "firehose": ["DescribeDeliveryStream", "CreateDeliveryStream", "UpdateDestination",
-                 "ListTagsForDeliveryStream", "DeleteDeliveryStream", "TagDeliveryStream"],
-    "ssm": ["GetDocument", "DescribeDocument", "CreateDocument", "UpdateDocument",
-            "UpdateDocumentDefaultVersion", "ListTagsForResource", "DeleteDocument", "AddTagsToResource"],
-    "ec2": ["DescribeVpcs", "DescribeFlowLogs", "CreateFlowLogs", "DeleteFlowLogs", "CreateTags"],
-    "config": ["DescribeConfigurationRecorders", "DescribeConfigurationRecorderStatus", "DescribeDeliveryChannels",
-               "PutConfigurationRecorder", "PutDeliveryChannel", "StartConfigurationRecorder",
-               "DescribeConfigurationAggregators", "PutConfigurationAggregator", "DescribeOrganizationConfigRules",
-               "PutOrganizationConfigRule", "DescribeOrganizationConformancePacks", "PutOrganizationConformancePack",
-               "GetAggregateConfigRuleComplianceSummary", "DescribeAggregateComplianceByConfigRules",
-               "ListTagsForResource", "TagResource"],
-    "guardduty": ["ListOrganizationAdminAccounts", "EnableOrganizationAdminAccount", "ListDetectors", "GetDetector",
-                  "CreateDetector", "UpdateDetector", "DescribeOrganizationConfiguration",
-                  "UpdateOrganizationConfiguration", "ListMembers", "CreateMembers", "StartMonitoringMembers",
-                  "ListPublishingDestinations", "DescribePublishingDestination", "CreatePublishingDestination",
-                  "UpdatePublishingDestination", "DeletePublishingDestination", "TagResource"],
-    "securityhub": ["ListOrganizationAdminAccounts", "EnableOrganizationAdminAccount", "DescribeHub",
-                    "EnableSecurityHub", "DescribeOrganizationConfiguration", "UpdateOrganizationConfiguration",
-                    "GetEnabledStandards", "BatchEnableStandards", "ListEnabledProductsForImport",
-                    "EnableImportFindingsForProduct", "ListFindingAggregators", "GetFindingAggregator",
-                    "CreateFindingAggregator", "UpdateFindingAggregator", "ListMembers", "CreateMembers",
-                    "GetFindings", "TagResource", "ListTagsForResource"],
-    "accessanalyzer": ["GetAnalyzer", "CreateAnalyzer", "DeleteAnalyzer"],
-    "account": ["ListRegions"],
-}.items()}
+from .permissions import operations_by_service
+
+# Every operation of every service Vigil calls, listed once, with the IAM actions it needs, in
+# vigil.aws.permissions.
+OPERATIONS: dict[str, frozenset[str]] = operations_by_service()
 
 _TRIMMED = "vigilTrimmed"  # marks a cached model already cut down
 

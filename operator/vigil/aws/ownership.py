@@ -52,6 +52,19 @@ def _stream(client: Any, r: Resource) -> dict[str, str] | None:
     return None if tags is None else {t["Key"]: t.get("Value", "") for t in tags}
 
 
+def _data_stream(client: Any, r: Resource) -> dict[str, str] | None:
+    tags: dict[str, str] = {}
+    query: dict[str, Any] = {"StreamName": r.identifier}
+    while True:  # 50 tags a page at most: Vigil's three fit in one
+        page = or_default(lambda: client.list_tags_for_stream(**query), None, "ResourceNotFoundException")
+        if page is None:
+            return None
+        tags.update(_pairs(page.get("Tags", [])))
+        if not page.get("HasMoreTags") or not page.get("Tags"):
+            return tags
+        query["ExclusiveStartTagKey"] = page["Tags"][-1]["Key"]
+
+
 def _role(client: Any, r: Resource) -> dict[str, str] | None:
     role = or_default(lambda: client.get_role(RoleName=r.identifier)["Role"], None, "NoSuchEntity")
     return None if role is None else _pairs(role.get("Tags", []))
@@ -86,9 +99,11 @@ READERS: dict[str, tuple[str, Callable[[Any, Resource], dict[str, str] | None]]]
     "logs-log-group": ("logs", _log_group),
     "logs-destination": ("logs", _log_group),  # the same tagging API, by ARN
     "firehose-stream": ("firehose", _stream),
+    "kinesis-stream": ("kinesis", _data_stream),
     "iam-role": ("iam", _role),
     "ssm-document": ("ssm", _ssm_document),
     "securityhub-hub": ("securityhub", _hub),
+    "securityhub-configuration-policy": ("securityhub", _hub),  # the same tagging API, by the policy's ARN
     "config-aggregator": ("config", _aggregator),
     "organizations-policy": ("organizations", _organization_policy),
 }

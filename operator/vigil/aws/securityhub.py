@@ -10,8 +10,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..state.securityhub import FindingAggregator, FindingCounts, HubSettings, StandardSubscription
-from .errors import or_default
+from ..state.securityhub import (SELF_MANAGED, ConfigurationPolicy, FindingAggregator, FindingCounts, HubSettings,
+                                 PolicyAssociation, StandardDefinition, StandardSubscription)
+from .errors import is_code, or_default
 from .session import AwsAccess, partition
 
 # Security Hub's answer to any read of an account where it is off.
@@ -82,6 +83,61 @@ def finding_aggregators(access: AwsAccess, account_id: str, region: str) -> tupl
                                        region_linking_mode=got.get("RegionLinkingMode", ""),
                                        regions=tuple(got.get("Regions") or ())))
     return tuple(found)
+
+
+def standards_offered(access: AwsAccess, account_id: str, region: str) -> tuple[StandardDefinition, ...]:
+    """The standards the region offers (DescribeStandards), with their ARNs there."""
+    hub = access.client("securityhub", account_id, region)
+    return tuple(StandardDefinition(arn=s["StandardsArn"], name=s.get("Name", ""))
+                 for page in hub.get_paginator("describe_standards").paginate() for s in page.get("Standards", []))
+
+
+def root_id(access: AwsAccess, management_account_id: str, region: str) -> str:
+    """The organization's root: where Vigil's configuration policy is associated."""
+    return access.client("organizations", management_account_id, region).list_roots()["Roots"][0]["Id"]
+
+
+def root_association(access: AwsAccess, account_id: str, region: str, root: str) -> PolicyAssociation:
+    """The policy the root is configured by; SELF_MANAGED_SECURITY_HUB where none is associated."""
+    hub = access.client("securityhub", account_id, region)
+    try:
+        got = hub.get_configuration_policy_association(Target={"RootId": root})
+    except ClientError as exc:
+        if is_code(exc, "ResourceNotFoundException"):
+            return PolicyAssociation(policy_id=SELF_MANAGED)
+        raise
+    return PolicyAssociation(policy_id=got.get("ConfigurationPolicyId", SELF_MANAGED),
+                             association_type=got.get("AssociationType", ""),
+                             status=got.get("AssociationStatus", ""),
+                             message=got.get("AssociationStatusMessage", ""))
+
+
+def policy_ids_named(access: AwsAccess, account_id: str, region: str, name: str) -> list[str]:
+    """The ids of the administrator's configuration policies of that name (AWS allows several)."""
+    hub = access.client("securityhub", account_id, region)
+    return [p["Id"] for page in hub.get_paginator("list_configuration_policies").paginate()
+            for p in page.get("ConfigurationPolicySummaries", []) if p.get("Name") == name]
+
+
+def configuration_policy(access: AwsAccess, account_id: str, region: str, identifier: str) -> ConfigurationPolicy:
+    got = access.client("securityhub", account_id, region).get_configuration_policy(Identifier=identifier)
+    hub = (got.get("ConfigurationPolicy") or {}).get("SecurityHub") or {}
+    controls = hub.get("SecurityControlsConfiguration") or {}
+    enabled = controls.get("EnabledSecurityControlIdentifiers")
+    return ConfigurationPolicy(
+        id=got["Id"], arn=got["Arn"], name=got.get("Name", ""), service_enabled=bool(hub.get("ServiceEnabled")),
+        standards=tuple(hub.get("EnabledStandardIdentifiers") or ()),
+        disabled_controls=tuple(controls.get("DisabledSecurityControlIdentifiers") or ()),
+        enabled_controls=None if enabled is None else tuple(enabled),
+        custom_parameters=tuple(controls.get("SecurityControlCustomParameters") or ()))
+
+
+def security_hub_v2(access: AwsAccess, account_id: str, region: str) -> bool:
+    """Whether the newer Security Hub (EnableSecurityHubV2) is on: DescribeSecurityHubV2 answers
+    ResourceNotFoundException where it is not."""
+    hub = access.client("securityhub", account_id, region)
+    return or_default(lambda: bool(hub.describe_security_hub_v2().get("HubV2Arn")), False,
+                      "ResourceNotFoundException")
 
 
 def member_statuses(access: AwsAccess, account_id: str, region: str) -> dict[str, str]:

@@ -307,6 +307,8 @@ class Runtime:
     claims: ClaimRegistry = field(default_factory=ClaimRegistry)
     refusals: RefusalLedger = field(default_factory=RefusalLedger)
     preview: bool = False  # a plan: see Context.preview
+    # The operator's journal writer (controls.journal.JournalWriter); None: no record kept (workstation commands).
+    journal: Any = None
 
     def access_for(self, spec: OrganizationSpec, external_id: str | None = None) -> AwsAccess:
         return self.access_pool.get(AccessSettings(

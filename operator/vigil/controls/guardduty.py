@@ -4,25 +4,27 @@ One group per region. Its first target, ``<security>/<region>``, is what the org
 trusted access (first region only: Organizations is global), the delegated administrator, the
 administrator's detector and features, the organization configuration, the findings export. Then
 one target per member account, ``<account>/<region>``, so status names each account that is not
-enrolled. The members are read once per region (ListMembers), after the administrator target.
+enrolled. The members are read once per region (ListMembers), after the administrator target;
+after the member targets, what the enrolled members run (GetMemberDetectors), for status.protection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..api.guardduty import GuardDutyOrgSpec
+from ..api.guardduty import GuardDutyOrgSpec, RegionProtection
 from ..aws import guardduty as aws_guardduty
 from ..aws import organizations as aws_organizations
 from ..aws.errors import TargetError, classify
 from ..planning.guardduty import (GUARDDUTY_PRINCIPAL, AdministratorConflict, FindingsDestination, GuardDutyRegion,
-                                  member_account_ids, plan_administrator, plan_detector, plan_member,
+                                  member_account_ids, plan_administrator, plan_counts, plan_detector, plan_member,
                                   plan_organization, plan_publishing)
 from ..planning.organization import plan_trusted_access, target_regions
 from ..planning.ownership import Resource, created_by, tag_action
-from ..state.guardduty import DetectorState
+from ..state.guardduty import DetectorState, MemberPlans
 from .base import Context, DependencyNotReady, GroupRun, Report, SpecError, TargetRun, run_groups
 
 ADMINISTRATOR_CONFLICT = "AdministratorConflict"
@@ -42,6 +44,9 @@ def reconcile(ctx: Context) -> Report:
     # Trusted access is organization-wide: asked for once, in the home region's group if covered.
     trusted_in = org.home_region if org.home_region in regions else regions[0]
 
+    protection: dict[str, MemberPlans] = {}
+    problems: list[dict[str, str]] = []
+
     def group(region: str) -> Callable[[GroupRun], None]:
         target = GuardDutyRegion(org.management_account_id, security, region, ctx.owner)
 
@@ -53,9 +58,47 @@ def reconcile(ctx: Context) -> Report:
             for account in members:
                 regional.target(target.member_label(account), lambda run, account=account: _converge_member(
                     run, target, account, emails.get(account, ""), seen.get("detector"), relationships, failure))
+            # Counted once enrolled: a member target that holds is an enrolled, monitored member.
+            reports = {report.target: report for report in regional.reports}
+            enrolled = [a for a in members if reports[target.member_label(a)].compliant]
+            counted, problem = _count_plans(ctx, target, seen.get("detector"), enrolled)
+            if counted is not None:
+                protection[region] = counted
+            problems.extend(problem)
         return observe_and_converge
 
-    return Report(run_groups(ctx, [(f"guardduty/{r}", group(r)) for r in regions]))
+    reports = run_groups(ctx, [(f"guardduty/{r}", group(r)) for r in regions])
+    return Report(reports, extra_status={"protection": _protection_status(ctx, regions, protection)},
+                  findings=problems)
+
+
+def _count_plans(ctx: Context, target: GuardDutyRegion, detector: DetectorState | None,
+                 enrolled: list[str]) -> tuple[MemberPlans | None, list[dict[str, str]]]:
+    """The region's plans over its enrolled members. A failed read is reported without touching
+    Ready or Compliant (the baseline may well hold), and the region keeps its last figures."""
+    if detector is None or detector.detector_id is None:
+        return None, []  # no administrator to ask (it failed, or Audit before it exists)
+    if not enrolled:
+        return MemberPlans(), []
+    try:
+        return aws_guardduty.member_plans(ctx.access, target.admin_account_id, target.region, detector.detector_id,
+                                          enrolled), []
+    except (ClientError, BotoCoreError, TargetError) as exc:
+        error = classify(exc)
+        return None, [{"target": f"{target.label}/protection", "reason": error.reason, "message": error.message}]
+
+
+def _protection_status(ctx: Context, regions: list[str], counted: dict[str, MemberPlans]) -> list[dict[str, Any]]:
+    """status.protection, region by region: this pass's figures, else the last ones."""
+    previous = {p.get("region"): p for p in ctx.previous_status.get("protection") or []}
+    found = []
+    for region in regions:
+        if region in counted:
+            found.append(RegionProtection(region=region, members=counted[region].members,
+                                          plans=plan_counts(counted[region])).model_dump(by_alias=True))
+        elif region in previous:
+            found.append(previous[region])
+    return found
 
 
 def _findings_destination(ctx: Context, spec: GuardDutyOrgSpec) -> FindingsDestination | None:

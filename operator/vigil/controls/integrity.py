@@ -14,8 +14,8 @@ from typing import Any
 from .. import conditions as c
 from .. import metrics
 from ..api.common import parse_duration
-from ..api.orgtrail import IntegrityStatus, OrgTrailSpec
-from ..aws.integrity import Reader, verify_trail
+from ..api.orgtrail import MAX_GAPS_SHOWN, IntegrityGap, IntegrityStatus, OrgTrailSpec
+from ..aws.integrity import Reader, judge_continuity, verify_trail
 from ..planning.integrity import (DELIVERY_GRACE, FINDING_KINDS, DigestLayout, IntegrityResult, Window,
                                   digests_due_since, first_findings)
 from ..state.cloudtrail import TrailState
@@ -58,6 +58,8 @@ def verify(ctx: Context, spec: OrgTrailSpec, trail: TrailState | None,
     result = verify_trail(ctx.access, reader, layout(ctx, spec), ctx.organization.inventory.active_ids,
                           ctx.organization.spec.regions.governed, window, ctx.concurrency,
                           expect_since=digests_due_since(trail, window))
+    judge_continuity(ctx.access, ctx.organization.management_account_id, ctx.organization.home_region,
+                     spec.trail_name, result)
     return _outcome(ctx, result, now, trail)
 
 
@@ -81,7 +83,7 @@ def _outcome(ctx: Context, result: IntegrityResult, now: datetime, trail: TrailS
     last_good = (ctx.previous_status.get("integrity") or {}).get("lastSuccessfulVerificationTime")
     status = IntegrityStatus(last_verified_time=c.now_iso(now), digests_verified=tally.digests,
                              log_files_verified=tally.log_files, failures=tally.failures,
-                             last_successful_verification_time=last_good)
+                             last_successful_verification_time=last_good, **_coverage(result))
     findings = [{"target": f.target, "reason": f.kind.value, "message": f.message} for f in tally.findings]
     known = {(f.get("target"), f.get("reason")) for f in ctx.previous_status.get("failures") or []}
     for finding in findings:
@@ -102,6 +104,17 @@ def _outcome(ctx: Context, result: IntegrityResult, now: datetime, trail: TrailS
         condition = ("True", VERIFIED, result.summary() + f", since {c.now_iso(result.window.start)}")
         status.last_successful_verification_time = c.now_iso(now)
     return IntegrityOutcome(status.model_dump(by_alias=True), [(c.INTEGRITY_VERIFIED, *condition)], findings)
+
+
+def _coverage(result: IntegrityResult) -> dict[str, Any]:
+    """The hours every chain covers, and the gaps, as status holds them (bounded)."""
+    firsts = [chain.first for chain in result.coverage if chain.first]
+    lasts = [chain.last for chain in result.coverage if chain.last]
+    whole = len(firsts) == len(result.coverage) and bool(firsts)  # a chain without digests covers nothing
+    gaps = [IntegrityGap(account=g.account, region=g.region, since=g.since, until=g.until, reason=g.reason,
+                         message=g.message) for g in result.gaps[:MAX_GAPS_SHOWN]]
+    return {"verified_from": max(firsts) if whole else None, "verified_to": min(lasts) if whole else None,
+            "chains": result.chains, "gaps": gaps, "gaps_total": len(result.gaps)}
 
 
 def _none_due(trail: TrailState) -> tuple[str, str]:

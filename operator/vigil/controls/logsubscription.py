@@ -3,11 +3,14 @@ LogArchive bucket.
 
 Three phases, each concurrent within itself, because each needs what the one before built:
 1. the two IAM roles in the log-archive account (Firehose's, and CloudWatch Logs');
-2. per target region, in the log-archive account: the Firehose stream (and its error log group),
-   then the CloudWatch Logs destination in front of it with its organization-wide policy;
+2. per target region, in the log-archive account: the Firehose stream (and its error log group;
+   with ``delivery.type: Kinesis``, the Kinesis data stream first, which the Firehose reads), then
+   the CloudWatch Logs destination in front of them with its organization-wide policy;
 3. per target account x region: with ``method: LogGroup``, the log groups are listed and each
    selected one is a target (its filters read, Vigil's written); with ``method: AccountPolicy``
-   the account's subscription filter policy is the one target.
+   the account's subscription filter policy is the one target; with ``method:
+   PreferAccountPolicy``, the policy where the account allows it, the groups one by one elsewhere
+   (``status.methods`` says which, where).
 
 The log groups are listed at every resync, so a group created since the last one is covered by the
 next, and a deleted one drops out of the count.
@@ -20,33 +23,34 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..api.common import Scope
-from ..api.logsubscription import DeliveryType, LogSubscriptionPolicySpec, SubscriptionMethod
+from ..api.common import MAX_FAILURES
+from ..api.logsubscription import LogSubscriptionPolicySpec, SubscriptionMethod
 from ..aws import firehose as aws_firehose
 from ..aws import iam as aws_iam
+from ..aws import kinesis as aws_kinesis
 from ..aws import logs as aws_logs
 from ..aws.errors import TargetError
 from ..aws.fanout import fan_out
 from ..conditions import COMPLIANT
-from ..planning.logsubscription import (ROLE_POLICY_NAME, SLOTS_FULL, Archive, CoverageError, Names, Source,
-                                        excluded_prefixes, firehose_role_policy, firehose_trust_policy,
-                                        logs_role_policy, logs_trust_policy, plan_account_policy,
-                                        plan_delivery_log_group, plan_delivery_stream, plan_destination, plan_log_group,
-                                        plan_role, selects)
+from ..planning.logsubscription import (ROLE_POLICY_NAME, SLOTS_FULL, Archive, CoverageError, MethodChoice, Names,
+                                        Source, choose_method, data_stream_ready, delivery_stream_name,
+                                        destination_target, excluded_prefixes, firehose_role_policy,
+                                        firehose_trust_policy, logs_role_policy, logs_trust_policy,
+                                        plan_account_policy, plan_data_stream, plan_delivery_log_group,
+                                        plan_delivery_stream, plan_destination, plan_log_group, plan_role, selects,
+                                        through_kinesis)
 from ..planning.organization import scope_account_ids, target_regions
 from ..planning.ownership import Resource, created_by
-from ..state.logsubscription import LogGroup
+from ..state.logsubscription import AccountPolicy, DataStreamState, LogGroup
 from .base import (Context, DependencyNotReady, GroupRun, Report, SpecError, TargetReport, TargetRun, run_groups,
                    run_targets)
 
-NOT_SUPPORTED = "NotSupportedYet"
+# A Kinesis data stream not yet ACTIVE and encrypted: the destination waits for it (it clears by itself).
+DATA_STREAM_NOT_READY = "DataStreamNotReady"
 
 
 def archive_of(ctx: Context) -> Archive:
     spec: LogSubscriptionPolicySpec = ctx.spec
-    if spec.delivery.type == DeliveryType.KINESIS.value:
-        # Refused before any AWS call, as a reason rather than InvalidSpec: the spec is valid.
-        raise TargetError(NOT_SUPPORTED, "delivery.type Kinesis is not supported by this version of Vigil yet; "
-                                         "use Firehose", recoverable=False)
     if ctx.log_archive is None:
         raise DependencyNotReady(f"LogArchive {spec.log_archive_ref.name} is not Ready")
     org = ctx.organization
@@ -84,41 +88,88 @@ def reconcile(ctx: Context) -> Report:
         (archive.label("global", f"role/{names.firehose_role}"),
          role(names.firehose_role, firehose_trust_policy(archive), firehose_role_policy(spec, archive))),
         (archive.label("global", f"role/{names.logs_role}"),
-         role(names.logs_role, logs_trust_policy(archive), logs_role_policy(archive))),
+         role(names.logs_role, logs_trust_policy(archive), logs_role_policy(archive, spec))),
     ])
     delivery = run_groups(ctx, [(archive.label(r, "delivery"), _delivery(ctx, archive, r)) for r in regions])
-    sources = run_groups(ctx, [(f"{a}/{r}", _source(ctx, Source(a, r, archive.destination_arn(r)), names))
+    methods: dict[str, MethodChoice] = {}
+    sources = run_groups(ctx, [(f"{a}/{r}", _source(ctx, Source(a, r, archive.destination_arn(r)), names, methods))
                                for a in accounts for r in regions])
     reports = roles + delivery + sources
-    return Report(reports, conditions=_slots_condition(reports))
+    return Report(reports, extra_status={"methods": _methods_status(methods)}, conditions=_slots_condition(reports))
+
+
+def _methods_status(methods: dict[str, MethodChoice]) -> dict[str, Any]:
+    """How many accounts x regions each method subscribes, and where PreferAccountPolicy fell back."""
+    fallbacks = [{"target": k, "reason": c.fallback.reason, "message": str(c.fallback)}
+                 for k, c in sorted(methods.items()) if c.fallback is not None]
+    return {"accountPolicy": sum(c.method == SubscriptionMethod.ACCOUNT_POLICY.value for c in methods.values()),
+            "logGroup": sum(c.method == SubscriptionMethod.LOG_GROUP.value for c in methods.values()),
+            "fallbacks": fallbacks[:MAX_FAILURES]}
 
 
 def _delivery(ctx: Context, archive: Archive, region: str) -> Callable[[GroupRun], None]:
     spec: LogSubscriptionPolicySpec = ctx.spec
     a, names = archive.account_id, archive.names
+    stream_name = delivery_stream_name(spec, names)
+    ready: dict[str, bool] = {}
+
+    def data_stream(run: TargetRun) -> None:
+        """Kinesis: the data stream, encrypted as soon as Kinesis takes it (once it is ACTIVE)."""
+        label = archive.label(region, f"data-stream/{names.data_stream}")
+
+        def observe() -> DataStreamState:
+            return aws_kinesis.observe_data_stream(ctx.access, a, region, names.data_stream)
+
+        observed, created = observe(), False
+        for _ in range(2):  # create, then encrypt: Kinesis encrypts a stream once it is ACTIVE
+            if not run.converge(plan_data_stream(archive, region, observed, created),
+                                Resource("kinesis-stream", a, region, names.data_stream, label, observed.exists)):
+                break
+            created, observed = not observed.exists, observe()
+        if run.report.blocked:
+            return  # another's stream (or nobody's): the destination is not pointed at it
+        ready["data_stream"] = data_stream_ready(observed)
+        if ctx.enforce and observed.exists and not ready["data_stream"]:
+            raise TargetError(DATA_STREAM_NOT_READY, f"Kinesis data stream {names.data_stream} is "
+                                                     f"{observed.status} with {observed.encryption_type} encryption; "
+                                                     "Vigil encrypts it once Kinesis takes it (ACTIVE) and only then "
+                                                     "points the destination at it")
 
     def stream(run: TargetRun) -> None:
         log_group = aws_logs.observe_log_group(ctx.access, a, region, names.log_group)
         run.converge(plan_delivery_log_group(archive, region, log_group),
                      Resource("logs-log-group", a, region, log_group.arn or "", archive.label(region, names.log_group),
                               log_group.exists))
-        observed = aws_firehose.observe_delivery_stream(ctx.access, a, region, names.stream)
-        run.converge(plan_delivery_stream(spec, archive, region, observed),
-                     Resource("firehose-stream", a, region, names.stream, run.report.target, observed.exists))
+        observed = aws_firehose.observe_delivery_stream(ctx.access, a, region, stream_name)
+        try:
+            actions = plan_delivery_stream(spec, archive, region, observed)
+        except CoverageError as exc:
+            raise TargetError(exc.reason, str(exc), recoverable=False) from None
+        run.converge(actions, Resource("firehose-stream", a, region, stream_name, run.report.target, observed.exists))
 
     def destination(run: TargetRun) -> None:
         observed = aws_logs.observe_destination(ctx.access, a, region, names.destination)
-        run.converge(plan_destination(archive, region, observed),
+        target = destination_target(spec, archive, region)
+        if through_kinesis(spec) and not ready.get("data_stream") and ctx.enforce:
+            raise TargetError(DATA_STREAM_NOT_READY, f"the destination waits for Kinesis data stream "
+                                                     f"{names.data_stream} to be ACTIVE and encrypted")
+        run.converge(plan_destination(archive, region, observed, target),
                      Resource("logs-destination", a, region, observed.arn or "", run.report.target, observed.exists))
 
     def converge(group: GroupRun) -> None:
-        # In this order: a destination is refused unless the stream it points at exists.
-        group.target(archive.label(region, f"delivery-stream/{names.stream}"), stream)
+        # In this order: a Firehose reading a data stream needs it, and a destination is refused
+        # unless what it writes to exists.
+        if through_kinesis(spec):
+            group.target(archive.label(region, f"data-stream/{names.data_stream}"), data_stream)
+        group.target(archive.label(region, f"delivery-stream/{stream_name}"), stream)
         group.target(archive.label(region, f"destination/{names.destination}"), destination)
     return converge
 
 
-def _source(ctx: Context, source: Source, names: Names) -> Callable[[GroupRun], None]:
+def _source(ctx: Context, source: Source, names: Names,
+            methods: dict[str, MethodChoice]) -> Callable[[GroupRun], None]:
+    """One account x region: its account policy, or its log groups one by one. ``methods`` is
+    given the method used there."""
     spec: LogSubscriptionPolicySpec = ctx.spec
     a, r = source.account_id, source.region
 
@@ -138,20 +189,27 @@ def _source(ctx: Context, source: Source, names: Names) -> Callable[[GroupRun], 
             run.converge(actions)
         return converge
 
-    def account_policy(run: TargetRun) -> None:
-        excluded = [g.name for prefix in excluded_prefixes(spec) for g in aws_logs.find_log_groups(ctx.access, a, r,
-                                                                                                     prefix)]
-        observed = aws_logs.observe_subscription_policies(ctx.access, a, r)
-        try:
-            actions = plan_account_policy(spec, source, names, observed, excluded)
-        except CoverageError as exc:
-            raise TargetError(exc.reason, str(exc), recoverable=False) from None
-        run.converge(actions)
+    def account_policy(observed: list[AccountPolicy], excluded: list[str]) -> Callable[[TargetRun], None]:
+        def converge(run: TargetRun) -> None:
+            try:
+                actions = plan_account_policy(spec, source, names, observed, excluded)
+            except CoverageError as exc:
+                raise TargetError(exc.reason, str(exc), recoverable=False) from None
+            run.converge(actions)
+        return converge
 
     def converge(group: GroupRun) -> None:
-        if spec.method == SubscriptionMethod.ACCOUNT_POLICY.value:
-            group.target(source.policy_label(names.account_policy), account_policy)
-            return
+        choice = MethodChoice(SubscriptionMethod.LOG_GROUP.value)
+        if spec.method != SubscriptionMethod.LOG_GROUP.value:
+            excluded = [g.name for prefix in excluded_prefixes(spec)
+                        for g in aws_logs.find_log_groups(ctx.access, a, r, prefix)]
+            observed = aws_logs.observe_subscription_policies(ctx.access, a, r)
+            choice = choose_method(spec, names, observed, excluded)
+            if choice.method == SubscriptionMethod.ACCOUNT_POLICY.value:
+                methods[source.label] = choice
+                group.target(source.policy_label(names.account_policy), account_policy(observed, excluded))
+                return
+        methods[source.label] = choice
         for found in aws_logs.find_log_groups(ctx.access, a, r):
             if selects(spec, found.name):
                 group.target(source.group_label(found.name), log_group(found))
@@ -222,9 +280,14 @@ def delete(ctx: Context) -> list[str]:
                                        ctx.owner):
             aws_logs.delete_destination(ctx.access, la, region, names.destination)
             notes.append(f"destination {names.destination} deleted in {region}")
-        if created_by(aws_firehose.stream_tags(ctx.access, la, region, names.stream), ctx.owner):
-            aws_firehose.delete_delivery_stream(ctx.access, la, region, names.stream)
-            notes.append(f"delivery stream {names.stream} deleted in {region}")
+        # Both types' streams: a policy that moved between them has left the other's behind.
+        for stream_name in (names.stream, names.kinesis_stream):
+            if created_by(aws_firehose.stream_tags(ctx.access, la, region, stream_name), ctx.owner):
+                aws_firehose.delete_delivery_stream(ctx.access, la, region, stream_name)
+                notes.append(f"delivery stream {stream_name} deleted in {region}")
+        if created_by(aws_kinesis.stream_tags(ctx.access, la, region, names.data_stream), ctx.owner):
+            aws_kinesis.delete_data_stream(ctx.access, la, region, names.data_stream)
+            notes.append(f"Kinesis data stream {names.data_stream} deleted in {region}")
     for role_name in (names.logs_role, names.firehose_role):
         if aws_iam.delete_owned_role(ctx.access, la, role_name, ROLE_POLICY_NAME, ctx.owner):
             notes.append(f"role {role_name} deleted")

@@ -27,8 +27,8 @@ from ..aws.errors import TargetError, classify
 from ..planning.organization import SelectionError
 from ..planning.ownership import Owner
 from ..planning.weakening import ALLOW_ANNOTATION, malformed_allowances, parse_allowances
-from . import (config, flowlogs, guardduty, guardrails, logarchive, logsubscription, organization, orgtrail,
-               securityhub, sessionlogging)
+from . import (config, flowlogs, guardduty, guardrails, journal, logarchive, logsubscription, organization,
+               orgtrail, securityhub, sessionlogging)
 from .base import Context, DependencyNotReady, LogArchiveView, OrganizationView, Report, Runtime, SpecError
 from .claims import Claimant, claims_of
 from .preflight import check_control, check_organization
@@ -111,6 +111,10 @@ def reconcile_object(kind: str, namespace: str, name: str, generation: int | Non
     weakening allowances."""
     started = time.monotonic()
     outcome = _reconcile(kind, namespace, name, generation, raw_spec, previous, lookup, runtime, now, meta or {})
+    if runtime.journal is not None:
+        outcome.status = journal.record_reconcile(runtime.journal, kind, namespace, name, generation, raw_spec,
+                                                  outcome.status, outcome.report, lookup, runtime.access_for,
+                                                  external_id, now())
     ready = c.get_condition(outcome.status.get("conditions"), c.READY) or {}
     metrics.RECONCILE_SECONDS.labels(kind, ready.get("reason", "Unknown")).observe(time.monotonic() - started)
     if ready.get("status") != "True":

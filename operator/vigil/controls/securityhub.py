@@ -4,7 +4,9 @@ organization; in the home region, it runs the organization's IAM Access Analyzer
 One group per region. Its first target, ``<security>/<region>``, is what the organization shares:
 trusted access (first region only: Organizations is global), the administrator's hub, the
 delegated administrator, the organization configuration, the administrator's standards and
-integrations and, in the aggregation region, the finding aggregator. Then
+integrations and, in the aggregation region, the finding aggregator and, configured centrally,
+the switch to central configuration, the configuration policy and its association to the root.
+Then
 one target per member account, ``<account>/<region>``: enrolled, with the spec's standards and
 integrations in the account itself. The members are read once per region (ListMembers), after the
 administrator target. The analyzer is a group and target of its own,
@@ -16,22 +18,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..api.securityhub import SecurityHubBaselineSpec
+from ..api.securityhub import SecurityHubBaselineSpec, SecurityHubV2, Standard
 from ..aws import accessanalyzer as aws_accessanalyzer
 from ..aws import organizations as aws_organizations
 from ..aws import securityhub as aws_securityhub
 from ..aws.errors import TargetError, classify
 from ..planning.organization import plan_trusted_access, target_regions
 from ..planning.securityhub import (ACCESS_ANALYZER_PRINCIPAL, SECURITYHUB_PRINCIPAL, AdministratorConflict,
-                                    AggregatorConflict, AnalyzerConflict, AnalyzerTarget, SecurityHubRegion,
-                                    aggregation_region, analyzer_problem, member_account_ids, plan_administrator,
-                                    plan_aggregator, plan_analyzer, plan_analyzer_delegation, plan_hub,
-                                    plan_integrations, plan_member, plan_organization, plan_standards)
+                                    AggregatorConflict, AnalyzerConflict, AnalyzerTarget, PolicyAssociationFailed,
+                                    SecurityHubRegion, StandardNotOffered, aggregation_region, analyzer_problem,
+                                    configured_centrally, member_account_ids, plan_administrator, plan_aggregator,
+                                    plan_analyzer, plan_analyzer_delegation, plan_central_configuration,
+                                    plan_configuration_policy, plan_hub, plan_integrations, plan_member,
+                                    plan_organization, plan_root_association, plan_standards, resolve_standards)
 from ..planning.ownership import Resource, created_by
-from ..state.securityhub import FindingCounts, HubSettings
+from ..state.securityhub import CENTRAL, SELF_MANAGED, ConfigurationPolicy, FindingCounts, HubSettings, PolicyAssociation
 from .base import Context, GroupRun, Report, SpecError, TargetRun, run_groups
 
 ADMINISTRATOR_CONFLICT = "AdministratorConflict"
@@ -40,6 +45,10 @@ AGGREGATOR_CONFLICT = "AggregatorConflict"
 ANALYZER_CONFLICT = "AnalyzerConflict"
 ANALYZER_NOT_ACTIVE = "AnalyzerNotActive"
 CENTRAL_CONFIGURATION = "CentralConfiguration"
+DISABLED_CONTROLS_NEED_CENTRAL = "DisabledControlsNeedCentral"
+POLICY_ASSOCIATION_FAILED = "PolicyAssociationFailed"
+STANDARD_NOT_OFFERED = "StandardNotOffered"
+POLICY_RESOURCE = "securityhub-configuration-policy"
 TRUSTED_ACCESS_WAIT_SECONDS = 120  # a safety net: the home region's group sets it within a call or two
 
 
@@ -90,19 +99,20 @@ def reconcile(ctx: Context) -> Report:
             trusted_settled.set()
 
     hubs: dict[str, bool] = {}  # region -> whether the administrator's hub is on
+    configuration: dict[str, str] = {}  # the aggregation region's configuration type, as last seen
 
     def group(region: str) -> Callable[[GroupRun], None]:
         target = SecurityHubRegion(org.management_account_id, security, region, ctx.owner,
                                    aggregates=region == aggregation)
 
         def observe_and_converge(regional: GroupRun) -> None:
-            admin: dict[str, bool] = {}
+            admin: dict[str, Any] = {}
             regional.target(target.label, lambda run: _converge_administrator(
-                run, target, trust, admin, hubs))
+                run, target, trust, admin, hubs, configuration))
             statuses, failure = _members(ctx, target, admin)
             for account in members:
                 regional.target(target.member_label(account), lambda run, account=account: _converge_member(
-                    run, target, account, statuses, failure))
+                    run, target, account, statuses, failure, admin))
         return observe_and_converge
 
     work = [(f"securityhub/{r}", group(r)) for r in regions]
@@ -116,7 +126,23 @@ def reconcile(ctx: Context) -> Report:
                                                                ctx.owner, aggregates=True), hubs)
     # A view that could not be read this time keeps its last figures rather than zeros.
     findings = ctx.previous_status.get("findings") if counted is None else counted.model_dump()
-    return Report(reports, extra_status={"findings": findings} if findings else {}, findings=problems)
+    extra = {"findings": findings} if findings else {}
+    configuration_type = configuration.get("type") or ctx.previous_status.get("configurationType")
+    if configuration_type:
+        extra["configurationType"] = configuration_type
+    extra["securityHubV2"] = _security_hub_v2(ctx, security, aggregation)
+    return Report(reports, extra_status=extra, findings=problems)
+
+
+def _security_hub_v2(ctx: Context, account_id: str, region: str) -> str:
+    """Reported, not managed: the newer Security Hub is a separate service with its own pricing
+    and no organization-wide configuration Vigil could keep (docs/api.md). A read AWS refuses
+    (an older IAM policy, a region without it) is Unknown, not a failure of the baseline."""
+    try:
+        return SecurityHubV2.ENABLED.value if aws_securityhub.security_hub_v2(ctx.access, account_id, region) \
+            else SecurityHubV2.NOT_ENABLED.value
+    except (ClientError, BotoCoreError, TargetError):
+        return SecurityHubV2.UNKNOWN.value
 
 
 def _count_findings(ctx: Context, target: SecurityHubRegion,
@@ -133,8 +159,8 @@ def _count_findings(ctx: Context, target: SecurityHubRegion,
 
 
 def _converge_administrator(run: TargetRun, target: SecurityHubRegion,
-                            trust: Callable[[TargetRun, SecurityHubRegion], None], admin: dict[str, bool],
-                            hubs: dict[str, bool]) -> None:
+                            trust: Callable[[TargetRun, SecurityHubRegion], None], admin: dict[str, Any],
+                            hubs: dict[str, bool], configuration: dict[str, str]) -> None:
     ctx, spec = run.ctx, run.ctx.spec
     access, a, r = ctx.access, target.admin_account_id, target.region
     trust(run, target)
@@ -156,33 +182,105 @@ def _converge_administrator(run: TargetRun, target: SecurityHubRegion,
     hubs[r] = hub_on
 
     organization: HubSettings | None = None
+    configuration_type: str | None = None
     if hub_on and administers:
         organization, configuration_type = aws_securityhub.organization_configuration(access, a, r)
-        if configuration_type == "CENTRAL":
-            raise TargetError(CENTRAL_CONFIGURATION, f"Security Hub in {r} is configured centrally (configuration "
-                                                     "policies); Vigil manages LOCAL configuration only", False)
-    run.converge(plan_organization(spec, target, organization))
-    _converge_checks(run, target.label, a, r, hub_on, new_hub=not was_on)
+        if target.aggregates:
+            configuration["type"] = configuration_type
+    central = configured_centrally(spec.configuration.mode, configuration_type)
+    admin["central"] = central
+    if configuration_type == CENTRAL and not central:
+        raise TargetError(CENTRAL_CONFIGURATION, f"Security Hub in {r} is configured centrally (configuration "
+                                                 "policies) and configuration.mode is Local: set it to Central or "
+                                                 "Auto for Vigil to keep its configuration policy", False)
+    if spec.disabled_controls and not central:
+        raise TargetError(DISABLED_CONTROLS_NEED_CENTRAL, f"Security Hub in {r} is configured per account (LOCAL) and "
+                                                          "disabledControls are kept in a configuration policy: set "
+                                                          "configuration.mode to Central", False)
+    # DescribeStandards needs the hub on: before it is (Audit), the plan names the standards only.
+    standards = _resolve_standards(run, a, r) if hub_on else {
+        Standard(p).value: f"(the {Standard(p).value} ARN DescribeStandards gives)" for p in spec.standards}
+    admin["standards"] = standards
+    if not central:
+        run.converge(plan_organization(spec, target, organization))
+    _converge_checks(run, target.label, a, r, hub_on, new_hub=not was_on, standards=None if central else standards)
     if target.aggregates:
         aggregators = aws_securityhub.finding_aggregators(access, a, r) if hub_on else ()
         try:
             run.converge(plan_aggregator(target, aggregators))
         except AggregatorConflict as exc:
             raise TargetError(AGGREGATOR_CONFLICT, str(exc), recoverable=False) from None
+        if central and not run.report.blocked:
+            _converge_central(run, target, configuration_type, standards or {}, configuration,
+                              ready=hub_on and administers)
 
 
-def _converge_checks(run: TargetRun, label: str, account_id: str, region: str, hub_on: bool, new_hub: bool) -> None:
-    """The spec's standards and integrations in one account (none can be read while its hub is off)."""
+def _resolve_standards(run: TargetRun, account_id: str, region: str) -> dict[str, str]:
+    try:
+        return resolve_standards(run.ctx.spec.standards,
+                                 aws_securityhub.standards_offered(run.ctx.access, account_id, region), region)
+    except StandardNotOffered as exc:
+        raise TargetError(STANDARD_NOT_OFFERED, str(exc), recoverable=False) from None
+
+
+def _converge_central(run: TargetRun, target: SecurityHubRegion, configuration_type: str | None,
+                      standards: dict[str, str], configuration: dict[str, str], ready: bool) -> None:
+    """In the home (aggregation) region: the organization configured centrally, the configuration
+    policy and its association to the root. The root's policy, whoever made it, is the
+    organization's: the ownership guard decides whether it is this object's to keep (adopted per
+    adoptionPolicy) or another's (Conflict). Vigil never deletes a policy."""
+    spec: SecurityHubBaselineSpec = run.ctx.spec
+    access, a, r = run.ctx.access, target.admin_account_id, target.region
+    switched = run.converge(plan_central_configuration(target, configuration_type))
+    is_central = configuration_type == CENTRAL or switched
+    if switched:
+        configuration["type"] = CENTRAL
+    if not (ready and is_central):
+        # Audit, or a switch not made: what would follow, nothing read that AWS would refuse.
+        run.converge(plan_configuration_policy(spec, target, standards, None))
+        return
+    root = aws_securityhub.root_id(access, target.management_account_id, r)
+    association = aws_securityhub.root_association(access, a, r, root)
+    policy = _organization_policy(run, target, association)
+    resource = Resource(POLICY_RESOURCE, a, r, policy.arn if policy else spec.configuration.policy_name,
+                        f"{target.label}/configuration-policy", policy is not None)
+    created = run.converge(plan_configuration_policy(spec, target, standards, policy), resource)
+    if run.report.blocked:
+        return
+    if policy is None and created:
+        policy = _organization_policy(run, target, PolicyAssociation(policy_id=SELF_MANAGED))
+    try:
+        run.converge(plan_root_association(target, root, association, policy.id if policy else None), resource)
+    except PolicyAssociationFailed as exc:
+        raise TargetError(POLICY_ASSOCIATION_FAILED, str(exc)) from None
+
+
+def _organization_policy(run: TargetRun, target: SecurityHubRegion,
+                         association: PolicyAssociation) -> ConfigurationPolicy | None:
+    """The policy applied to the root, else the administrator's policy of the spec's name."""
+    access, a, r = run.ctx.access, target.admin_account_id, target.region
+    if association.policy_id != SELF_MANAGED:
+        return aws_securityhub.configuration_policy(access, a, r, association.policy_id)
+    ids = aws_securityhub.policy_ids_named(access, a, r, run.ctx.spec.configuration.policy_name)
+    return aws_securityhub.configuration_policy(access, a, r, ids[0]) if ids else None
+
+
+def _converge_checks(run: TargetRun, label: str, account_id: str, region: str, hub_on: bool, new_hub: bool,
+                     standards: dict[str, str] | None) -> None:
+    """The spec's standards (``standards``: {path: ARN}; None where a configuration policy holds
+    them, or they could not be resolved) and integrations in one account (none can be read while
+    its hub is off)."""
     spec: SecurityHubBaselineSpec = run.ctx.spec
     access = run.ctx.access
-    standards = aws_securityhub.enabled_standards(access, account_id, region) if hub_on else ()
-    run.converge(plan_standards(spec, label, account_id, region, standards, new_hub))
+    if standards is not None:
+        subscriptions = aws_securityhub.enabled_standards(access, account_id, region) if hub_on else ()
+        run.converge(plan_standards(label, account_id, region, standards, subscriptions, new_hub))
     products = aws_securityhub.product_subscriptions(access, account_id, region) if hub_on else frozenset()
     run.converge(plan_integrations(spec, label, account_id, region, products, new_hub))
 
 
 def _members(ctx: Context, target: SecurityHubRegion,
-             admin: dict[str, bool]) -> tuple[dict[str, str], TargetError | None]:
+             admin: dict[str, Any]) -> tuple[dict[str, str], TargetError | None]:
     """The administrator's members, or why they could not be read (each member target reports it)."""
     if "hub_on" not in admin:
         return {}, TargetError(ADMINISTRATOR_NOT_READY, f"Security Hub's administrator in {target.region} could not "
@@ -196,7 +294,7 @@ def _members(ctx: Context, target: SecurityHubRegion,
 
 
 def _converge_member(run: TargetRun, target: SecurityHubRegion, account_id: str, statuses: dict[str, str],
-                     failure: TargetError | None) -> None:
+                     failure: TargetError | None, admin: dict[str, Any]) -> None:
     if failure is not None:
         raise failure
     access, r = run.ctx.access, target.region
@@ -210,8 +308,9 @@ def _converge_member(run: TargetRun, target: SecurityHubRegion, account_id: str,
     run.converge(enroll)
     # An account not enrolled may still run Security Hub on its own: its checks are read either
     # way (an account where it is off reads as having none).
+    standards = None if admin.get("central") else admin.get("standards")
     _converge_checks(run, target.member_label(account_id), account_id, r, hub_on=True,
-                     new_hub=bool(enroll) and status is None)
+                     new_hub=bool(enroll) and status is None, standards=standards)
 
 
 def _converge_analyzer(run: TargetRun, target: AnalyzerTarget, trusted: Callable[[], set[str]]) -> None:

@@ -1,8 +1,9 @@
 """ConfigBaseline: AWS Config recorders everywhere, organization pieces in the security account.
 
 Per account x region: one configuration recorder (AWS allows one; an existing one is adopted under
-its own name) recording all supported types, global types only where the spec says, through the
-Config service-linked role; one delivery channel to the LogArchive bucket; recording on.
+its own name) recording all supported types (or all but the spec's exclusions), global types only
+where the spec says, as often as its recording mode says, through the Config service-linked role;
+one delivery channel to the LogArchive bucket; recording on.
 
 For the organization, in the security account: trusted access for Config and its multi-account
 setup, the security account registered as their delegated administrator (so the management
@@ -17,14 +18,16 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..api.config import ConfigBaselineSpec, GlobalResourceTypes
-from ..state.config import (AccountConfigState, AggregatorSource, AggregatorState, ChannelSettings,
-                            ConformancePackState, DelegationState, OrganizationRuleSettings, OrganizationRuleState,
-                            RecorderSettings, ServiceRoleState)
+from ..api.config import ConfigBaselineSpec, GlobalResourceTypes, RecordingStrategy
+from ..state.config import (GLOBAL_IAM_TYPES, UNLISTED_TYPES, AccountConfigState, AggregatorSource, AggregatorState,
+                            ChannelSettings, ConformancePackState, DelegationState, OrganizationRuleSettings,
+                            OrganizationRuleState, RecorderSettings, ServiceRoleState, recording_mode,
+                            unrecorded_types)
 from . import policies
 from .ownership import Owner
 from .actions import Action, Change, diff
 from .organization import plan_trusted_access
+from .weakening import entries
 
 CONFIG_PRINCIPAL = "config.amazonaws.com"
 # Organization rules and conformance packs are Config's "multi-account setup" in Organizations.
@@ -94,8 +97,45 @@ def records_global_types(spec: ConfigBaselineSpec, target: RecorderTarget) -> bo
 
 
 def desired_recorder(spec: ConfigBaselineSpec, target: RecorderTarget) -> RecorderSettings:
-    return RecorderSettings(role_arn=target.role_arn, all_supported=spec.recorder.all_supported,
-                            include_global_resource_types=records_global_types(spec, target))
+    """What the recorder should be. Config's includeGlobalResourceTypes is left out of the
+    comparison: with allSupported, ``unrecorded_types`` says the same; with exclusions Config
+    wants it off and records the global IAM types unless they are excluded, so they are excluded
+    in the Regions where the spec does not record them."""
+    recorder = spec.recorder
+    global_here = records_global_types(spec, target)
+    strategy = RecordingStrategy(recorder.recording_strategy)
+    all_supported = strategy is RecordingStrategy.ALL_SUPPORTED_RESOURCE_TYPES
+    excluded = () if all_supported else (*recorder.exclusion_by_resource_types,
+                                         *(() if global_here else GLOBAL_IAM_TYPES))
+    return RecorderSettings(
+        role_arn=target.role_arn, all_supported=all_supported, include_global_resource_types=None,
+        recording_strategy=strategy.value,
+        unrecorded_types=unrecorded_types(all_supported, global_here, strategy.value, excluded),
+        recording_mode=recording_mode(recorder.recording_mode.model_dump(by_alias=True, exclude_none=True)))
+
+
+def recording_group(want: RecorderSettings, global_here: bool) -> dict[str, Any]:
+    """Config's RecordingGroup for ``want``, as PutConfigurationRecorder takes it."""
+    if want.all_supported:
+        return {"allSupported": True, "includeGlobalResourceTypes": global_here,
+                "recordingStrategy": {"useOnly": want.recording_strategy}}
+    return {"allSupported": False, "includeGlobalResourceTypes": False,
+            "recordingStrategy": {"useOnly": want.recording_strategy},
+            "exclusionByResourceTypes": {"resourceTypes": list(want.unrecorded_types)}}
+
+
+def _unrecorded_named(spec: ConfigBaselineSpec, change: Change) -> Change:
+    """The types a recorder would stop recording, named by the spec field that asks: each one the
+    spec excludes by itself, and the global IAM types by includeGlobalResourceTypes."""
+    if UNLISTED_TYPES in (change.before or ()):
+        return change  # from a recorder of chosen types: none of them is lost (planning.weakening)
+    gained = sorted(set(change.after or ()) - set(change.before or ()))
+    listed = set(spec.recorder.exclusion_by_resource_types)
+    named = entries("spec.recorder.exclusionByResourceTypes", "+", (t for t in gained if t in listed))
+    if any(t not in listed for t in gained):
+        named = ",".join(filter(None, (
+            named, f"spec.recorder.includeGlobalResourceTypes={spec.recorder.include_global_resource_types}")))
+    return replace(change, spec=named)
 
 
 def desired_channel(spec: ConfigBaselineSpec, target: RecorderTarget) -> ChannelSettings:
@@ -130,14 +170,13 @@ def plan_recorder(spec: ConfigBaselineSpec, target: RecorderTarget, observed: Ac
     recorder_name = recorder.name or DEFAULT_NAME
     want = desired_recorder(spec, target)
     changes = [Change("recorder", None, recorder_name)] if not recorder.exists else [
-        replace(c, spec=f"spec.recorder.includeGlobalResourceTypes={spec.recorder.include_global_resource_types}")
-        if c.path == "recorder.include_global_resource_types" else c
+        _unrecorded_named(spec, c) if c.path == "recorder.unrecorded_types" else c
         for c in diff(want, recorder.settings, "recorder.")]
     if changes:
         act("PutConfigurationRecorder", {"ConfigurationRecorder": {
             "name": recorder_name, "roleARN": want.role_arn,
-            "recordingGroup": {"allSupported": want.all_supported,
-                               "includeGlobalResourceTypes": want.include_global_resource_types}}},
+            "recordingGroup": recording_group(want, records_global_types(spec, target)),
+            "recordingMode": want.recording_mode}},
             changes, creates=not recorder.exists)
 
     want_channel = desired_channel(spec, target)

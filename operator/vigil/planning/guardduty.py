@@ -10,16 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.guardduty import GuardDutyOrgSpec
-from ..state.guardduty import (AUTO_ENABLE_NONE, ENABLED, FEATURE_NAMES, MEMBER_DISABLED, MEMBER_ENABLED,
-                               DetectorFeatures, DetectorSettings, DetectorState, OrganizationFeatures,
-                               OrganizationSettings, PublishingDestination)
+from ..api.guardduty import GuardDutyOrgSpec, PlanCounts
+from ..state.guardduty import (AGENT_NAMES, AUTO_ENABLE_NONE, ENABLED, FEATURE_NAMES, MEMBER_DISABLED,
+                               MEMBER_ENABLED, AgentManagement, DetectorFeatures, DetectorSettings, DetectorState,
+                               MemberPlans, OrganizationAgentManagement, OrganizationFeatures, OrganizationSettings,
+                               PublishingDestination)
 from .ownership import Owner
 from .actions import Action, Change, diff
 from .organization import DelegatedRegion
 
 GUARDDUTY_PRINCIPAL = "guardduty.amazonaws.com"
 ADMIN_ENABLED = "ENABLED"
+DISABLED = "DISABLED"
 # Findings go under this prefix of the archive bucket, beside cloudtrail/ and vpc-flow-logs/.
 FINDINGS_PREFIX = "guardduty"
 # Stands in for the administrator's detector id in a plan made before the detector exists (Audit).
@@ -48,25 +50,71 @@ class FindingsDestination:
 
 
 def desired_detector(spec: GuardDutyOrgSpec) -> DetectorSettings:
+    """The administrator's detector: every plan as the spec says; Runtime Monitoring's agent
+    management only while Runtime Monitoring is on (off, it is left as found)."""
+    features = spec.features
     return DetectorSettings(
         enabled=True,
         finding_publishing_frequency=spec.finding_publishing_frequency,
-        features=DetectorFeatures(**spec.features.model_dump()),
+        features=DetectorFeatures(
+            **{f: getattr(features, f) for f in FEATURE_NAMES},
+            runtime_monitoring_agent_management=AgentManagement(
+                **features.runtime_monitoring_agent_management.model_dump()) if features.runtime_monitoring else None),
     )
 
 
 def desired_organization(spec: GuardDutyOrgSpec) -> OrganizationSettings:
     """Members are auto-enabled as the spec says, and with them the features the detector has on."""
-    wanted = spec.features.model_dump()
+    features = spec.features
+
+    def auto(on: bool) -> str:
+        return spec.auto_enable if on else AUTO_ENABLE_NONE
+
+    agents = features.runtime_monitoring_agent_management
     return OrganizationSettings(
         auto_enable_organization_members=spec.auto_enable,
-        features=OrganizationFeatures(**{f: spec.auto_enable if on else AUTO_ENABLE_NONE for f, on in wanted.items()}),
+        features=OrganizationFeatures(
+            **{f: auto(getattr(features, f)) for f in FEATURE_NAMES},
+            runtime_monitoring_agent_management=OrganizationAgentManagement(
+                **{a: auto(getattr(agents, a)) for a in AGENT_NAMES}) if features.runtime_monitoring else None),
     )
 
 
-def _detector_features(changes: list[Change]) -> list[dict[str, str]]:
-    return [{"Name": FEATURE_NAMES[c.path.removeprefix("features.")], "Status": ENABLED if c.after else "DISABLED"}
-            for c in changes if c.path.startswith("features.")]
+def _feature_changed(change: Change, feature: str) -> bool:
+    """Whether ``change`` is of ``feature`` (its agent management counts as Runtime Monitoring's)."""
+    path = change.path.removeprefix("features.")
+    return path == feature or (feature == "runtime_monitoring" and path.startswith("runtime_monitoring_agent"))
+
+
+def _detector_features(desired: DetectorFeatures, changes: list[Change] | None = None) -> list[dict[str, Any]]:
+    """The Features of CreateDetector (``changes`` None: all) or UpdateDetector (the changed ones:
+    GuardDuty merges them by name). Runtime Monitoring carries its agent management while on."""
+    found = []
+    for field, name in FEATURE_NAMES.items():
+        if changes is not None and not any(_feature_changed(c, field) for c in changes):
+            continue
+        feature: dict[str, Any] = {"Name": name, "Status": ENABLED if getattr(desired, field) else DISABLED}
+        agents = desired.runtime_monitoring_agent_management
+        if field == "runtime_monitoring" and agents is not None:
+            feature["AdditionalConfiguration"] = [{"Name": n, "Status": ENABLED if getattr(agents, a) else DISABLED}
+                                                  for a, n in AGENT_NAMES.items()]
+        found.append(feature)
+    return found
+
+
+def _organization_features(desired: OrganizationFeatures, changes: list[Change]) -> list[dict[str, Any]]:
+    """UpdateOrganizationConfiguration's Features: the changed ones, merged by name as well."""
+    found = []
+    for field, name in FEATURE_NAMES.items():
+        if not any(_feature_changed(c, field) for c in changes):
+            continue
+        feature: dict[str, Any] = {"Name": name, "AutoEnable": getattr(desired, field)}
+        agents = desired.runtime_monitoring_agent_management
+        if field == "runtime_monitoring" and agents is not None:
+            feature["AdditionalConfiguration"] = [{"Name": n, "AutoEnable": getattr(agents, a)}
+                                                  for a, n in AGENT_NAMES.items()]
+        found.append(feature)
+    return found
 
 
 def plan_administrator(target: GuardDutyRegion, admins: dict[str, str]) -> list[Action]:
@@ -93,11 +141,10 @@ def plan_detector(spec: GuardDutyOrgSpec, target: GuardDutyRegion, observed: Det
                       creates=creates)
 
     if not observed.exists:
-        features = [{"Name": FEATURE_NAMES[f], "Status": ENABLED if on else "DISABLED"}
-                    for f, on in desired.features.model_dump().items()]
         return [act("CreateDetector", {
             "Enable": True, "FindingPublishingFrequency": desired.finding_publishing_frequency,
-            "Features": features, "Tags": target.owner.tags()}, (Change("detector", None, "enabled"),), True)]
+            "Features": _detector_features(desired.features), "Tags": target.owner.tags()},
+            (Change("detector", None, "enabled"),), True)]
     changes = diff(desired, observed.settings)
     if not changes:
         return []
@@ -107,8 +154,7 @@ def plan_detector(spec: GuardDutyOrgSpec, target: GuardDutyRegion, observed: Det
             params["Enable"] = True
         elif change.path == "finding_publishing_frequency":
             params["FindingPublishingFrequency"] = change.after
-    # Features are merged by name: listing only the changed ones leaves the others as they are.
-    features = _detector_features(changes)
+    features = _detector_features(desired.features, changes)
     if features:
         params["Features"] = features
     return [act("UpdateDetector", params, tuple(changes))]
@@ -125,8 +171,7 @@ def plan_organization(spec: GuardDutyOrgSpec, target: GuardDutyRegion, detector_
     # AWS wants AutoEnableOrganizationMembers in every call (the older AutoEnable flag is not sent).
     params: dict[str, Any] = {"DetectorId": detector_id or PENDING_DETECTOR,
                               "AutoEnableOrganizationMembers": desired.auto_enable_organization_members}
-    features = [{"Name": FEATURE_NAMES[c.path.removeprefix("features.")], "AutoEnable": c.after}
-                for c in changes if c.path.startswith("features.")]
+    features = _organization_features(desired.features, changes)
     if features:
         params["Features"] = features
     return [Action(target.label, target.admin_account_id, target.region, "guardduty", "UpdateOrganizationConfiguration",
@@ -181,3 +226,12 @@ def member_account_ids(active_ids: list[str], admin_account_id: str) -> list[str
     account included: AWS recommends monitoring it too)."""
     return sorted(a for a in active_ids if a != admin_account_id)
 
+
+
+def plan_counts(counted: MemberPlans) -> PlanCounts:
+    """status.protection's figures for a region: members with each plan on, as the spec names them."""
+    plans = counted.plans
+    return PlanCounts.model_validate({
+        **{f: plans.get(f, 0) for f in FEATURE_NAMES},
+        "runtime_monitoring_agent_management": {a: plans.get(f"runtime_monitoring_agent_management.{a}", 0)
+                                                for a in AGENT_NAMES}})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import json
 import re
 import zlib
 from collections import Counter
@@ -55,6 +56,7 @@ class FindingKind(str, Enum):
     CHAIN_BROKEN = "ChainBroken"
     LOG_FILE_MISSING = "LogFileMissing"
     LOG_FILE_MODIFIED = "LogFileModified"
+    DIGEST_KEY_UNKNOWN = "DigestKeyUnknown"  # signed with a key CloudTrail does not list for the window
 
 
 FINDING_KINDS = frozenset(k.value for k in FindingKind)
@@ -201,6 +203,9 @@ class PublicKeys:
     def __len__(self) -> int:
         return len(self._der)
 
+    def knows(self, fingerprint: str) -> bool:
+        return fingerprint in self._der
+
     def problem(self, fingerprint: str, signature_hex: str, message: bytes) -> str | None:
         """Why the signature does not verify, or None when it does (RSASSA-PKCS1-v1_5, SHA-256)."""
         from cryptography.exceptions import InvalidSignature
@@ -263,6 +268,9 @@ class ChainLink:
     authentic: bool = False  # the signature verifies: the content is CloudTrail's
     clean: bool = False  # no finding of its own: its link to the previous digest is judged
     problem: str | None = None  # why the signature fails; the next digest tells modified from re-signed
+    key_unknown: bool = False  # signed with a key CloudTrail does not list: nobody can say it is CloudTrail's
+    start: str | None = None  # the hour it covers (digestStartTime, digestEndTime), when readable
+    end: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -294,7 +302,9 @@ def check_digest(obj: DigestObject, keys: PublicKeys) -> DigestCheck:
                      sha256=sha256, signature=obj.signature, previous=digest.previous_location,
                      previous_sha256=digest.previous_digest_hash_value,
                      previous_signature=digest.previous_digest_signature,
-                     authentic=problem is None, clean=problem is None and not findings, problem=problem)
+                     authentic=problem is None, clean=problem is None and not findings, problem=problem,
+                     key_unknown=problem is not None and not keys.knows(digest.digest_public_key_fingerprint),
+                     start=digest.digest_start_time, end=digest.digest_end_time)
     return DigestCheck(link, digest, tuple(findings))
 
 
@@ -344,7 +354,8 @@ def check_log_file(log: DigestLogFile, read: LogFileRead) -> Finding | None:
 # --- The chain -----------------------------------------------------------------------------------
 
 def link_findings(previous: ChainLink, current: ChainLink) -> list[Finding]:
-    """What the link from one digest to the next says (both in key order, same account and region)."""
+    """What the link from one digest to the next says (both in key order, same account and region).
+    A digest that names no previous one starts the chain again: `restart` judges the time between."""
     findings = []
     if previous.pending:  # the content is CloudTrail's if the next digest still hashes it the same
         changed = current.authentic and current.previous == previous.declared and \
@@ -360,7 +371,7 @@ def link_findings(previous: ChainLink, current: ChainLink) -> list[Finding]:
             findings.append(Finding(FindingKind.CHAIN_BROKEN, current.found,
                                     f"its {field_} does not match s3://{previous.found}"))
     elif key_time(current.previous) > previous.time:
-        findings.append(_missing(current.previous, current))
+        findings.append(_missing(current.previous, current, since=previous.end))
     else:
         findings.append(Finding(FindingKind.CHAIN_BROKEN, current.found,
                                 f"links to s3://{current.previous}, not to s3://{previous.declared} before it"))
@@ -368,14 +379,36 @@ def link_findings(previous: ChainLink, current: ChainLink) -> list[Finding]:
 
 
 def _signature_finding(link: ChainLink, changed: bool) -> Finding:
+    if link.key_unknown:
+        return Finding(FindingKind.DIGEST_KEY_UNKNOWN, link.found, link.problem or "")
     if changed:
         return Finding(FindingKind.DIGEST_MODIFIED, link.found,
                        f"its SHA-256 differs from the one the next digest recorded; {link.problem}")
     return Finding(FindingKind.DIGEST_SIGNATURE_INVALID, link.found, link.problem or "")
 
 
-def _missing(location: str, referrer: ChainLink) -> Finding:
-    return Finding(FindingKind.DIGEST_MISSING, location, f"s3://{referrer.found} names it as the previous digest")
+def _missing(location: str, referrer: ChainLink, since: str | None = None) -> Finding:
+    hours = f"no digest from {since} to {referrer.start}: " if since and referrer.start else ""
+    return Finding(FindingKind.DIGEST_MISSING, location,
+                   f"{hours}s3://{referrer.found} names it as the previous digest")
+
+
+@dataclass(frozen=True)
+class Restart:
+    """The hourly chain starting again (a digest naming no previous one) after hours without digests:
+    logging stopped and started, validation turned off and on, or digests deleted with the link that
+    named them. CloudTrail's event history tells which (`continuity`)."""
+
+    since: str  # the end of the last digest before (RFC 3339)
+    until: str  # the start of the digest that starts again
+    location: str  # that digest
+
+
+def restart(previous: ChainLink, current: ChainLink) -> Restart | None:
+    if current.clean and current.previous is None and previous.end and current.start \
+            and current.start > previous.end:
+        return Restart(previous.end, current.start, current.found)
+    return None
 
 
 @dataclass
@@ -386,6 +419,11 @@ class Tally:
     log_files: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
+    # One chain's continuity (not summed by `add`): the hours its readable digests cover, and where
+    # it starts again after hours without digests.
+    first: str | None = None
+    last: str | None = None
+    restarts: list[Restart] = field(default_factory=list)
 
     @property
     def failures(self) -> int:
@@ -420,6 +458,8 @@ class ChainSegment:
         else:
             for finding in link_findings(self.tail, check.link):
                 self.tally.note(finding)
+            _note_restart(self.tally, self.tail, check.link)
+        _cover(self.tally, check.link)
         self.tail = check.link
 
     def log_file(self, finding: Finding | None) -> None:
@@ -474,11 +514,13 @@ def link_chain(segments: Iterable[ChainSegment | None], window: Window,
             last, known = None, False
             continue
         tally.add(segment.tally)
+        _join_coverage(tally, segment.tally)
         if segment.head is None:
             continue
         if last is not None:
             for finding in link_findings(last, segment.head):
                 tally.note(finding)
+            _note_restart(tally, last, segment.head)
         elif known and segment.head.clean and segment.head.previous is not None \
                 and window.contains(key_time(segment.head.previous)):
             tally.note(_missing(segment.head.previous, segment.head))
@@ -516,6 +558,26 @@ def digests_due_since(trail: TrailState | None, window: Window) -> datetime | No
     return max(window.start, datetime.fromisoformat(trail.start_logging_time))
 
 
+def _note_restart(tally: Tally, previous: ChainLink, current: ChainLink) -> None:
+    found = restart(previous, current)
+    if found is not None and len(tally.restarts) < KEEP_FINDINGS:
+        tally.restarts.append(found)
+
+
+def _cover(tally: Tally, link: ChainLink) -> None:
+    """Widen the chain's covered hours to a digest's, if CloudTrail's signature vouches for them."""
+    if link.authentic and link.start and link.end:
+        tally.first = min(tally.first or link.start, link.start)
+        tally.last = max(tally.last or link.end, link.end)
+
+
+def _join_coverage(tally: Tally, segment: Tally) -> None:
+    if segment.first and segment.last:
+        tally.first = min(tally.first or segment.first, segment.first)
+        tally.last = max(tally.last or segment.last, segment.last)
+    tally.restarts.extend(segment.restarts[:max(0, KEEP_FINDINGS - len(tally.restarts))])
+
+
 def _close(tally: Tally, last: ChainLink | None) -> None:
     if last is not None and last.pending:
         tally.note(_signature_finding(last, False))
@@ -532,12 +594,30 @@ class UnitError:
     message: str
 
 
+@dataclass(frozen=True)
+class ChainCoverage:
+    """One account and region's hourly chain in the window: the hours its authentic digests cover
+    (RFC 3339; None when it has none), and where it starts again after hours without digests."""
+
+    account: str
+    region: str
+    first: str | None
+    last: str | None
+    restarts: tuple[Restart, ...] = ()
+
+
 @dataclass
 class IntegrityResult:
     window: Window
     chains: int = 0
     tally: Tally = field(default_factory=Tally)
     errors: list[UnitError] = field(default_factory=list)
+    coverage: list[ChainCoverage] = field(default_factory=list)
+    gaps: list["Gap"] = field(default_factory=list)  # set by `continuity`
+
+    def add_chain(self, account: str, region: str, chain: Tally) -> None:
+        self.coverage.append(ChainCoverage(account, region, chain.first, chain.last, tuple(chain.restarts)))
+        self.tally.add(chain)
 
     @property
     def verified(self) -> bool:
@@ -551,7 +631,131 @@ class IntegrityResult:
             text += f": {t.failures} findings ({kinds})"
         if self.errors:
             text += f"; {len(self.errors)} parts unread ({self.errors[0].unit}: {self.errors[0].reason})"
+        stopped = sum(1 for gap in self.gaps if gap.reason == LOGGING_STOPPED)
+        if stopped:
+            text += f"; the trail was stopped {stopped} time{'s' if stopped > 1 else ''} (LoggingStopped: who and when)"
         return text
+
+
+# --- Continuity: the hours without digests, and what CloudTrail's own events say of them ----------
+
+# CloudTrail's events that stop a trail's digests, and those that start them again.
+STOPPING = frozenset({"StopLogging", "DeleteTrail"})
+STARTING = frozenset({"StartLogging", "CreateTrail"})
+LOGGING_STOPPED = "LoggingStopped"
+# How far around a stop a chain may end and start again: CloudTrail digests whole hours.
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class TrailEvent:
+    """A management event of the trail, from CloudTrail's event history (LookupEvents)."""
+
+    name: str  # StopLogging, StartLogging, DeleteTrail, CreateTrail, UpdateTrail
+    time: str  # RFC 3339
+    who: str  # the caller's ARN (userIdentity.arn)
+    # UpdateTrail's enableLogFileValidation: False stops the digests as a StopLogging does.
+    validation: bool | None = None
+
+    @property
+    def stops(self) -> bool:
+        return self.name in STOPPING or (self.name == "UpdateTrail" and self.validation is False)
+
+    @property
+    def starts(self) -> bool:
+        return self.name in STARTING or (self.name == "UpdateTrail" and self.validation is True)
+
+
+def trail_event(detail: str, trail_name: str) -> TrailEvent | None:
+    """A LookupEvents event (its CloudTrailEvent JSON) if it concerns this trail, named by its name
+    or ARN in the request; None otherwise, or when it is not what CloudTrail writes."""
+    try:
+        event = json.loads(detail)
+        parameters = event.get("requestParameters") or {}
+        named = str(parameters.get("name") or "")
+        if named != trail_name and not named.endswith(f":trail/{trail_name}"):
+            return None
+        validation = parameters.get("enableLogFileValidation")
+        return TrailEvent(str(event["eventName"]), str(event["eventTime"]),
+                          str((event.get("userIdentity") or {}).get("arn") or "an unknown caller"),
+                          validation if isinstance(validation, bool) else None)
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Stop:
+    """The digests stopped by ``stopped`` and started again by ``started`` (None: not yet)."""
+
+    stopped: TrailEvent
+    started: TrailEvent | None
+
+    def overlaps(self, since: str, until: str) -> bool:
+        """Whether the stop falls in the hours a chain went without digests (an hour either side)."""
+        started_after = self.started is None or _at(self.started.time) + HOUR >= _at(since)
+        return _at(self.stopped.time) - HOUR <= _at(until) and started_after
+
+    def describe(self) -> str:
+        said = f"{_how(self.stopped)} at {self.stopped.time} by {self.stopped.who}"
+        if self.started is None:
+            return said + "; not started again"
+        return said + f"; started again at {self.started.time} by {self.started.who}"
+
+
+def _how(event: TrailEvent) -> str:
+    return {"StopLogging": "logging stopped", "DeleteTrail": "trail deleted"}.get(
+        event.name, "log file validation turned off")
+
+
+def _at(time: str) -> datetime:
+    return datetime.fromisoformat(time.replace("Z", "+00:00"))
+
+
+def stops(events: Iterable[TrailEvent]) -> list[Stop]:
+    """The stops in time order, each with the start that ended it."""
+    found: list[Stop] = []
+    stopped: TrailEvent | None = None
+    # Event times are to the second: of a stop and a start in the same second, the stop came first
+    # (the other order would leave the trail stopped, which OrgTrail reports itself).
+    for event in sorted(events, key=lambda e: (_at(e.time), not e.stops)):
+        if event.stops and stopped is None:
+            stopped = event
+        elif event.starts and stopped is not None:
+            found.append(Stop(stopped, event))
+            stopped = None
+    return found + ([Stop(stopped, None)] if stopped is not None else [])
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Hours without verified digests, and why: LoggingStopped (CloudTrail's events say who
+    stopped the trail, and when; evidence, not tampering) or DigestMissing (nothing explains it)."""
+
+    account: str  # "*" for the whole trail: a stop stops every account's chain
+    region: str
+    since: str
+    until: str | None
+    reason: str
+    message: str
+
+
+def continuity(result: IntegrityResult, events: Iterable[TrailEvent]) -> None:
+    """Judge the chains' restarts against the trail's stops: a restart no stop explains is hours of
+    digests gone, a DigestMissing finding with its range; every stop is a LoggingStopped gap."""
+    found = stops(events)
+    for stop in found:
+        result.gaps.append(Gap("*", "*", stop.stopped.time, stop.started.time if stop.started else None,
+                               LOGGING_STOPPED, stop.describe()))
+    for chain in result.coverage:
+        for gone in chain.restarts:
+            if any(stop.overlaps(gone.since, gone.until) for stop in found):
+                continue
+            message = (f"no digest from {gone.since} to {gone.until}: the chain starts again here, and "
+                       "CloudTrail's event history records no stop of the trail then")
+            result.tally.note(Finding(FindingKind.DIGEST_MISSING, gone.location, message))
+            if len(result.gaps) < KEEP_FINDINGS:
+                result.gaps.append(Gap(chain.account, chain.region, gone.since, gone.until,
+                                       FindingKind.DIGEST_MISSING.value, message))
 
 
 def first_findings(findings: Sequence[Finding], count: int = 3) -> str:

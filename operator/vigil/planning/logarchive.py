@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.logarchive import LogArchiveSpec
-from ..state.logarchive import (LIFECYCLE_RULE_ID, BucketEncryption, BucketSettings, BucketState, KeySettings, KeyState, LifecycleRule,
-                                PublicAccessBlock)
+from ..state.logarchive import (LIFECYCLE_RULE_ID, BucketEncryption, BucketSettings, BucketState, KeySettings,
+                                KeyState, LifecycleRule, ObjectLockState, PublicAccessBlock)
 from . import policies
 from .ownership import Owner
+from ..conditions import OBJECT_LOCK_NOT_ENABLED as OBJECT_LOCK_NOT_ENABLED  # why a bucket goes without its lock
 from .actions import Action, Change, diff
-
 
 
 @dataclass(frozen=True)
@@ -118,14 +118,52 @@ def plan_bucket(spec: LogArchiveSpec, target: LogArchiveTarget, key_arn: str, ob
     ]:
         if root in by_root:
             actions.append(_action(target, bucket, operation, creating, tuple(by_root[root]), params))
-    if creating and spec.object_lock is not None:
-        actions.append(_action(target, bucket, "PutObjectLockConfiguration", True,
-                               (Change("object_lock", None, spec.object_lock.model_dump()),), {
-            "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {
-                "DefaultRetention": {"Mode": spec.object_lock.mode, "Days": spec.object_lock.days}}}}))
+    actions.extend(_plan_object_lock(spec, target, bucket, observed.object_lock, creating))
     actions.extend(_plan_lifecycle(target, bucket, desired.lifecycle, current.lifecycle,
                                    observed.other_lifecycle_rules, creating))
     return actions
+
+
+def _object_lock_configuration(spec: LogArchiveSpec) -> dict[str, Any]:
+    lock = spec.object_lock
+    assert lock is not None
+    return {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": lock.mode, "Days": lock.days}}}
+
+
+def _plan_object_lock(spec: LogArchiveSpec, target: LogArchiveTarget, bucket: str, have: ObjectLockState | None,
+                      creating: bool) -> list[Action]:
+    """The bucket's default retention, and Object Lock itself on a bucket that exists without it,
+    which S3 allows on a versioned bucket (versioning is put first) and never undoes: only when the
+    spec says so (enableOnExistingBucket), never as a side effect of another setting."""
+    lock = spec.object_lock
+    if lock is None or (have is None and not creating):
+        return []  # no lock asked for (the bucket's is left as it is), or not read
+    want = {"mode": lock.mode, "days": lock.days}
+    params = {"ObjectLockConfiguration": _object_lock_configuration(spec)}
+    if creating:  # Object Lock was chosen by CreateBucket; the default retention follows
+        return [_action(target, bucket, "PutObjectLockConfiguration", True, (Change("object_lock", None, want),),
+                        params)]
+    assert have is not None
+    if not have.enabled:
+        if not lock.enable_on_existing_bucket:
+            return []  # reported by object_lock_refusal: the spec must ask for it
+        return [_action(target, bucket, "PutObjectLockConfiguration", False, (
+            Change("object_lock_enabled", False, True), Change("object_lock", None, want)), params)]
+    now = {"mode": have.mode, "days": have.days} if have.mode else None
+    if now == want:
+        return []
+    return [_action(target, bucket, "PutObjectLockConfiguration", False, (Change("object_lock", now, want),), params)]
+
+
+def object_lock_refusal(spec: LogArchiveSpec, observed: BucketState) -> str | None:
+    """Why the spec's Object Lock is not on the bucket and will not be, when that is so: a bucket
+    found without Object Lock, which only enableOnExistingBucket turns on (it cannot be undone)."""
+    lock, have = spec.object_lock, observed.object_lock
+    if lock is None or not observed.exists or have is None or have.enabled or lock.enable_on_existing_bucket:
+        return None
+    return (f"bucket {spec.bucket_name} exists without S3 Object Lock; S3 can turn it on for an existing "
+            f"versioned bucket, but never off again: set spec.objectLock.enableOnExistingBucket: true to have "
+            f"Vigil turn it on with {lock.mode} retention of {lock.days} days")
 
 
 def _plan_lifecycle(target: LogArchiveTarget, bucket: str, want: LifecycleRule | None,

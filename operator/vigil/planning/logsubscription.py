@@ -5,7 +5,12 @@ The path, from a log group to the archive:
 
     log group --subscription filter--> CloudWatch Logs destination --role--> Firehose --role--> S3
     (target account x region)          (log-archive account, same region)          (LogArchive bucket,
-                                                                                    LogArchive key)
+    or the account's subscription                                                   LogArchive key)
+    filter policy
+
+With ``delivery.type: Kinesis`` the destination writes to a Kinesis data stream instead, which the
+Firehose stream reads (the Centralized Logging pattern: CloudWatch Logs -> Kinesis Data Streams ->
+Firehose -> S3); other readers (a SIEM) may read the data stream too.
 
 A destination must be in the region of the log groups it serves, so the log-archive account gets
 one destination, and one Firehose stream behind it, per target region; the streams all write into
@@ -15,6 +20,8 @@ the organization (aws:PrincipalOrgID), so a new account needs no change at the a
 AWS gives a log group two subscription filter slots. Vigil names its filter after the policy and
 only ever writes that one: a filter of another name is someone else's and is never replaced or
 removed, so a group whose two slots are taken by others cannot be covered (SubscriptionSlotsFull).
+AWS gives an account one subscription filter policy per region: another's is never replaced either;
+``method: PreferAccountPolicy`` subscribes that account's groups one by one instead.
 """
 
 from __future__ import annotations
@@ -25,11 +32,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.logsubscription import LogSubscriptionPolicySpec
+from ..api.logsubscription import DeliveryType, LogSubscriptionPolicySpec, SubscriptionMethod
 from ..state.cloudtrail import LogGroupState, RoleState
 from ..state.documents import canonical
-from ..state.logsubscription import (AccountPolicy, DeliveryStreamSettings, DeliveryStreamState, DestinationSettings,
-                                     DestinationState, SubscriptionFilter, SubscriptionFilterSettings)
+from ..state.logsubscription import (AccountPolicy, DataStreamState, DeliveryStreamSettings, DeliveryStreamState,
+                                     DestinationSettings, DestinationState, SubscriptionFilter,
+                                     SubscriptionFilterSettings)
 from . import policies
 from .ownership import Owner
 from .weakening import entries, token
@@ -48,11 +56,18 @@ ROLE_POLICY_NAME = "vigil-log-subscription"
 SUBSCRIPTION_FILTER_POLICY = "SUBSCRIPTION_FILTER_POLICY"
 # selectionCriteria takes names only (no prefixes), at most this many.
 MAX_EXCLUDED_NAMES = 50
+# delivery.type Kinesis: an on-demand stream (no shards to size), encrypted with the AWS managed key,
+# which needs no key policy and no KMS permission for CloudWatch Logs to write nor Firehose to read.
+DATA_STREAM_MODE = "ON_DEMAND"
+KINESIS_MANAGED_KEY = "alias/aws/kinesis"
+KINESIS_SOURCE = "KinesisStreamAsSource"
+DIRECT_PUT = "DirectPut"
 
 # Reasons a target cannot be covered: status.failures[].reason.
 SLOTS_FULL = "SubscriptionSlotsFull"
 ACCOUNT_POLICY_TAKEN = "AccountPolicyTaken"
 TOO_MANY_EXCLUSIONS = "TooManyExclusions"
+DELIVERY_STREAM_MISMATCH = "DeliveryStreamMismatch"
 
 
 class CoverageError(ValueError):
@@ -87,6 +102,9 @@ class Names:
     firehose_role: str
     logs_role: str
     log_group: str
+    data_stream: str  # delivery.type Kinesis: the Kinesis data stream
+    kinesis_stream: str  # delivery.type Kinesis: the Firehose stream that reads it (a name of its own, so a
+    #                      policy moving between the two types never meets a stream of the other type)
 
     @classmethod
     def of(cls, namespace: str, name: str) -> "Names":
@@ -94,7 +112,8 @@ class Names:
         stream = bounded(base, 64)
         return cls(base=base, stream=stream, destination=bounded(base, 512), subscription_filter=bounded(base, 512),
                    account_policy=bounded(base, 256), firehose_role=bounded(f"{base}-firehose", 64),
-                   logs_role=bounded(f"{base}-logs", 64), log_group=f"/aws/kinesisfirehose/{stream}")
+                   logs_role=bounded(f"{base}-logs", 64), log_group=f"/aws/kinesisfirehose/{stream}",
+                   data_stream=bounded(base, 128), kinesis_stream=bounded(f"{base}-kds", 64))
 
 
 @dataclass(frozen=True)
@@ -119,8 +138,11 @@ class Archive:
     def role_arn(self, role_name: str) -> str:
         return f"arn:aws:iam::{self.account_id}:role/{role_name}"
 
-    def stream_arn(self, region: str) -> str:
-        return f"arn:aws:firehose:{region}:{self.account_id}:deliverystream/{self.names.stream}"
+    def stream_arn(self, region: str, name: str | None = None) -> str:
+        return f"arn:aws:firehose:{region}:{self.account_id}:deliverystream/{name or self.names.stream}"
+
+    def data_stream_arn(self, region: str) -> str:
+        return f"arn:aws:kinesis:{region}:{self.account_id}:stream/{self.names.data_stream}"
 
     def destination_arn(self, region: str) -> str:
         return f"arn:aws:logs:{region}:{self.account_id}:destination:{self.names.destination}"
@@ -143,6 +165,20 @@ class Source:
 
     def policy_label(self, policy_name: str) -> str:
         return f"{self.account_id}/{self.region}/account-policy:{policy_name}"
+
+
+def through_kinesis(spec: LogSubscriptionPolicySpec) -> bool:
+    return spec.delivery.type == DeliveryType.KINESIS.value
+
+
+def delivery_stream_name(spec: LogSubscriptionPolicySpec, names: Names) -> str:
+    """The Firehose stream into the bucket: its own name when it reads a Kinesis data stream."""
+    return names.kinesis_stream if through_kinesis(spec) else names.stream
+
+
+def destination_target(spec: LogSubscriptionPolicySpec, archive: Archive, region: str) -> str:
+    """What the region's destination writes to: the Kinesis data stream, or the Firehose stream."""
+    return archive.data_stream_arn(region) if through_kinesis(spec) else archive.stream_arn(region)
 
 
 # --- roles ---------------------------------------------------------------------------------------
@@ -177,6 +213,11 @@ def firehose_role_policy(spec: LogSubscriptionPolicySpec, archive: Archive) -> d
                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": objects}}},
         {"Sid": "VigilDeliveryErrors", "Effect": "Allow", "Action": "logs:PutLogEvents",
          "Resource": f"arn:aws:logs:*:{archive.account_id}:log-group:{archive.names.log_group}:log-stream:*"},
+        *([{"Sid": "VigilReadDataStream", "Effect": "Allow",
+            "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                       "kinesis:GetShardIterator", "kinesis:ListShards"],
+            "Resource": f"arn:aws:kinesis:*:{archive.account_id}:stream/{archive.names.data_stream}"}]
+          if through_kinesis(spec) else []),
     ]}
 
 
@@ -188,7 +229,12 @@ def logs_trust_policy(archive: Archive) -> dict[str, Any]:
         "Condition": {"StringEquals": {"aws:SourceOrgID": archive.organization_id}}}]}
 
 
-def logs_role_policy(archive: Archive) -> dict[str, Any]:
+def logs_role_policy(archive: Archive, spec: LogSubscriptionPolicySpec | None = None) -> dict[str, Any]:
+    """What the destination's role writes: the Firehose stream, or the Kinesis data stream."""
+    if spec is not None and through_kinesis(spec):
+        return {"Version": "2012-10-17", "Statement": [{
+            "Sid": "VigilToKinesis", "Effect": "Allow", "Action": ["kinesis:PutRecord", "kinesis:PutRecords"],
+            "Resource": f"arn:aws:kinesis:*:{archive.account_id}:stream/{archive.names.data_stream}"}]}
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "VigilToFirehose", "Effect": "Allow", "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
         "Resource": f"arn:aws:firehose:*:{archive.account_id}:deliverystream/{archive.names.stream}"}]}
@@ -270,18 +316,52 @@ def s3_destination(settings: DeliveryStreamSettings) -> dict[str, Any]:
     }
 
 
+def plan_data_stream(archive: Archive, region: str, observed: DataStreamState, created: bool = False) -> list[Action]:
+    """delivery.type Kinesis: the region's data stream, on demand, encrypted. Kinesis encrypts only
+    an ACTIVE stream, so a new one is encrypted once it is (``created``: in the pass that made it,
+    which finishes the create rather than correcting drift)."""
+    name = archive.names.data_stream
+    label = archive.label(region, f"data-stream/{name}")
+    a = archive.account_id
+    if not observed.exists:
+        return [Action(label, a, region, "kinesis", "CreateStream", {
+            "StreamName": name, "StreamModeDetails": {"StreamMode": DATA_STREAM_MODE}, "Tags": archive.owner.tags()},
+            (Change("data_stream", None, name),), creates=True)]
+    if observed.status != "ACTIVE" or observed.encryption_type == "KMS":
+        return []  # any KMS key will do: a customer key of the team's own is no weakening
+    return [Action(label, a, region, "kinesis", "StartStreamEncryption", {
+        "StreamName": name, "EncryptionType": "KMS", "KeyId": KINESIS_MANAGED_KEY},
+        (Change("encryption_type", observed.encryption_type, "KMS"),), creates=created)]
+
+
+def data_stream_ready(observed: DataStreamState) -> bool:
+    """A destination is pointed at the data stream only once it is ACTIVE and encrypted: no event
+    is ever written to it in the clear."""
+    return observed.exists and observed.status == "ACTIVE" and observed.encryption_type == "KMS"
+
+
 def plan_delivery_stream(spec: LogSubscriptionPolicySpec, archive: Archive, region: str,
                          observed: DeliveryStreamState) -> list[Action]:
-    name = archive.names.stream
+    """The Firehose stream into the bucket: written to directly (Firehose), or reading the data
+    stream (Kinesis). Raises CoverageError for a stream of the name whose source is not the one
+    wanted, which Firehose cannot change."""
+    name = delivery_stream_name(spec, archive.names)
     label = archive.label(region, f"delivery-stream/{name}")
     desired = desired_stream_settings(spec, archive, region)
     a = archive.account_id
+    source = archive.data_stream_arn(region) if through_kinesis(spec) else ""
+    stream_type = KINESIS_SOURCE if source else DIRECT_PUT
     if not observed.exists:
+        reading = {"KinesisStreamSourceConfiguration": {"KinesisStreamARN": source, "RoleARN": desired.role_arn}}
         return [Action(label, a, region, "firehose", "CreateDeliveryStream", {
-            "DeliveryStreamName": name, "DeliveryStreamType": "DirectPut",
-            "ExtendedS3DestinationConfiguration": s3_destination(desired),
-            "Tags": archive.owner.tag_list()},
+            "DeliveryStreamName": name, "DeliveryStreamType": stream_type, **(reading if source else {}),
+            "ExtendedS3DestinationConfiguration": s3_destination(desired), "Tags": archive.owner.tag_list()},
             (Change("delivery_stream", None, name),), creates=True)]
+    if (observed.stream_type, observed.source_stream_arn) != (stream_type, source):
+        raise CoverageError(DELIVERY_STREAM_MISMATCH, f"Firehose stream {name} reads "
+                                                      f"{observed.source_stream_arn or 'direct writes'}, not "
+                                                      f"{source or 'direct writes'}, and Firehose cannot change a "
+                                                      f"stream's source: delete the stream and Vigil makes it again")
     if observed.status == "CREATING":
         return []  # Firehose takes no update until the stream is ACTIVE: the next resync looks again
     changes = diff(desired, observed.settings)
@@ -306,11 +386,14 @@ def destination_policy(archive: Archive, region: str) -> dict[str, Any]:
         "Condition": {"StringEquals": {"aws:PrincipalOrgID": archive.organization_id}}}]}
 
 
-def plan_destination(archive: Archive, region: str, observed: DestinationState) -> list[Action]:
+def plan_destination(archive: Archive, region: str, observed: DestinationState,
+                     target_arn: str | None = None) -> list[Action]:
+    """The region's destination, writing to ``target_arn`` (destination_target: the Firehose stream
+    by default)."""
     name = archive.names.destination
     label = archive.label(region, f"destination/{name}")
     a = archive.account_id
-    desired = DestinationSettings(target_arn=archive.stream_arn(region),
+    desired = DestinationSettings(target_arn=target_arn or archive.stream_arn(region),
                                   role_arn=archive.role_arn(archive.names.logs_role))
     actions = []
     params = {"destinationName": name, "targetArn": desired.target_arn, "roleArn": desired.role_arn}
@@ -416,6 +499,43 @@ def policy_document(spec: LogSubscriptionPolicySpec, source: Source) -> dict[str
     return {"DestinationArn": source.destination_arn, "FilterPattern": spec.filter_pattern}
 
 
+def account_policy_obstacle(names: Names, observed: list[AccountPolicy], excluded: list[str]) -> CoverageError | None:
+    """What keeps Vigil's account policy out of an account x region, if anything: the one slot AWS
+    gives taken by another's policy (never replaced), or more groups to exclude than a policy names."""
+    excluded = sorted(set(excluded))
+    if len(excluded) > MAX_EXCLUDED_NAMES:
+        return CoverageError(TOO_MANY_EXCLUSIONS, f"{len(excluded)} log groups match logGroupSelector.excludePrefixes; "
+                                                  f"an account policy excludes at most {MAX_EXCLUDED_NAMES} by name")
+    others = [p for p in observed if p.name != names.account_policy]
+    if others and len(others) == len(observed):  # another's, and none of Vigil's
+        return CoverageError(ACCOUNT_POLICY_TAKEN, f"the account's subscription filter policy is {others[0].name}, "
+                                                   "not Vigil's; AWS allows one per account and region")
+    return None
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """How one account x region is subscribed, and, where the spec preferred the account policy and
+    the account does not allow it, why not."""
+
+    method: str  # SubscriptionMethod: AccountPolicy | LogGroup
+    fallback: CoverageError | None = None
+
+
+def choose_method(spec: LogSubscriptionPolicySpec, names: Names, observed: list[AccountPolicy],
+                  excluded: list[str]) -> MethodChoice:
+    """``method: PreferAccountPolicy``: the account policy where the account allows it, else a
+    filter per group. Vigil's own policy, once there, is kept whatever else happens (its trouble is
+    reported, never answered by a second way of delivering the same events)."""
+    if spec.method != SubscriptionMethod.PREFER_ACCOUNT_POLICY.value:
+        return MethodChoice(spec.method)
+    ours = any(p.name == names.account_policy for p in observed)
+    obstacle = None if ours else account_policy_obstacle(names, observed, excluded)
+    if obstacle is None:
+        return MethodChoice(SubscriptionMethod.ACCOUNT_POLICY.value)
+    return MethodChoice(SubscriptionMethod.LOG_GROUP.value, obstacle)
+
+
 def plan_account_policy(spec: LogSubscriptionPolicySpec, source: Source, names: Names,
                         observed: list[AccountPolicy], excluded: list[str]) -> list[Action]:
     """The account's subscription filter policy, covering every log group but the excluded ones
@@ -424,14 +544,10 @@ def plan_account_policy(spec: LogSubscriptionPolicySpec, source: Source, names: 
     name = names.account_policy
     label = source.policy_label(name)
     excluded = sorted(set(excluded))
-    if len(excluded) > MAX_EXCLUDED_NAMES:
-        raise CoverageError(TOO_MANY_EXCLUSIONS, f"{len(excluded)} log groups match logGroupSelector.excludePrefixes; "
-                                                 f"an account policy excludes at most {MAX_EXCLUDED_NAMES} by name")
+    obstacle = account_policy_obstacle(names, observed, excluded)
+    if obstacle is not None:
+        raise obstacle
     ours = next((p for p in observed if p.name == name), None)
-    others = [p for p in observed if p.name != name]
-    if ours is None and others:
-        raise CoverageError(ACCOUNT_POLICY_TAKEN, f"the account's subscription filter policy is {others[0].name}, "
-                                                  "not Vigil's; AWS allows one per account and region")
     document = policy_document(spec, source)
     criteria = selection_criteria(excluded)
     params: dict[str, Any] = {"policyName": name, "policyType": SUBSCRIPTION_FILTER_POLICY,

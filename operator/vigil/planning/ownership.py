@@ -153,9 +153,11 @@ TAGGERS: dict[str, tuple[str, str, Any]] = {
     "logs-destination": ("logs", "TagResource", lambda i, t: {"resourceArn": i, "tags": t}),
     "firehose-stream": ("firehose", "TagDeliveryStream", lambda i, t: {
         "DeliveryStreamName": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
+    "kinesis-stream": ("kinesis", "AddTagsToStream", lambda i, t: {"StreamName": i, "Tags": t}),
     "iam-role": ("iam", "TagRole", lambda i, t: {"RoleName": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "guardduty-detector": ("guardduty", "TagResource", lambda i, t: {"ResourceArn": i, "Tags": t}),
     "securityhub-hub": ("securityhub", "TagResource", lambda i, t: {"ResourceArn": i, "Tags": t}),
+    "securityhub-configuration-policy": ("securityhub", "TagResource", lambda i, t: {"ResourceArn": i, "Tags": t}),
     "config-aggregator": ("config", "TagResource", lambda i, t: {
         "ResourceArn": i, "Tags": [{"Key": k, "Value": v} for k, v in t.items()]}),
     "ssm-document": ("ssm", "AddTagsToResource", lambda i, t: {

@@ -8,6 +8,12 @@ Each member account is a target of its own: enrolled, and holding the spec's sta
 integrations. Members get no standards from AWS (AutoEnableStandards NONE), so the standards every
 account runs are the spec's, chosen by Vigil alone. A standard or integration someone else turned
 on is left on: it only adds checks.
+
+Configured centrally, the standards and controls of every account and linked region are one
+configuration policy's, made in the aggregation region (Security Hub's home region) and
+associated to the organization's root; members then keep only their enrolment and integrations
+here. Standards are named by their ARN's end and resolved to the region's ARNs through
+DescribeStandards.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.securityhub import Integration, SecurityHubBaselineSpec, Standard
-from ..state.securityhub import (ADMIN_ENABLED, ANALYZER_ACTIVE, MEMBER_ENABLED, AnalyzerState, FindingAggregator,
-                                 HubSettings, StandardSubscription)
+from ..api.securityhub import ConfigurationMode, Integration, SecurityHubBaselineSpec, Standard
+from ..state.securityhub import (ADMIN_ENABLED, ANALYZER_ACTIVE, CENTRAL, MEMBER_ENABLED, SELF_MANAGED, AnalyzerState,
+                                 ConfigurationPolicy, FindingAggregator, HubSettings, PolicyAssociation,
+                                 StandardDefinition, StandardSubscription)
 from .ownership import Owner
 from .actions import Action, Change, diff
+from .weakening import entries
 from .organization import DelegatedRegion
 
 SECURITYHUB_PRINCIPAL = "securityhub.amazonaws.com"
@@ -28,8 +36,7 @@ ACCESS_ANALYZER_PRINCIPAL = "access-analyzer.amazonaws.com"
 ALL_REGIONS = "ALL_REGIONS"
 AUTO_ENABLE_STANDARDS = "NONE"
 ORGANIZATION_ANALYZER = "ORGANIZATION"
-# CIS 1.2.0 predates regional standards: its ARN is one "ruleset" for every region.
-GLOBAL_STANDARDS = {Standard.CIS_1_2.value: "ruleset"}
+ASSOCIATION_FAILED = "FAILED"
 
 
 class AdministratorConflict(ValueError):
@@ -55,12 +62,30 @@ def partition(region: str) -> str:
     return "aws"
 
 
-def standards_arn(standard: Standard | str, region: str) -> str:
-    """The ARN BatchEnableStandards takes for a standard in a region."""
-    path = Standard(standard).value
-    if path in GLOBAL_STANDARDS:
-        return f"arn:{partition(region)}:securityhub:::{GLOBAL_STANDARDS[path]}/{path}"
-    return f"arn:{partition(region)}:securityhub:{region}::standards/{path}"
+class StandardNotOffered(ValueError):
+    """A standard of the spec that DescribeStandards does not list in the region."""
+
+
+class PolicyAssociationFailed(ValueError):
+    """AWS could not apply the configuration policy associated to the root."""
+
+
+def resolve_standards(wanted: Iterable[Standard | str], offered: Iterable[StandardDefinition],
+                      region: str) -> dict[str, str]:
+    """{spec path: the region's standards ARN}, from DescribeStandards (CIS 1.2.0's is a global
+    "ruleset" ARN, the others regional: AWS says which, Vigil does not)."""
+    by_path = {s.path: s.arn for s in offered}
+    paths = [Standard(w).value for w in dict.fromkeys(wanted)]
+    missing = [p for p in paths if p not in by_path]
+    if missing:
+        raise StandardNotOffered(f"Security Hub does not offer {', '.join(missing)} in {region} (DescribeStandards); "
+                                 "remove it from standards or the region from regions")
+    return {p: by_path[p] for p in paths}
+
+
+def configured_centrally(mode: ConfigurationMode | str, configuration_type: str | None) -> bool:
+    """Whether the region's standards and controls come from a configuration policy this pass."""
+    return mode == ConfigurationMode.CENTRAL or (mode == ConfigurationMode.AUTO and configuration_type == CENTRAL)
 
 
 def product_arn(integration: Integration | str, region: str) -> str:
@@ -155,6 +180,85 @@ def plan_organization(spec: SecurityHubBaselineSpec, target: SecurityHubRegion,
                    tuple(changes), creates=observed is None)]
 
 
+def plan_central_configuration(target: SecurityHubRegion, configuration_type: str | None) -> list[Action]:
+    """The organization configured centrally, switched from the home region (the aggregation
+    region, once its aggregator links every region). AWS then keeps AutoEnable false and
+    AutoEnableStandards NONE: the root's policy covers every account, those that join too."""
+    if not target.aggregates or configuration_type == CENTRAL:
+        return []
+    return [Action(target.label, target.admin_account_id, target.region, "securityhub",
+                   "UpdateOrganizationConfiguration",
+                   {"AutoEnable": False, "AutoEnableStandards": AUTO_ENABLE_STANDARDS,
+                    "OrganizationConfiguration": {"ConfigurationType": CENTRAL}},
+                   (Change("organization_configuration.configuration_type", configuration_type, CENTRAL),),
+                   creates=configuration_type is None)]
+
+
+def _policy_document(standards: Iterable[str], disabled: Iterable[str],
+                     custom_parameters: tuple[dict, ...] = ()) -> dict[str, Any]:
+    controls: dict[str, Any] = {"DisabledSecurityControlIdentifiers": sorted(disabled)}
+    if custom_parameters:
+        controls["SecurityControlCustomParameters"] = list(custom_parameters)
+    return {"SecurityHub": {"ServiceEnabled": True, "EnabledStandardIdentifiers": sorted(standards),
+                            "SecurityControlsConfiguration": controls}}
+
+
+def _disabled_reasons(spec: SecurityHubBaselineSpec) -> str:
+    return "; ".join(f"{c.id}: {c.reason}" for c in spec.disabled_controls)
+
+
+def plan_configuration_policy(spec: SecurityHubBaselineSpec, target: SecurityHubRegion, standards: dict[str, str],
+                              observed: ConfigurationPolicy | None) -> list[Action]:
+    """The configuration policy: Security Hub on, the spec's standards (ARNs from DescribeStandards)
+    and no other control off than the spec's. A standard someone added to the policy stays, as in
+    an account; a control someone turned off in it comes back on."""
+    disabled = sorted({c.id for c in spec.disabled_controls})
+    if observed is None:
+        params: dict[str, Any] = {
+            "Name": spec.configuration.policy_name,
+            "Description": f"Security Hub baseline of {target.owner.value}, kept by Vigil",
+            "ConfigurationPolicy": _policy_document(standards.values(), disabled), "Tags": target.owner.tags()}
+        return [Action(target.label, target.admin_account_id, target.region, "securityhub",
+                       "CreateConfigurationPolicy", params,
+                       (Change("configuration_policy", None, spec.configuration.policy_name),), creates=True)]
+    wanted = sorted(set(observed.standards) | set(standards.values()))
+    changes: list[Change] = []
+    if not observed.service_enabled:
+        changes.append(Change("configuration_policy.service_enabled", False, True))
+    if wanted != sorted(observed.standards):
+        changes.append(Change("configuration_policy.standards", sorted(observed.standards), wanted))
+    if observed.enabled_controls is not None or sorted(observed.disabled_controls) != disabled:
+        before = sorted(observed.disabled_controls) if observed.enabled_controls is None else None
+        added = [c for c in disabled if before is None or c not in before]
+        changes.append(Change("configuration_policy.disabled_controls", before, disabled,
+                              spec=entries("spec.disabledControls", "+", added) if added else ""))
+    if not changes:
+        return []
+    params = {"Identifier": observed.id,
+              "ConfigurationPolicy": _policy_document(wanted, disabled, observed.custom_parameters),
+              "UpdatedReason": (f"Vigil: {target.owner.value}; disabled: {_disabled_reasons(spec)}"
+                                if spec.disabled_controls else f"Vigil: {target.owner.value}")[:1024]}
+    return [Action(target.label, target.admin_account_id, target.region, "securityhub", "UpdateConfigurationPolicy",
+                   params, tuple(changes))]
+
+
+def plan_root_association(target: SecurityHubRegion, root: str, association: PolicyAssociation,
+                          policy_id: str | None) -> list[Action]:
+    """The policy applied to the organization's root, so every account and OU inherits it (those
+    that join later too). ``policy_id`` None: the policy is yet to be created (a plan, Audit)."""
+    if policy_id is not None and association.policy_id == policy_id and association.association_type != "INHERITED":
+        if association.status == ASSOCIATION_FAILED:
+            raise PolicyAssociationFailed(f"configuration policy {policy_id} could not be applied to the root {root}: "
+                                          f"{association.message or 'no reason given'}")
+        return []
+    before = None if association.policy_id == SELF_MANAGED else association.policy_id
+    return [Action(target.label, target.admin_account_id, target.region, "securityhub",
+                   "StartConfigurationPolicyAssociation",
+                   {"ConfigurationPolicyIdentifier": policy_id or "(the policy to create)", "Target": {"RootId": root}},
+                   (Change(f"configuration_policy_association.{root}", before, policy_id or "(new policy)"),),
+                   creates=before is None)]
+
+
 def plan_aggregator(target: SecurityHubRegion, aggregators: tuple[FindingAggregator, ...]) -> list[Action]:
     """One finding aggregator, in the aggregation region, linking every region."""
     if not target.aggregates:
@@ -178,16 +282,16 @@ def plan_aggregator(target: SecurityHubRegion, aggregators: tuple[FindingAggrega
 # --- any enrolled account: standards and integrations ---------------------------------------------
 
 
-def plan_standards(spec: SecurityHubBaselineSpec, label: str, account_id: str, region: str,
+def plan_standards(label: str, account_id: str, region: str, standards: dict[str, str],
                    subscriptions: tuple[StandardSubscription, ...], new_hub: bool = False) -> list[Action]:
-    """The spec's standards on, in one call. Standards not in the spec are left as they are."""
+    """The spec's standards (``standards``: {path: the region's ARN}) on, in one call. Standards
+    not in the spec are left as they are."""
     found = {s.standards_arn: s for s in subscriptions}
     missing: list[tuple[str, str, str | None]] = []
-    for standard in dict.fromkeys(spec.standards):
-        arn = standards_arn(standard, region)
+    for path, arn in standards.items():
         current = found.get(arn)
         if current is None or not current.on:
-            missing.append((Standard(standard).value, arn, current.status if current else None))
+            missing.append((path, arn, current.status if current else None))
     if not missing:
         return []
     return [Action(label, account_id, region, "securityhub", "BatchEnableStandards",

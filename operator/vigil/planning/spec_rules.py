@@ -18,7 +18,7 @@ from typing import Any
 
 from vigil.api.common import parse_duration
 
-from .weakening import ESCAPES, item_token
+from .weakening import ESCAPES, item_token, recorded_daily
 
 Covers = Mapping[str, tuple[str, ...]]  # each value -> what it covers; losing any of it weakens
 
@@ -37,7 +37,10 @@ def cel_literal(value: Any) -> str:
             value = value.replace(plain, escaped)
         return f"'{value}'"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{cel_literal(k)}: {cel_literal(v)}" for k, v in value.items()) + "}"
+        # A CEL map literal's values share one type: an object's default of mixed fields takes dyn.
+        mixed = len({type(v) for v in value.values()}) > 1
+        return "{" + ", ".join(f"{cel_literal(k)}: " + (f"dyn({cel_literal(v)})" if mixed else cel_literal(v))
+                               for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(cel_literal(v) for v in value) + "]"
     return json.dumps(value)
@@ -261,3 +264,49 @@ class Filtered(Rule):
 
     def cel(self, old: str, new: str) -> str:
         return f"{new} != '' && {new} != {old} ? {self._entry(cel_item_token(new))} : []"
+
+
+@dataclass(frozen=True)
+class RecordedDaily(Rule):
+    """Config's recording mode (``path``: the recordingMode object): a resource type that an
+    override now records DAILY (``+<type>``) or that a CONTINUOUS override no longer lists while the
+    default is DAILY (``-<type>``), where it was recorded at every change; named under the
+    overrides field (``weakening.recorded_daily``). The default frequency has a rule of its own. The
+    CEL reads the one override Config allows (the schema's maxItems 1)."""
+
+    unset: Any = field(default_factory=dict)
+
+    @property
+    def field(self) -> str:
+        return f"spec.{self.path}.recordingModeOverrides"
+
+    def entries(self, old: Any, new: Any) -> list[str]:
+        return [entry for resource_type, entry in recorded_daily(old, new) if resource_type is not None]
+
+    def cel(self, old: str, new: str) -> str:
+        def overrides(mode: str) -> str:
+            return f"{mode}.?recordingModeOverrides.orValue([])"
+
+        def at(mode: str, resource_type: str) -> str:
+            listed = overrides(mode)
+            return (f"(size({listed}) > 0 && {resource_type} in {listed}[0].resourceTypes ? "
+                    f"{listed}[0].recordingFrequency : {mode}.?recordingFrequency.orValue('CONTINUOUS'))")
+
+        o, n = overrides(old), overrides(new)
+        gained = (f"(size({n}) > 0 && {n}[0].recordingFrequency == 'DAILY' ? {n}[0].resourceTypes.filter(t, "
+                  f"{at(old, 't')} != 'DAILY').map(t, '{self.field}=+' + {cel_item_token('t')}) : [])")
+        lost = (f"(size({o}) > 0 && {new}.?recordingFrequency.orValue('CONTINUOUS') == 'DAILY' ? "
+                f"{o}[0].resourceTypes.filter(t, !(size({n}) > 0 && t in {n}[0].resourceTypes) && "
+                f"{at(old, 't')} != 'DAILY').map(t, '{self.field}=-' + {cel_item_token('t')}) : [])")
+        return f"{gained} + {lost}"
+
+    def show(self, value: Any) -> str:
+        mode = value or {}
+        overrides = "; ".join(f"{o.get('recordingFrequency')}: {', '.join(o.get('resourceTypes') or [])}"
+                              for o in mode.get("recordingModeOverrides") or [])
+        return f"{mode.get('recordingFrequency', 'CONTINUOUS')}" + (f" ({overrides})" if overrides else "")
+
+    def cel_show(self, value: str) -> str:
+        listed = f"{value}.?recordingModeOverrides.orValue([])"
+        return (f"{value}.?recordingFrequency.orValue('CONTINUOUS') + (size({listed}) > 0 ? ' (' + "
+                f"{listed}[0].recordingFrequency + ': ' + {listed}[0].resourceTypes.join(', ') + ')' : '')")

@@ -12,8 +12,11 @@ A rule (``spec_rules``) judges in Python and in CEL alike, over the same values:
 server holds it, its model default where it is absent (``read``), the rule's ``unset`` where the
 model has none. What is not here is not weakening at admission: names and references (moves, which
 the operator judges by the writes they lead to), adoption, delivery tuning (formats, buffers,
-aggregation intervals, the findings export frequency), Config rule parameters (no direction) and
-the idle session timeout (not logging). An update that leaves the spec as it is is never judged.
+aggregation intervals, the findings export frequency; a LogSubscriptionPolicy's delivery.type,
+either of which brings every event to the bucket), a LogSubscriptionPolicy's method (the other
+method's filters or policies stay in place), Object Lock's enableOnExistingBucket and its COMPLIANCE
+acknowledgement (S3 undoes neither when they are withdrawn), Config rule parameters (no direction)
+and the idle session timeout (not logging). An update that leaves the spec as it is is never judged.
 
 Pure: two specs in, entries out.
 """
@@ -29,10 +32,10 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from vigil.api import KINDS
-from vigil.api.guardduty import GuardDutyFeatures
+from vigil.api.guardduty import GuardDutyFeatures, RuntimeMonitoringAgentManagement
 
-from .spec_rules import (BUCKET, NAME, Added, Covered, Covers, Flag, Filtered, Longer, Narrowed, Removed, Rule,
-                         Shorter, TagsNarrowed, cel_literal, ranked)
+from .spec_rules import (BUCKET, NAME, Added, Covered, Covers, Flag, Filtered, Item, Longer, Narrowed, RecordedDaily,
+                         Removed, Rule, Shorter, TagsNarrowed, cel_literal, ranked)
 from .weakening import AUTO_ENABLE, DELIVERY_FREQUENCY, READ_WRITE_COVERS, TRAFFIC_COVERS
 
 # --- the table -------------------------------------------------------------------------------------
@@ -42,6 +45,10 @@ SCOPE_COVERS: Covers = {"AllAccounts": ("AllAccounts", "Workloads", "SharedNetwo
                         "Workloads": ("Workloads",), "SharedNetwork": ("SharedNetwork",), "Accounts": ("Accounts",)}
 # A recorder records global resources (IAM, ...) in every region, in the home region, or nowhere.
 GLOBAL_RESOURCE_TYPES = ("None", "HomeRegionOnly", "AllRegions")
+# Config records a configuration item once a day, or at every change.
+RECORDING_FREQUENCY = ("DAILY", "CONTINUOUS")
+
+CONTROL_ID = Item(lambda control: control["id"], "{}.id")  # a Security Hub control, named by its id
 
 # What every managed kind carries. Audit stops drift correction, which the operator's own guard
 # cannot hold (it judges writes, and Audit makes none); Delete lets Vigil delete what it created
@@ -101,13 +108,19 @@ SPEC_RULES: dict[str, tuple[Rule, ...]] = {
     "GuardDutyOrg": (
         *CONTROL,
         Covered("autoEnable", covers=ranked(AUTO_ENABLE)),
-        *(Flag(f"features.{f.alias}") for f in GuardDutyFeatures.model_fields.values()),
+        *(Flag(f"features.{f.alias}") for f in GuardDutyFeatures.model_fields.values() if f.annotation is bool),
+        # Runtime Monitoring's agent management counts while Runtime Monitoring is on (off, it is left as found).
+        *(Flag(f"features.runtimeMonitoringAgentManagement.{f.alias}", when=(("features.runtimeMonitoring", True),))
+          for f in RuntimeMonitoringAgentManagement.model_fields.values()),
         Flag("publishFindingsToLogArchive.enabled"),
     ),
     "ConfigBaseline": (
         *CONTROL, *SCOPED,
         Flag("recorder.allSupported"),
         Covered("recorder.includeGlobalResourceTypes", covers=ranked(GLOBAL_RESOURCE_TYPES)),
+        Added("recorder.exclusionByResourceTypes"),
+        Covered("recorder.recordingMode.recordingFrequency", covers=ranked(RECORDING_FREQUENCY)),
+        RecordedDaily("recorder.recordingMode"),
         Covered("deliveryFrequency", covers=ranked(DELIVERY_FREQUENCY)),
         Removed("rules", item=NAME),
         Removed("conformancePacks", item=NAME),
@@ -121,6 +134,7 @@ SPEC_RULES: dict[str, tuple[Rule, ...]] = {
         *CONTROL,
         Flag("autoEnable"),
         Removed("standards"),
+        Added("disabledControls", item=CONTROL_ID),
         Removed("integrations"),
         Flag("accessAnalyzer.enabled"),
     ),

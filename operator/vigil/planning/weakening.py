@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..state.config import UNLISTED_TYPES
 from .actions import Action, Change
 from .guardrail_policy import lost
 
@@ -369,6 +370,62 @@ def feature(name: str) -> Judge:
             return [(change.path, "spec.autoEnable", after)]
         return []
     return judge
+# --- Config's recording -----------------------------------------------------------------------------
+
+def fewer_recorded(allow: str) -> Judge:
+    """A recorder that would stop recording resource types it records now (more excluded, or the
+    global IAM types left out). From a recorder of chosen types, which left out every type it did
+    not list, nothing is lost."""
+    def judge(change: Change, account: str = "") -> list[Finding]:
+        before, after = set(change.before or ()), set(change.after or ())
+        if UNLISTED_TYPES not in before and after - before:
+            return [(change.path, change.spec or allow, sorted(after - before))]
+        return []
+    return judge
+
+
+RECORDING_FREQUENCY = "spec.recorder.recordingMode.recordingFrequency"
+RECORDING_MODE_OVERRIDES = "spec.recorder.recordingMode.recordingModeOverrides"
+
+
+def recorded_at(mode: Any, resource_type: str | None = None) -> str:
+    """How often Config's recording mode (its wire form) records ``resource_type``: the first
+    override naming it decides, else the default (None: a type no override names)."""
+    mode = mode or {}
+    for override in mode.get("recordingModeOverrides") or []:
+        if resource_type is not None and resource_type in (override.get("resourceTypes") or []):
+            return str(override.get("recordingFrequency", "CONTINUOUS"))
+    return str(mode.get("recordingFrequency") or "CONTINUOUS")
+
+
+def recorded_daily(before: Any, after: Any) -> list[tuple[str | None, str]]:
+    """The resource types a change of recording mode records DAILY that were recorded at every
+    change, each with the allowance entry that allows it: (None, the default frequency) for every
+    type no override names; ``+<type>`` for a type a DAILY override now lists; ``-<type>`` for one
+    a CONTINUOUS override no longer lists while the default is DAILY. Admission names the same
+    (spec_rules.RecordedDaily, with the default's entry from its own rule)."""
+    found: list[tuple[str | None, str]] = []
+    if recorded_at(before) != "DAILY" and recorded_at(after) == "DAILY":
+        found.append((None, f"{RECORDING_FREQUENCY}=DAILY"))
+    listed_after = [t for o in (after or {}).get("recordingModeOverrides") or [] for t in o.get("resourceTypes") or []]
+    listed_before = [t for o in (before or {}).get("recordingModeOverrides") or []
+                     for t in o.get("resourceTypes") or []]
+    for t in dict.fromkeys(listed_after):
+        if recorded_at(after, t) == "DAILY" and recorded_at(before, t) != "DAILY":
+            found.append((t, f"{RECORDING_MODE_OVERRIDES}=+{item_token(t)}"))
+    for t in dict.fromkeys(listed_before):
+        if t not in listed_after and recorded_at(after, t) == "DAILY" and recorded_at(before, t) != "DAILY":
+            found.append((t, f"{RECORDING_MODE_OVERRIDES}=-{item_token(t)}"))
+    return found
+
+
+def recording_mode(change: Change, account: str = "") -> list[Finding]:
+    """Config's recording mode: every resource type it would record DAILY instead of at every
+    change, one weakening each (``recorded_daily``)."""
+    return [(f"{change.path}.{t or 'recording_frequency'}", entry, None, "CONTINUOUS", "DAILY")
+            for t, entry in recorded_daily(change.before, change.after)]
+
+
 def guardrail_denials(change: Change, account: str = "") -> list[Finding]:
     """A guardrail policy rewritten, detached or deleted: weakening when the organization would
     stop denying something (a repacking that keeps every denial is not). The allowance names the
@@ -384,13 +441,19 @@ DELIVERY_FREQUENCY = ("TwentyFour_Hours", "Twelve_Hours", "Six_Hours", "Three_Ho
 
 _FEATURE_SPEC = {"s3_data_events": "s3DataEvents", "eks_audit_logs": "eksAuditLogs",
                  "ebs_malware_protection": "ebsMalwareProtection", "rds_login_events": "rdsLoginEvents",
-                 "runtime_monitoring": "runtimeMonitoring", "lambda_network_logs": "lambdaNetworkLogs"}
+                 "runtime_monitoring": "runtimeMonitoring", "lambda_network_logs": "lambdaNetworkLogs",
+                 **{f"runtime_monitoring_agent_management.{agent}": f"runtimeMonitoringAgentManagement.{spec}"
+                    for agent, spec in (("eks_addon_management", "eksAddonManagement"),
+                                        ("ecs_fargate_agent_management", "ecsFargateAgentManagement"),
+                                        ("ec2_agent_management", "ec2AgentManagement"))}}
 
 # (service, change path) -> judge. A path ending in ".*" matches any field under it.
 RULES: dict[tuple[str, str], Judge] = {
     # LogArchive: the bucket and its key
     ("s3", "lifecycle"): lifecycle,
     ("s3", "object_lock"): object_lock,
+    # Object Lock itself: S3 turns it on for good, so Vigil never writes it off; listed so that nothing would.
+    ("s3", "object_lock_enabled"): turned_off("bucket.objectLockEnabled", False),
     ("s3", "versioning"): turned_off("bucket.versioning"),
     ("s3", "encryption.sse_algorithm"): ranked(("", "AES256", "aws:kms"), "bucket.encryption.sseAlgorithm"),
     ("s3", "public_access_block.*"): turned_off("bucket.publicAccessBlock", False),
@@ -414,6 +477,8 @@ RULES: dict[tuple[str, str], Judge] = {
     ("logs", "policy_document.FilterPattern"): filter_narrowed("spec.filterPattern"),  # the document's key
     ("logs", "selection_criteria"): grown("spec.logGroupSelector.excludePrefixes", _criteria_exclusions),
     ("logs", "scope"): turned_off("accountPolicy.scope"),
+    # The Kinesis data stream of delivery type Kinesis: stored encrypted, or weaker.
+    ("kinesis", "encryption_type"): ranked(("NONE", "KMS"), "dataStream.encryptionType"),
     ("iam", "trust_policy"): policy("role.trustPolicy"),
     # A role's own permissions name no principal: only a Deny taken away weakens them.
     ("iam", "inline_policy"): policy("role.inlinePolicy", grants=False),
@@ -425,13 +490,19 @@ RULES: dict[tuple[str, str], Judge] = {
     **{("guardduty", f"features.{f}"): feature(s) for f, s in _FEATURE_SPEC.items()},
     # Config
     ("config", "recorder.all_supported"): turned_off("spec.recorder.allSupported", False),
-    ("config", "recorder.include_global_resource_types"): turned_off("spec.recorder.includeGlobalResourceTypes"),
+    # The types a recorder leaves out, however it says so (exclusions, the global IAM types).
+    ("config", "recorder.unrecorded_types"): fewer_recorded("spec.recorder.exclusionByResourceTypes"),
+    ("config", "recorder.recording_mode"): recording_mode,
     ("config", "recorder.recording"): turned_off("recorder.recording", False),
     ("config", "delivery_channel.delivery_frequency"): ranked(DELIVERY_FREQUENCY, "spec.deliveryFrequency"),
     ("config", "excluded_accounts"): grown("excludedAccounts"),
     ("config", "conformance_pack.excluded_accounts"): grown("excludedAccounts"),
     # Security Hub
     ("securityhub", "auto_enable"): turned_off("spec.autoEnable", False),
+    # Security Hub's central configuration policy: off, or more controls off (Vigil only ever adds
+    # standards to it, as to an account).
+    ("securityhub", "configuration_policy.service_enabled"): turned_off("configurationPolicy.serviceEnabled", False),
+    ("securityhub", "configuration_policy.disabled_controls"): grown("spec.disabledControls"),
     # Session Manager preferences
     ("ssm", "s3_bucket_name"): turned_off("sessionPreferences.s3BucketName", ""),
     ("ssm", "s3_encryption_enabled"): turned_off("sessionPreferences.s3EncryptionEnabled", False),

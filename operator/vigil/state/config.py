@@ -7,17 +7,55 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+
+# The global IAM resource types: what Config's includeGlobalResourceTypes records with allSupported,
+# and what an exclusion strategy records unless it excludes them.
+GLOBAL_IAM_TYPES = ("AWS::IAM::Group", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::User")
+# What a recorder of chosen types (INCLUSION_BY_RESOURCE_TYPES, never the baseline's) leaves out:
+# every type but those, which no list says.
+UNLISTED_TYPES = "*"
+CONTINUOUS_RECORDING = {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []}
+
+
+def unrecorded_types(all_supported: bool, include_global: bool, strategy: str,
+                     exclusions: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The supported resource types a recording group does not record, whichever way it says so:
+    with allSupported, the global IAM types unless includeGlobalResourceTypes; with exclusions, the
+    types excluded (Config ignores includeGlobalResourceTypes then)."""
+    if all_supported:
+        return () if include_global else GLOBAL_IAM_TYPES
+    if strategy == "EXCLUSION_BY_RESOURCE_TYPES":
+        return tuple(sorted(set(exclusions)))
+    return (UNLISTED_TYPES,)
+
+
+def recording_mode(mode: dict[str, Any] | None) -> dict[str, Any]:
+    """A recording mode as data to compare: Config's wire form, each override's types sorted and an
+    absent description left out; a recorder from before recording modes records continuously."""
+    if not mode:
+        return {**CONTINUOUS_RECORDING, "recordingModeOverrides": []}
+    overrides = [{**({"description": o["description"]} if o.get("description") else {}),
+                  "resourceTypes": sorted(o.get("resourceTypes") or []),
+                  "recordingFrequency": o.get("recordingFrequency", "CONTINUOUS")}
+                 for o in mode.get("recordingModeOverrides") or []]
+    return {"recordingFrequency": mode.get("recordingFrequency", "CONTINUOUS"), "recordingModeOverrides": overrides}
 
 
 class RecorderSettings(BaseModel):
-    """What PutConfigurationRecorder sets that the baseline cares about; compared field by field."""
+    """What PutConfigurationRecorder sets that the baseline cares about; compared field by field.
+    ``unrecorded_types`` is derived (``unrecorded_types``): coverage, whichever fields say it;
+    ``recording_mode`` is Config's RecordingMode as data (``recording_mode``)."""
 
     model_config = ConfigDict(frozen=True)
 
     role_arn: str | None = None
     all_supported: bool = False
-    include_global_resource_types: bool = False
+    include_global_resource_types: bool | None = False  # desired None: unrecorded_types says it
+    recording_strategy: str | None = None
+    unrecorded_types: tuple[str, ...] = ()
+    recording_mode: dict[str, Any] = Field(default_factory=lambda: recording_mode(None))
 
 
 class RecorderState(BaseModel):

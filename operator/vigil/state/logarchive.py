@@ -45,12 +45,21 @@ class BucketSettings(State):
     lifecycle: LifecycleRule | None = None
 
 
+class ObjectLockState(State):
+    """The bucket's Object Lock: on or not (for good, once on), and its default retention if any."""
+
+    enabled: bool = False
+    mode: str | None = None  # GOVERNANCE | COMPLIANCE; None: no default retention
+    days: int | None = None  # a period set in years reads as 365 days a year
+
+
 class BucketState(State):
     exists: bool
     account_id: str | None = None  # owner, when it exists and we can see it
     region: str | None = None
     settings: BucketSettings = BucketSettings()
     other_lifecycle_rules: tuple[dict[str, Any], ...] = ()
+    object_lock: ObjectLockState | None = None  # None: not read (the spec sets no objectLock)
 
 
 class KeySettings(State):

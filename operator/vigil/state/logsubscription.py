@@ -1,7 +1,8 @@
 """CloudWatch Logs subscriptions and the delivery path behind them, as observed.
 
-The log-archive end: a Firehose delivery stream per region into the LogArchive bucket, and a
-CloudWatch Logs destination in front of it that the organization's accounts may subscribe to.
+The log-archive end: a Firehose delivery stream per region into the LogArchive bucket (reading a
+Kinesis data stream, with delivery type Kinesis), and a CloudWatch Logs destination in front of it
+that the organization's accounts may subscribe to.
 The source end: log groups and their subscription filters (at most two each), or an account-level
 subscription filter policy.
 """
@@ -36,10 +37,23 @@ class DeliveryStreamState(State):
     exists: bool
     arn: str | None = None
     status: str | None = None  # CREATING | ACTIVE | ...
+    stream_type: str = "DirectPut"  # DirectPut | KinesisStreamAsSource (fixed at creation)
+    source_stream_arn: str = ""  # the Kinesis data stream it reads, for KinesisStreamAsSource
     # UpdateDestination names the version it updates and the destination within the stream.
     version_id: str | None = None
     destination_id: str | None = None
     settings: DeliveryStreamSettings = DeliveryStreamSettings()
+
+
+class DataStreamState(State):
+    """A Kinesis data stream (delivery type Kinesis): what Vigil holds it to is its encryption."""
+
+    exists: bool
+    arn: str | None = None
+    status: str | None = None  # CREATING | ACTIVE | UPDATING | DELETING
+    mode: str | None = None  # ON_DEMAND | PROVISIONED
+    encryption_type: str = "NONE"  # NONE | KMS
+    key_id: str | None = None
 
 
 class DestinationSettings(State):

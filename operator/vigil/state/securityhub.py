@@ -64,3 +64,52 @@ class FindingCounts(BaseModel):
     medium: int = 0
     low: int = 0
     informational: int = 0
+
+
+# Security Hub's organization configuration types, and the policy id a target without one has.
+LOCAL = "LOCAL"
+CENTRAL = "CENTRAL"
+SELF_MANAGED = "SELF_MANAGED_SECURITY_HUB"
+
+
+class StandardDefinition(BaseModel):
+    """A standard the region offers (DescribeStandards)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    arn: str
+    name: str = ""
+
+    @property
+    def path(self) -> str:
+        """The ARN's end after standards/ or ruleset/: "pci-dss/v/3.2.1", how specs name it."""
+        resource = self.arn.split(":", 5)[-1]
+        return resource.split("/", 1)[1] if "/" in resource else resource
+
+
+class ConfigurationPolicy(BaseModel):
+    """A central configuration policy's Security Hub part, as GetConfigurationPolicy answers it.
+    ``enabled_controls`` is set only for a policy that lists the controls it enables (then every
+    other control is off); Vigil's list the controls they disable."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    arn: str
+    name: str
+    service_enabled: bool = False
+    standards: tuple[str, ...] = ()  # standards ARNs
+    disabled_controls: tuple[str, ...] = ()
+    enabled_controls: tuple[str, ...] | None = None
+    custom_parameters: tuple[dict, ...] = ()  # kept as found: Vigil sets no parameter
+
+
+class PolicyAssociation(BaseModel):
+    """Which policy a target (here the root) is configured by, and how that went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy_id: str
+    association_type: str = ""  # APPLIED | INHERITED
+    status: str = ""  # PENDING | SUCCESS | FAILED
+    message: str = ""

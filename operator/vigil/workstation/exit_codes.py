@@ -15,7 +15,7 @@ USAGE = 64  # the command line is wrong (sysexits.h EX_USAGE): unknown command, 
 EPILOG = f"""exit status, the same for every command:
   {OK}   nothing to change: compliant, no change planned, every chain verified, files up to date
   {NOT_COMPLIANT}   not compliant: audit or apply found a difference, verify-trail a finding,
-      crds --check a stale file
+      crds --check or iam --check a stale file
   {CHANGES}   changes to make (plan)
   {ERROR}   an error prevented a verdict: no AWS credentials or kubeconfig, AWS or the cluster
       unreachable, a manifest that cannot be loaded, a part that could not be read

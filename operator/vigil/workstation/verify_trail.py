@@ -28,7 +28,7 @@ from ..api.common import parse_duration
 from ..aws import cloudtrail as aws_cloudtrail
 from ..aws import organizations as aws_organizations
 from ..aws.errors import classify
-from ..aws.integrity import Progress, Reader, verify_trail
+from ..aws.integrity import Progress, Reader, judge_continuity, verify_trail
 from ..aws.session import AccessSettings, AwsAccess
 from ..planning.integrity import DigestLayout, IntegrityResult, Window, digests_due_since
 from ..state.cloudtrail import TrailState
@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     with _progress(units, sys.stdout.isatty() and not args.json) as progress:
         result = verify_trail(access, reader, layout, accounts, regions, window, args.concurrency,
                               expect_since=digests_due_since(trail, window), progress=progress)
+        if trail is not None:  # its events are the trail account's: who stopped it, and when
+            judge_continuity(access, me, args.home_region, args.trail, result)
     elapsed = time.monotonic() - started
     print(to_json(result, location, elapsed) if args.json else report(result, location, elapsed))
     if result.tally.failures:
@@ -207,6 +209,7 @@ def report(result: IntegrityResult, location: Location, elapsed: float) -> str:
             lines.append(f"... and {t.failures - len(t.findings)} more")
     for error in result.errors:
         lines.append(f"  UNREAD   {error.unit}: {error.reason}: {error.message}")
+    lines += _continuity(result)
     if not t.digests and not result.errors:
         looked = f"s3://{layout.bucket}/{layout.digest_folder('<account>', '<region>')}"
         lines.append(f"  no digest in {looked}: " + ("is that where the trail delivers?" if t.failures
@@ -214,6 +217,17 @@ def report(result: IntegrityResult, location: Location, elapsed: float) -> str:
     elif result.verified:
         lines.append("  every digest and log file is as CloudTrail delivered it")
     return "\n".join(lines)
+
+
+def _continuity(result: IntegrityResult) -> list[str]:
+    """Each chain's verified hours, and every gap with its reason."""
+    lines = ["", format_table([["ACCOUNT", "REGION", "VERIFIED FROM", "VERIFIED TO"]]
+                              + [[c.account, c.region, c.first or "-", c.last or "-"] for c in result.coverage])]
+    if result.gaps:
+        rows = [["GAP", "ACCOUNT", "REGION", "FROM", "TO", "WHAT"]] + [
+            [g.reason, g.account, g.region, g.since, g.until or "-", g.message] for g in result.gaps]
+        lines += ["", format_table(rows)]
+    return lines
 
 
 def to_json(result: IntegrityResult, location: Location, elapsed: float) -> str:
@@ -227,4 +241,8 @@ def to_json(result: IntegrityResult, location: Location, elapsed: float) -> str:
         "failures": t.failures, "counts": dict(t.counts), "seconds": round(elapsed, 3),
         "findings": [{"kind": f.kind.value, "object": f.target, "message": f.message} for f in t.findings],
         "errors": [{"unit": e.unit, "reason": e.reason, "message": e.message} for e in result.errors],
+        "coverage": [{"account": c.account, "region": c.region, "from": c.first, "to": c.last}
+                     for c in result.coverage],
+        "gaps": [{"account": g.account, "region": g.region, "from": g.since, "to": g.until, "reason": g.reason,
+                  "message": g.message} for g in result.gaps],
     }, indent=2)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import (accessanalyzer, account, cloudtrail, config, ec2, firehose, guardduty, iam, kms, logs,
+from . import (accessanalyzer, account, cloudtrail, config, ec2, firehose, guardduty, iam, kinesis, kms, logs,
                logs_subscriptions, organizations, s3, securityhub, ssm, sts)
 from ._core import (
     AwsError,
@@ -63,7 +63,8 @@ __all__ = [
 GAPS: tuple[Gap, ...] = (*sts.GAPS, *organizations.GAPS, *kms.GAPS, *s3.GAPS, *cloudtrail.GAPS,
                          *guardduty.GAPS, *iam.GAPS, *config.GAPS,
                          *ec2.GAPS, *securityhub.GAPS, *accessanalyzer.GAPS,
-                         *logs.GAPS, *ssm.GAPS, *logs_subscriptions.GAPS, *firehose.GAPS, *account.GAPS)
+                         *logs.GAPS, *ssm.GAPS, *logs_subscriptions.GAPS, *firehose.GAPS, *kinesis.GAPS,
+                         *account.GAPS)
 
 
 # Domain methods replaced where no operation's handler reaches (see s3.PATCHES).

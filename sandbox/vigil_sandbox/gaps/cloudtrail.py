@@ -1,12 +1,15 @@
 """CloudTrail gaps: the checks AWS makes on trails, trails found by name or ARN across regions,
-event selectors as AWS keeps them, and ListPublicKeys over the digest-signing keys registered
-here with ``register_public_key()``."""
+event selectors as AWS keeps them, ListPublicKeys over the digest-signing keys registered
+here with ``register_public_key()``, and the event history (LookupEvents) of the trail's own
+management calls, each with the principal who made it."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +24,8 @@ from moto.logs.models import logs_backends
 from moto.organizations.models import organizations_backends
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
+
+from vigil_sandbox.callers import caller_of
 
 from ._core import AwsError, Gap
 from ._policies import policy_allows_service
@@ -203,6 +208,47 @@ def public_keys_between(region: str, start: datetime, end: datetime) -> list[Pub
     return [key for key in keys if key.valid_from <= end and key.valid_to >= start]
 
 
+# --- Domain: the event history -------------------------------------------------------------------
+
+# The calls recorded, as CloudTrail's event history records them: write management events of
+# cloudtrail.amazonaws.com itself. Kept on moto's backend of the account and region, so that a
+# reset forgets them with everything else.
+EVENT_SOURCE = CLOUDTRAIL
+LOOKUP_MAX_RESULTS = 50
+
+
+def _events(account: str, region: str) -> list[dict[str, Any]]:
+    backend = cloudtrail_backends[account][region]
+    return backend.__dict__.setdefault("_vigil_events", [])
+
+
+def record_event(response: CloudTrailResponse, name: str, params: dict[str, Any], trail_name: str) -> None:
+    """Record a call as CloudTrail would: who made it (the principal behind its access key), when,
+    with its request parameters."""
+    caller = caller_of(response.get_access_key(), response.current_account, response.partition)
+    now = datetime.now(timezone.utc)
+    event_id = str(uuid.uuid4())
+    identity = {"type": caller.principal_type, "arn": caller.arn, "accountId": caller.account,
+                "accessKeyId": response.get_access_key()}
+    detail = {"eventVersion": "1.11", "userIdentity": identity, "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "eventSource": EVENT_SOURCE, "eventName": name, "awsRegion": response.region,
+              # CloudTrail names request parameters in camelCase: {"name": ...} for Name.
+              "requestParameters": {k[:1].lower() + k[1:]: v for k, v in params.items()}, "responseElements": None, "eventID": event_id, "readOnly": False,
+              "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": caller.account,
+              "eventCategory": "Management"}
+    _events(response.current_account, response.region).append({
+        "EventId": event_id, "EventName": name, "ReadOnly": "false", "AccessKeyId": response.get_access_key(),
+        "EventTime": now, "EventSource": EVENT_SOURCE, "Username": caller.arn.rsplit("/", 1)[-1],
+        "Resources": [{"ResourceType": "AWS::CloudTrail::Trail", "ResourceName": trail_name}],
+        "CloudTrailEvent": json.dumps(detail)})
+
+
+def _matches(event: dict[str, Any], key: str, value: str) -> bool:
+    if key in ("ResourceType", "ResourceName"):
+        return any(r.get(key) == value for r in event["Resources"])
+    return event.get(key) == value
+
+
 # --- Wire ----------------------------------------------------------------------------------------
 
 
@@ -231,12 +277,23 @@ def _create_trail(self: CloudTrailResponse, params: dict[str, Any]) -> None:
             f"Trail {name} already exists for customer: {self.current_account}",
         )
     _check_trail_settings(self, params, bucket=params["S3BucketName"])
+    record_event(self, "CreateTrail", params, name)
 
 
 def _update_trail(self: CloudTrailResponse, params: dict[str, Any]) -> None:
     trail = find_trail(self.current_account, self.region, params["Name"])
     require_home_region(trail, self.region)
     _check_trail_settings(self, params, bucket=params.get("S3BucketName"))
+    record_event(self, "UpdateTrail", params, trail.arn)
+
+
+def _logging(name: str) -> Any:
+    """StartLogging or StopLogging: in the trail's home region only, and recorded."""
+    def guard(self: CloudTrailResponse, params: dict[str, Any]) -> None:
+        trail = find_trail(self.current_account, self.region, params["Name"])
+        require_home_region(trail, self.region)
+        record_event(self, name, params, trail.arn)
+    return guard
 
 
 def _check_trail_settings(
@@ -289,6 +346,7 @@ def _delete_trail(self: CloudTrailResponse, params: dict[str, Any]) -> dict[str,
     backend = cloudtrail_backends[self.current_account][trail.region_name]
     del backend.trails[trail.trail_name]
     backend.tagging_service.delete_all_tags_for_resource(trail.arn)
+    record_event(self, "DeleteTrail", params, trail.arn)
     return {}
 
 
@@ -344,6 +402,29 @@ def _list_public_keys(
     }
 
 
+def _lookup_events(self: CloudTrailResponse, params: dict[str, Any]) -> dict[str, Any]:
+    attributes = params.get("LookupAttributes") or []
+    if len(attributes) > 1:
+        raise AwsError("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.")
+    now = datetime.now(timezone.utc)
+    start = _as_datetime(params.get("StartTime"), datetime.min.replace(tzinfo=timezone.utc))
+    end = _as_datetime(params.get("EndTime"), now)
+    if start > end:
+        raise AwsError("InvalidTimeRangeException", "StartTime must be before EndTime.")
+    limit = params.get("MaxResults", LOOKUP_MAX_RESULTS)
+    if not 1 <= limit <= LOOKUP_MAX_RESULTS:
+        raise AwsError("InvalidMaxResultsException", "MaxResults must be between 1 and 50.")
+    found = [event for event in reversed(_events(self.current_account, self.region))  # newest first, as AWS
+             if start <= event["EventTime"] <= end
+             and all(_matches(event, a["AttributeKey"], a["AttributeValue"]) for a in attributes)]
+    offset = int(params.get("NextToken") or 0)
+    page = found[offset:offset + limit]
+    answer: dict[str, Any] = {"Events": [dict(event) for event in page]}
+    if offset + limit < len(found):
+        answer["NextToken"] = str(offset + limit)
+    return answer
+
+
 def _as_datetime(value: float | str | None, default: datetime) -> datetime:
     if value is None:
         return default
@@ -358,12 +439,13 @@ GAPS: tuple[Gap, ...] = (
         moto="replaces a trail of the same name; checks nothing but the bucket's existence and part of the name "
              "rules",
         sandbox="TrailAlreadyExists; the name rules moto skips (no adjacent . _ -, not an IP address: "
-                "InvalidTrailNameException); organization, bucket policy, KMS key, log delivery checks",
+                "InvalidTrailNameException); organization, bucket policy, KMS key, log delivery checks; "
+                "recorded in the event history",
     ),
     Gap(
         "cloudtrail", "UpdateTrail", "guard", CloudTrailResponse, _update_trail,
         moto="checks nothing",
-        sandbox="the CreateTrail checks for the settings given; home region only",
+        sandbox="the CreateTrail checks for the settings given; home region only; recorded in the event history",
     ),
     Gap(
         "cloudtrail", "DescribeTrails", "fix", CloudTrailResponse, _describe_trails,
@@ -378,7 +460,7 @@ GAPS: tuple[Gap, ...] = (
     Gap(
         "cloudtrail", "DeleteTrail", "fix", CloudTrailResponse, _delete_trail,
         moto="does nothing for an ARN or an unknown name",
-        sandbox="deletes by name or ARN; TrailNotFound; InvalidHomeRegion",
+        sandbox="deletes by name or ARN; TrailNotFound; InvalidHomeRegion; recorded in the event history",
     ),
     Gap(
         "cloudtrail", "PutEventSelectors", "fix", CloudTrailResponse,
@@ -391,6 +473,23 @@ GAPS: tuple[Gap, ...] = (
         _get_event_selectors,
         moto="empty lists for a trail never configured; both kinds",
         sandbox="the default selector until configured; the kind in use",
+    ),
+    Gap(
+        "cloudtrail", "StartLogging", "guard", CloudTrailResponse, _logging("StartLogging"),
+        moto="starts a trail from any region; records no event",
+        sandbox="home region only (InvalidHomeRegion); recorded in the event history with its caller",
+    ),
+    Gap(
+        "cloudtrail", "StopLogging", "guard", CloudTrailResponse, _logging("StopLogging"),
+        moto="stops a trail from any region; records no event",
+        sandbox="home region only (InvalidHomeRegion); recorded in the event history with its caller",
+    ),
+    Gap(
+        "cloudtrail", "LookupEvents", "addition", CloudTrailResponse, _lookup_events,
+        moto="not implemented",
+        sandbox="the event history of CreateTrail, UpdateTrail, DeleteTrail, StartLogging and StopLogging made "
+                "here, each with its caller; one lookup attribute, StartTime..EndTime, newest first, pages of "
+                "MaxResults",
     ),
     Gap(
         "cloudtrail", "ListPublicKeys", "addition", CloudTrailResponse,

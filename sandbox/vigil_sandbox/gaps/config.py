@@ -1,6 +1,6 @@
 """AWS Config gaps: organization config rules and the aggregator's compliance view, which moto
-lacks; and the checks AWS makes that moto skips (who may act for the organization, the role
-Config is given, the bucket it delivers to).
+lacks; a recorder's recording mode, which moto drops; and the checks AWS makes that moto skips
+(who may act for the organization, the role Config is given, the bucket it delivers to).
 
 moto keeps recorders, delivery channels, aggregators and organization conformance packs per
 account x region. Added here, kept per organization and region as AWS keeps them (the management
@@ -113,6 +113,45 @@ def require_delivery_key(key_arn: str) -> None:
         raise AwsError("InvalidS3KmsKeyArnException", f"{key_arn} is not a KMS key ARN.")
     if parts[5].removeprefix("key/") not in kms_backends[parts[4]][parts[3]].keys:
         raise AwsError("InvalidS3KmsKeyArnException", f"The KMS key {key_arn} does not exist.")
+
+
+# --- Domain: a recorder's recording mode ---------------------------------------------------------
+
+# Config records these continuously, whatever the recording mode says (RecordingMode, recordingFrequency).
+CONTINUOUS_ONLY = ("AWS::Config::ResourceCompliance", "AWS::Config::ConformancePackCompliance",
+                   "AWS::Config::ConfigurationRecorder")
+CONTINUOUS = {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []}
+
+
+def require_recording_mode(mode: dict[str, Any] | None) -> dict[str, Any]:
+    """The recording mode to keep: CONTINUOUS when none is given, as Config defaults it; DAILY
+    refused for the types Config records continuously only."""
+    if mode is None:
+        return dict(CONTINUOUS)
+    for override in mode.get("recordingModeOverrides") or []:
+        daily_only = set(override["resourceTypes"]) & set(CONTINUOUS_ONLY)
+        if override["recordingFrequency"] == "DAILY" and daily_only:
+            raise AwsError("InvalidRecordingGroupException",
+                           f"Daily recording cannot be specified for {', '.join(sorted(daily_only))}.")
+    return {"recordingFrequency": mode["recordingFrequency"],
+            "recordingModeOverrides": list(mode.get("recordingModeOverrides") or [])}
+
+
+def keep_recording_mode(recorder: Any, mode: dict[str, Any]) -> None:
+    """Kept on moto's recorder object (which a put replaces, and a reset forgets)."""
+    recorder._vigil_recording_mode = mode
+
+
+def recorder_view(view: dict[str, Any], recorder: Any) -> dict[str, Any]:
+    """moto's view of a recorder, with its recording mode, and its recording group as Config
+    returns it: moto adds the empty lists of the strategies not in use."""
+    group = dict(view.get("recordingGroup") or {})
+    if not group.get("resourceTypes"):
+        group.pop("resourceTypes", None)
+    if not (group.get("exclusionByResourceTypes") or {}).get("resourceTypes"):
+        group.pop("exclusionByResourceTypes", None)
+    return {"name": view["name"], "roleARN": view.get("roleARN", ""), "recordingGroup": group,
+            "recordingMode": getattr(recorder, "_vigil_recording_mode", dict(CONTINUOUS))}
 
 
 # --- Domain: organization config rules ----------------------------------------------------------
@@ -253,10 +292,22 @@ def _page(items: list[Any], params: dict[str, Any], limit_default: int) -> tuple
 # --- Wire ----------------------------------------------------------------------------------------
 
 
-def _put_configuration_recorder(self: ConfigResponse, params: dict[str, Any]) -> None:
-    role_arn = params["ConfigurationRecorder"].get("roleARN")
+def _put_configuration_recorder(self: ConfigResponse, params: dict[str, Any]) -> dict[str, Any]:
+    recorder = params["ConfigurationRecorder"]
+    role_arn = recorder.get("roleARN")
     if role_arn:
         require_role_for_config(role_arn, self.partition)
+    mode = require_recording_mode(recorder.get("recordingMode"))
+    backend = config_backends[self.current_account][self.region]
+    backend.put_configuration_recorder(recorder)
+    keep_recording_mode(backend.recorders[recorder["name"]], mode)
+    return {}
+
+
+def _describe_configuration_recorders(self: ConfigResponse, params: dict[str, Any]) -> dict[str, Any]:
+    backend = config_backends[self.current_account][self.region]
+    found = backend.describe_configuration_recorders(params.get("ConfigurationRecorderNames"))
+    return {"ConfigurationRecorders": [recorder_view(r, backend.recorders[r["name"]]) for r in found]}
 
 
 def _put_delivery_channel(self: ConfigResponse, params: dict[str, Any]) -> None:
@@ -372,9 +423,16 @@ def _describe_aggregate_compliance_by_config_rules(self: ConfigResponse, params:
 
 GAPS: tuple[Gap, ...] = (
     Gap(
-        "config", "PutConfigurationRecorder", "guard", ConfigResponse, _put_configuration_recorder,
-        moto="takes any role ARN",
-        sandbox="InvalidRoleException unless the role exists and trusts config.amazonaws.com",
+        "config", "PutConfigurationRecorder", "fix", ConfigResponse, _put_configuration_recorder,
+        moto="takes any role ARN; drops the recording mode",
+        sandbox="InvalidRoleException unless the role exists and trusts config.amazonaws.com; keeps the recording "
+                "mode (CONTINUOUS when none is given); DAILY for a type Config records continuously only is "
+                "InvalidRecordingGroupException",
+    ),
+    Gap(
+        "config", "DescribeConfigurationRecorders", "fix", ConfigResponse, _describe_configuration_recorders,
+        moto="no recording mode; empty lists of the recording strategies not in use",
+        sandbox="the recording mode as put; the recording group as Config returns it",
     ),
     Gap(
         "config", "PutDeliveryChannel", "guard", ConfigResponse, _put_delivery_channel,

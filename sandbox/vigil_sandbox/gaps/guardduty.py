@@ -9,12 +9,16 @@ AWS scopes them:
   account (moto's own list, in the management account's backend for the region);
 - the organization configuration, the members and the findings exports belong to a detector
   (kept beside moto's Detector object, and gone with it or with a reset of moto);
-- a member's own GuardDuty is its own detector, in its account and region.
+- a member's own GuardDuty is its own detector, in its account and region, whose features the
+  administrator reads (GetMemberDetectors) and the organization configuration turns on: a feature
+  (or Runtime Monitoring's agent management) auto-enabled NEW or ALL in a member enrolled with no
+  detector, ALL in every member at once (AWS gets there within the hour).
 
 Not modelled: ``AutoEnableOrganizationMembers: ALL`` enrolls *existing* accounts only eventually in
 AWS (up to 24 hours), so here it never does and accounts are enrolled by CreateMembers; designating
 an administrator enables GuardDuty's trusted access but does not register it in Organizations'
-ListDelegatedAdministrators. Features not named at CreateDetector start DISABLED.
+ListDelegatedAdministrators. Features not named at CreateDetector start DISABLED, and so do the
+additional configurations not named.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ GUARDDUTY = "guardduty.amazonaws.com"
 FOUNDATIONAL_FEATURES = ("CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS")  # always on in a detector
 OPTIONAL_FEATURES = ("S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "EBS_MALWARE_PROTECTION", "RDS_LOGIN_EVENTS",
                      "EKS_RUNTIME_MONITORING", "RUNTIME_MONITORING", "LAMBDA_NETWORK_LOGS")
+# The additional configurations a feature takes: where GuardDuty manages Runtime Monitoring's agent.
+ADDITIONAL_CONFIGURATIONS = {
+    "EKS_RUNTIME_MONITORING": ("EKS_ADDON_MANAGEMENT",),
+    "RUNTIME_MONITORING": ("EKS_ADDON_MANAGEMENT", "ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT"),
+}
 ASSOCIATED = ("Enabled", "Disabled")  # the members ListMembers keeps when OnlyAssociated is true
 
 
@@ -85,16 +94,34 @@ def _check_runtime_monitoring(names: list[str]) -> None:
                       "given; RUNTIME_MONITORING covers EKS.")
 
 
+def _check_additional(requested: list[dict[str, Any]]) -> None:
+    for feature in requested:
+        allowed = ADDITIONAL_CONFIGURATIONS.get(feature["Name"], ())
+        for configuration in feature.get("AdditionalConfiguration") or []:
+            if configuration["Name"] not in allowed:
+                raise refused(f"The request is rejected because {configuration['Name']} is not an additional "
+                              f"configuration of {feature['Name']}.")
+
+
 def set_features(detector: Detector, requested: list[dict[str, Any]]) -> None:
-    """Merge features by name, as AWS does: a feature not named keeps its status. Kept in moto's
-    form (the wire's camelCase, which moto's GetDetector sends as it is), and moto's legacy
-    DataSources view in step."""
+    """Merge features by name, as AWS does: a feature not named keeps its status, and so does an
+    additional configuration not named. Kept in moto's form (the wire's camelCase, which moto's
+    GetDetector sends as it is), and moto's legacy DataSources view in step."""
     _check_runtime_monitoring([f["Name"] for f in requested])
+    _check_additional(requested)
     statuses = {f["name"]: f.get("status", "DISABLED") for f in detector.features}
-    statuses.update({f["Name"]: f["Status"] for f in requested if "Status" in f})
+    additional = {f["name"]: {c["name"]: c["status"] for c in f.get("additionalConfiguration") or []}
+                  for f in detector.features}
+    for feature in requested:
+        if "Status" in feature:
+            statuses[feature["Name"]] = feature["Status"]
+        additional.setdefault(feature["Name"], {}).update(
+            {c["Name"]: c["Status"] for c in feature.get("AdditionalConfiguration") or [] if "Status" in c})
     statuses.update(dict.fromkeys(FOUNDATIONAL_FEATURES, "ENABLED"))
-    detector.features = [{"name": name, "status": statuses.get(name, "DISABLED")}
-                         for name in (*FOUNDATIONAL_FEATURES, *OPTIONAL_FEATURES)]
+    detector.features = [{"name": name, "status": statuses.get(name, "DISABLED"), **(
+        {"additionalConfiguration": [{"name": c, "status": additional.get(name, {}).get(c, "DISABLED")}
+                                     for c in ADDITIONAL_CONFIGURATIONS[name]]}
+        if name in ADDITIONAL_CONFIGURATIONS else {})} for name in (*FOUNDATIONAL_FEATURES, *OPTIONAL_FEATURES)]
     detector.datasources = {
         "s3Logs": {"enable": statuses.get("S3_DATA_EVENTS") == "ENABLED"},
         "kubernetes": {"auditLogs": {"enable": statuses.get("EKS_AUDIT_LOGS") == "ENABLED"}},
@@ -173,6 +200,8 @@ class DetectorAdditions:
 
     auto_enable_members: str = "NONE"
     feature_auto_enable: dict[str, str] = field(default_factory=dict)
+    # feature -> additional configuration -> ALL | NEW | NONE
+    additional_auto_enable: dict[str, dict[str, str]] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     destinations: dict[str, Destination] = field(default_factory=dict)
 
@@ -209,19 +238,82 @@ def organization_configuration(admin: DetectorAdditions) -> dict[str, Any]:
             "S3Logs": {"AutoEnable": auto.get("S3_DATA_EVENTS", "NONE") != "NONE"},
             "Kubernetes": {"AuditLogs": {"AutoEnable": auto.get("EKS_AUDIT_LOGS", "NONE") != "NONE"}},
         },
-        "Features": [{"Name": name, "AutoEnable": auto.get(name, "NONE")} for name in OPTIONAL_FEATURES],
+        "Features": [{"Name": name, "AutoEnable": auto.get(name, "NONE"), **(
+            {"AdditionalConfiguration": [{"Name": c, "AutoEnable": admin.additional_auto_enable.get(name, {}).get(
+                c, "NONE")} for c in ADDITIONAL_CONFIGURATIONS[name]]} if name in ADDITIONAL_CONFIGURATIONS else {})}
+            for name in OPTIONAL_FEATURES],
     }
 
 
-def update_organization_configuration(admin: DetectorAdditions, params: dict[str, Any]) -> None:
+def update_organization_configuration(admin: DetectorAdditions, admin_account: str, region: str,
+                                      params: dict[str, Any]) -> None:
+    """Features and their additional configurations merged by name. ALL turns the feature on in
+    every member too, at once (AWS gets there within the hour)."""
     members, legacy = params.get("AutoEnableOrganizationMembers"), params.get("AutoEnable")
     if (members is None) == (legacy is None):
         raise refused("The request is rejected because exactly one of autoEnable and autoEnableOrganizationMembers "
                       "must be given.")
     features = params.get("Features") or []
     _check_runtime_monitoring([f["Name"] for f in features])
+    _check_additional(features)
     admin.auto_enable_members = members if members is not None else ("NEW" if legacy else "NONE")
-    admin.feature_auto_enable.update({f["Name"]: f["AutoEnable"] for f in features if "AutoEnable" in f})
+    for feature in features:
+        if "AutoEnable" in feature:
+            admin.feature_auto_enable[feature["Name"]] = feature["AutoEnable"]
+        admin.additional_auto_enable.setdefault(feature["Name"], {}).update(
+            {c["Name"]: c["AutoEnable"] for c in feature.get("AdditionalConfiguration") or [] if "AutoEnable" in c})
+    for member in admin.members.values():
+        detector = detector_of(member.account_id, region)
+        if member.relationship in ASSOCIATED and detector is not None:
+            set_features(detector, auto_enabled(admin, ("ALL",)))
+
+
+def auto_enabled(admin: DetectorAdditions, settings: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The features (and additional configurations) the organization configuration turns on in a
+    member where their auto-enable is one of ``settings``, as a detector's Features."""
+    found = []
+    for name, auto in admin.feature_auto_enable.items():
+        additional = [{"Name": c, "Status": "ENABLED"} for c, on in admin.additional_auto_enable.get(name, {}).items()
+                      if on in settings]
+        if auto in settings:
+            found.append({"Name": name, "Status": "ENABLED", **({"AdditionalConfiguration": additional}
+                                                               if additional else {})})
+    return found
+
+
+def member_detector_view(account: str, detector: Detector) -> dict[str, Any]:
+    """A member's detector as GetMemberDetectors answers it: its organization features and the
+    legacy DataSources view."""
+    features = {f["name"]: f for f in detector.features}
+    status = {name: features.get(name, {}).get("status", "DISABLED") for name in (*FOUNDATIONAL_FEATURES,
+                                                                                 *OPTIONAL_FEATURES)}
+    return {
+        "AccountId": account,
+        "DataSources": {"CloudTrail": {"Status": status["CLOUD_TRAIL"]}, "DNSLogs": {"Status": status["DNS_LOGS"]},
+                        "FlowLogs": {"Status": status["FLOW_LOGS"]}, "S3Logs": {"Status": status["S3_DATA_EVENTS"]},
+                        "Kubernetes": {"AuditLogs": {"Status": status["EKS_AUDIT_LOGS"]}}},
+        "Features": [{"Name": name, "Status": status[name], **(
+            {"AdditionalConfiguration": [{"Name": c["name"], "Status": c["status"]}
+                                         for c in features[name].get("additionalConfiguration") or []]}
+            if features.get(name, {}).get("additionalConfiguration") else {})} for name in OPTIONAL_FEATURES],
+    }
+
+
+def member_detectors(admin: DetectorAdditions, region: str, accounts: list[str]) -> dict[str, Any]:
+    """What the administrator sees of its members' detectors; others come back unprocessed."""
+    found, unprocessed = [], []
+    for account in accounts:
+        member = admin.members.get(account)
+        detector = detector_of(account, region)
+        if member is None or member.relationship not in ASSOCIATED or detector is None:
+            unprocessed.append({"AccountId": account, "Result": "The request is rejected because the given account "
+                                                                "ID is not an associated member of this account."})
+            continue
+        found.append(member_detector_view(account, detector))
+    if not found:  # the answer lists at least one member (botocore's model: min 1)
+        raise refused("The request is rejected because none of the given account IDs is an associated member of "
+                      "this account.")
+    return {"MemberDataSourceConfigurations": found, "UnprocessedAccounts": unprocessed}
 
 
 def enroll(admin: DetectorAdditions, admin_account: str, region: str, account: str, email: str) -> str | None:
@@ -237,11 +329,10 @@ def enroll(admin: DetectorAdditions, admin_account: str, region: str, account: s
     admin.members[account] = Member(account, email, "Enabled", existing.invited_at if existing else now, now)
     detector = detector_of(account, region)
     if detector is None:
-        auto_enabled = [{"Name": name, "Status": "ENABLED"}
-                        for name, auto in admin.feature_auto_enable.items() if auto != "NONE"]
-        create_detector(account, region, True, None, auto_enabled, None)
+        create_detector(account, region, True, None, auto_enabled(admin, ("NEW", "ALL")), None)
     else:
         detector.enabled = True
+        set_features(detector, auto_enabled(admin, ("ALL",)))
     return None
 
 
@@ -365,8 +456,13 @@ def _describe_organization_configuration(self: GuardDutyResponse, params: dict[s
 
 def _update_organization_configuration(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
     admin = administration(self.current_account, self.region, params["DetectorId"])
-    update_organization_configuration(admin, params)
+    update_organization_configuration(admin, self.current_account, self.region, params)
     return {}
+
+
+def _get_member_detectors(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
+    admin = administration(self.current_account, self.region, params["DetectorId"])
+    return member_detectors(admin, self.region, params["AccountIds"])
 
 
 def _create_members(self: GuardDutyResponse, params: dict[str, Any]) -> dict[str, Any]:
@@ -445,6 +541,7 @@ _ADDED_PATHS = (
     "{0}/detector/(?P<detector_id>[^/]+)/admin$",
     "{0}/detector/(?P<detector_id>[^/]+)/member$",
     "{0}/detector/(?P<detector_id>[^/]+)/member/(?P<member_action>[^/]+)$",
+    "{0}/detector/(?P<detector_id>[^/]+)/member/detector/get$",
     "{0}/detector/(?P<detector_id>[^/]+)/publishingDestination$",
     "{0}/detector/(?P<detector_id>[^/]+)/publishingDestination/(?P<destination_id>[^/]+)$",
     "{0}/tags/(?P<resource_arn>.+)$",
@@ -483,7 +580,12 @@ GAPS: tuple[Gap, ...] = (
          sandbox="the administrator detector's member and feature auto-enable; administrator only"),
     _gap("UpdateOrganizationConfiguration", "addition", _update_organization_configuration,
          moto=_NOT_IMPLEMENTED,
-         sandbox="exactly one of AutoEnableOrganizationMembers / AutoEnable; features merged by name"),
+         sandbox="exactly one of AutoEnableOrganizationMembers / AutoEnable; features and their additional "
+                 "configurations merged by name; ALL turns them on in every member"),
+    _gap("GetMemberDetectors", "addition", _get_member_detectors,
+         moto=_NOT_IMPLEMENTED,
+         sandbox="each associated member's features (with Runtime Monitoring's agent management) and DataSources; "
+                 "other accounts unprocessed, BadRequestException when none is a member; administrator only"),
     _gap("CreateMembers", "addition", _create_members,
          moto=_NOT_IMPLEMENTED,
          sandbox="ACTIVE organization accounts become Enabled members with GuardDuty on; others "

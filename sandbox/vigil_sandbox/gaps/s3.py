@@ -1,7 +1,8 @@
-"""S3 gaps: GetObjectLockConfiguration returns only the retention period that was set; a bucket
-policy's statements conditioned on plain HTTP do not apply to the sandbox's requests; a bucket
-answers only its owner, another account its policy lets in, and a caller expecting its owner;
-CreateBucket takes only the names S3's naming rules allow."""
+"""S3 gaps: GetObjectLockConfiguration returns only the retention period that was set;
+PutObjectLockConfiguration turns Object Lock on for an existing versioned bucket, objects and all, as
+S3 does now; a bucket policy's statements conditioned on plain HTTP do not apply to the sandbox's
+requests; a bucket answers only its owner, another account its policy lets in, and a caller
+expecting its owner; CreateBucket takes only the names S3's naming rules allow."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import xmltodict
-from moto.s3.exceptions import InvalidBucketName, S3AccessDeniedError
-from moto.s3.models import FakeBucket, s3_backends
+from moto.s3.exceptions import InvalidBucketName, InvalidBucketState, S3AccessDeniedError
+from moto.s3.models import FakeBucket, S3Backend, s3_backends
 from moto.s3.responses import S3Response
 
 from vigil_sandbox.awsserver import operation_for
@@ -49,6 +50,24 @@ def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
     if self.policy is None:
         return PermissionResult.NEUTRAL
     return IAMPolicy(policy_over_tls(self.policy.decode())).is_action_permitted(action, resource)
+
+
+# --- Domain: Object Lock on an existing bucket ------------------------------------------------------
+
+
+def put_object_lock_configuration(self: S3Backend, bucket_name: str, lock_enabled: bool, mode: str | None = None,
+                                  days: int | None = None, years: int | None = None) -> None:
+    """Object Lock as S3 has applied it since November 2023: it can be turned on for an existing
+    bucket, whatever it holds, once versioning is Enabled (InvalidBucketState otherwise), and never
+    off. moto still refused it on a bucket holding any object (InvalidBucket "Bucket needs to be
+    empty"), so the default retention of an archive that holds logs could not even be changed."""
+    bucket = self.get_bucket(bucket_name)
+    if bucket.versioning_status != "Enabled":
+        raise InvalidBucketState("Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
+    bucket.object_lock_enabled = bucket.object_lock_enabled or lock_enabled
+    bucket.default_lock_mode = mode
+    bucket.default_lock_days = days
+    bucket.default_lock_years = years
 
 
 # --- Domain: bucket names ----------------------------------------------------------------------------
@@ -197,6 +216,8 @@ GAPS: tuple[Gap, ...] = (
 # themselves are replaced. (class, method, replacement)
 PATCHES: tuple[tuple[type, str, Callable[..., Any]], ...] = (
     (FakeBucket, "get_permission", _bucket_permission),
+    # moto answers PutObjectLockConfiguration inside its bucket PUT handler: its domain method is replaced.
+    (S3Backend, "put_object_lock_configuration", put_object_lock_configuration),
     (S3Response, "_bucket_response", _checking_access(S3Response.__dict__["_bucket_response"])),
     (S3Response, "_key_response", _checking_access(S3Response.__dict__["_key_response"])),
 )

@@ -17,9 +17,16 @@ scoped as AWS scopes them:
 - the administrator's GetFindings in the aggregation region holds its own and its enrolled
   members' findings from every linked region, filtered as AWS filters strings.
 
+- central configuration: the administrator switches it on from the region of its finding
+  aggregator (the home region), which configures every linked region centrally; configuration
+  policies live in the home region, and one associated to the root (or an account) sets Security
+  Hub and the standards of every organization account in every linked region, as the policy says;
+- the newer Security Hub (EnableSecurityHubV2), on or off per account and region.
+
 The additions live in an attribute of moto's backend object, so moto's reset forgets them.
-Not modelled: AutoEnable enrolling accounts that join the organization later; central
-configuration; standards controls; DisableSecurityHub's effects beyond moto's.
+Not modelled: AutoEnable enrolling accounts that join the organization later; standards controls
+(a policy's control lists are kept, not applied); policies associated to OUs; DisableSecurityHub's
+effects beyond moto's.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from moto.organizations.models import OrganizationsBackend
+from moto.organizations.models import FakeRoot, OrganizationsBackend
 from moto.securityhub import urls as moto_securityhub_urls
 from moto.securityhub.models import SecurityHubBackend, securityhub_backends
 from moto.securityhub.responses import SecurityHubResponse
@@ -41,9 +48,20 @@ from .organizations import (is_active_account, is_trusted, management_organizati
 
 SECURITYHUB = "securityhub.amazonaws.com"
 DEFAULT_STANDARDS = ("aws-foundational-security-best-practices/v/1.0.0", "cis-aws-foundations-benchmark/v/1.2.0")
-REGIONAL_STANDARDS = ("aws-foundational-security-best-practices/v/1.0.0", "pci-dss/v/3.2.1",
+REGIONAL_STANDARDS = ("aws-foundational-security-best-practices/v/1.0.0", "pci-dss/v/3.2.1", "pci-dss/v/4.0.1",
                       "cis-aws-foundations-benchmark/v/1.4.0", "cis-aws-foundations-benchmark/v/3.0.0",
                       "nist-800-53/v/5.0.0")
+STANDARD_NAMES = {
+    "aws-foundational-security-best-practices/v/1.0.0": "AWS Foundational Security Best Practices v1.0.0",
+    "pci-dss/v/3.2.1": "PCI DSS v3.2.1", "pci-dss/v/4.0.1": "PCI DSS v4.0.1",
+    "cis-aws-foundations-benchmark/v/1.2.0": "CIS AWS Foundations Benchmark v1.2.0",
+    "cis-aws-foundations-benchmark/v/1.4.0": "CIS AWS Foundations Benchmark v1.4.0",
+    "cis-aws-foundations-benchmark/v/3.0.0": "CIS AWS Foundations Benchmark v3.0.0",
+    "nist-800-53/v/5.0.0": "NIST Special Publication 800-53 Revision 5",
+}
+CENTRAL, LOCAL = "CENTRAL", "LOCAL"
+SELF_MANAGED = "SELF_MANAGED_SECURITY_HUB"
+POLICY_QUOTA = 20  # configuration policies per administrator (Security Hub quotas)
 RULESET_STANDARDS = ("cis-aws-foundations-benchmark/v/1.2.0",)  # one ARN for every region
 # AWS services whose findings Security Hub imports; their integrations come on with the hub.
 AWS_PRODUCTS = ("guardduty", "config", "access-analyzer", "inspector", "macie", "firewall-manager")
@@ -107,6 +125,24 @@ class HubAdditions:
     auto_enable_standards: str = "DEFAULT"
     configuration: dict[str, str] = field(default_factory=lambda: {"ConfigurationType": "LOCAL", "Status": "ENABLED"})
     members: dict[str, Member] = field(default_factory=dict)
+    # In the administrator's hub of the home region, configured centrally: its policies, and the
+    # targets (root or account id) each is applied to.
+    policies: dict[str, Policy] = field(default_factory=dict)  # by id
+    associations: dict[str, str] = field(default_factory=dict)  # target id -> policy id
+    # The newer Security Hub (EnableSecurityHubV2): its ARN where it is on.
+    hub_v2: str | None = None
+
+
+@dataclass
+class Policy:
+    id: str
+    arn: str
+    name: str
+    description: str
+    document: dict[str, Any]
+    tags: dict[str, str]
+    created_at: str
+    updated_at: str
 
 
 def _now() -> str:
@@ -310,6 +346,128 @@ def linked_regions(account: str, region: str) -> list[str]:
     return [region, *sorted(set(others) - {region})]
 
 
+# --- Domain: central configuration --------------------------------------------------------------
+
+
+def switch_configuration(admin: str, region: str, configuration_type: str) -> None:
+    """Central configuration on or off, from the home region: every region it links follows."""
+    found = administration(admin, region)
+    aggregator = aggregator_of(admin)
+    if configuration_type == CENTRAL and (aggregator is None or aggregator.region != region):
+        raise invalid("Central configuration is managed from the home Region: create a finding aggregator in "
+                      f"{region} (CreateFindingAggregator) first.")
+    if configuration_type == LOCAL and found.associations:
+        raise invalid("Disassociate every configuration policy before switching to local configuration.")
+    for linked in linked_regions(admin, region):
+        view = additions(admin, linked)
+        view.configuration = {"ConfigurationType": configuration_type, "Status": "ENABLED"}
+        if configuration_type == CENTRAL:
+            view.auto_enable, view.auto_enable_standards = False, "NONE"
+
+
+def home(admin: str, region: str) -> HubAdditions:
+    """The administrator's hub in the home region of its central configuration."""
+    found = administration(admin, region)
+    aggregator = aggregator_of(admin)
+    if found.configuration.get("ConfigurationType") != CENTRAL or aggregator is None or aggregator.region != region:
+        raise AwsError("AccessDeniedException", "Configuration policies are managed by the delegated administrator "
+                                                 "in the home Region, with central configuration turned on.")
+    return found
+
+
+def check_document(region: str, document: dict[str, Any]) -> None:
+    hub = document.get("SecurityHub")
+    if hub is None:
+        raise invalid("ConfigurationPolicy.SecurityHub is required.")
+    if not hub.get("ServiceEnabled"):
+        if hub.get("EnabledStandardIdentifiers") or hub.get("SecurityControlsConfiguration"):
+            raise invalid("Standards and controls cannot be configured with ServiceEnabled false.")
+        return
+    if "EnabledStandardIdentifiers" not in hub:
+        raise invalid("EnabledStandardIdentifiers is required when ServiceEnabled is true.")
+    unknown = [arn for arn in hub["EnabledStandardIdentifiers"] if arn not in standards_catalog(region)]
+    if unknown:
+        raise invalid(f"Invalid standards ARN(s) for {region}: {', '.join(unknown)}")
+    controls = hub.get("SecurityControlsConfiguration")
+    if controls is None or (("EnabledSecurityControlIdentifiers" in controls)
+                            == ("DisabledSecurityControlIdentifiers" in controls)):
+        raise invalid("SecurityControlsConfiguration needs exactly one of EnabledSecurityControlIdentifiers and "
+                      "DisabledSecurityControlIdentifiers when ServiceEnabled is true.")
+
+
+def policy_of(found: HubAdditions, identifier: str) -> Policy:
+    policy = found.policies.get(identifier) or next((p for p in found.policies.values() if p.arn == identifier), None)
+    if policy is None:
+        raise AwsError("ResourceNotFoundException", f"Configuration policy {identifier} does not exist.")
+    return policy
+
+
+def apply_policy(admin: str, region: str, found: HubAdditions, account: str, policy: Policy) -> None:
+    """What the policy says, in the account, in every linked region: Security Hub on, exactly
+    the policy's standards (controls are kept on the policy, not applied)."""
+    hub = policy.document["SecurityHub"]
+    for linked in linked_regions(admin, region):
+        if not hub.get("ServiceEnabled"):
+            continue
+        if not backend(account, linked).enabled:
+            enable_hub(account, linked, default_standards=False, tags=None)
+        view = additions(account, linked)
+        catalog = standards_catalog(linked)
+        paths = {standards_catalog(region)[arn] for arn in hub.get("EnabledStandardIdentifiers", [])}
+        wanted = [arn for arn, path in catalog.items() if path in paths]
+        gone = [s.subscription_arn for s in view.standards.values() if s.standards_arn not in wanted]
+        if gone:
+            unsubscribe_standards(account, linked, gone)
+        subscribe_standards(account, linked, wanted)
+
+
+def governed_accounts(admin: str, region: str, found: HubAdditions, target: str) -> list[str]:
+    """The organization accounts a target's policy configures: an account's own association
+    wins over the root's."""
+    organization = organization_of(admin, get_partition(region))
+    assert organization is not None
+    accounts = [a.id for a in organization.accounts if is_active_account(organization, a.id)]
+    if target in accounts:
+        return [target]
+    return [a for a in accounts if a not in found.associations]
+
+
+def associate(admin: str, region: str, found: HubAdditions, target: dict[str, str], identifier: str) -> dict[str, Any]:
+    if len(target) != 1:
+        raise invalid("Target takes exactly one of AccountId, OrganizationalUnitId and RootId.")
+    kind, target_id = next(iter(target.items()))
+    organization = organization_of(admin, get_partition(region))
+    assert organization is not None
+    if kind == "OrganizationalUnitId":
+        raise invalid("vigil-sandbox: policies associated to organizational units are not modelled")
+    if kind == "RootId" and target_id not in [ou.id for ou in organization.ou if isinstance(ou, FakeRoot)]:
+        raise AwsError("ResourceNotFoundException", f"Root {target_id} is not the organization's root.")
+    if kind == "AccountId" and not is_active_account(organization, target_id):
+        raise AwsError("ResourceNotFoundException", f"Account {target_id} is not an active member of the organization.")
+    if identifier == SELF_MANAGED:
+        found.associations[target_id] = SELF_MANAGED
+    else:
+        policy = policy_of(found, identifier)
+        found.associations[target_id] = policy.id
+        for account in governed_accounts(admin, region, found, target_id):
+            apply_policy(admin, region, found, account, policy)
+    return association_view(found, target_id, "ROOT" if kind == "RootId" else "ACCOUNT", "PENDING")
+
+
+def association_view(found: HubAdditions, target_id: str, target_type: str, status: str = "SUCCESS") -> dict[str, Any]:
+    applied = found.associations.get(target_id)
+    inherited = target_type == "ACCOUNT" and applied is None
+    root_policy = next((p for t, p in found.associations.items() if t.startswith("r-")), SELF_MANAGED)
+    return {"ConfigurationPolicyId": root_policy if inherited else applied or SELF_MANAGED, "TargetId": target_id,
+            "TargetType": target_type, "AssociationType": "INHERITED" if inherited else "APPLIED",
+            "UpdatedAt": _now(), "AssociationStatus": status}
+
+
+def policy_view(policy: Policy) -> dict[str, Any]:
+    return {"Arn": policy.arn, "Id": policy.id, "Name": policy.name, "Description": policy.description,
+            "UpdatedAt": policy.updated_at, "CreatedAt": policy.created_at, "ConfigurationPolicy": policy.document}
+
+
 # --- Domain: findings ----------------------------------------------------------------------------
 
 
@@ -370,21 +528,26 @@ def _enable_security_hub(self: SecurityHubResponse, params: dict[str, Any]) -> d
     return {}
 
 
-def _hub_of_arn(account: str, region: str, arn: str) -> SecurityHubBackend:
-    """The caller's hub named by ``arn``; AWS answers ResourceNotFound for anyone else's."""
-    if arn != f"arn:{get_partition(region)}:securityhub:{region}:{account}:hub/default":
-        raise AwsError("ResourceNotFoundException", f"The request was rejected because no hub was found with ARN {arn}.")
-    require_hub(account, region)
-    return backend(account, region)
+def _tags_of_arn(account: str, region: str, arn: str) -> dict[str, str]:
+    """The tags of the caller's hub or configuration policy named by ``arn``; AWS answers
+    ResourceNotFound for anyone else's."""
+    if arn == f"arn:{get_partition(region)}:securityhub:{region}:{account}:hub/default":
+        require_hub(account, region)
+        return backend(account, region).tags
+    policy = next((p for p in additions(account, region).policies.values() if p.arn == arn), None)
+    if policy is None:
+        raise AwsError("ResourceNotFoundException", f"The request was rejected because no resource was found with "
+                                                    f"ARN {arn}.")
+    return policy.tags
 
 
 def _tag_resource(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
-    _hub_of_arn(self.current_account, self.region, params["ResourceArn"]).tags.update(params["Tags"])
+    _tags_of_arn(self.current_account, self.region, params["ResourceArn"]).update(params["Tags"])
     return {}
 
 
 def _list_tags_for_resource(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
-    return {"Tags": dict(_hub_of_arn(self.current_account, self.region, params["ResourceArn"]).tags)}
+    return {"Tags": dict(_tags_of_arn(self.current_account, self.region, params["ResourceArn"]))}
 
 
 def _enable_organization_admin_account(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
@@ -409,8 +572,110 @@ def _update_organization_configuration(self: SecurityHubResponse, params: dict[s
     standards = params.get("AutoEnableStandards", found.auto_enable_standards)
     if standards not in ("NONE", "DEFAULT"):
         raise invalid("AutoEnableStandards must be NONE or DEFAULT")
+    wanted = (params.get("OrganizationConfiguration") or {}).get("ConfigurationType",
+                                                                  found.configuration["ConfigurationType"])
+    if wanted == CENTRAL and (params["AutoEnable"] or standards != "NONE"):
+        raise invalid("With central configuration, AutoEnable must be false and AutoEnableStandards NONE: "
+                      "configuration policies enable Security Hub in the accounts.")
+    if wanted != found.configuration["ConfigurationType"]:
+        switch_configuration(self.current_account, self.region, wanted)
     found.auto_enable, found.auto_enable_standards = params["AutoEnable"], standards
     return {}
+
+
+def _describe_standards(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    require_hub(self.current_account, self.region)
+    return {"Standards": [{"StandardsArn": arn, "Name": STANDARD_NAMES[path], "Description": STANDARD_NAMES[path],
+                           "EnabledByDefault": path in DEFAULT_STANDARDS,
+                           "StandardsManagedBy": {"Company": "AWS", "Product": "Security Hub"}}
+                          for arn, path in sorted(standards_catalog(self.region).items(), key=lambda i: i[1])]}
+
+
+def _create_configuration_policy(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    found = home(self.current_account, self.region)
+    if len(found.policies) >= POLICY_QUOTA:
+        raise AwsError("LimitExceededException", f"An administrator has at most {POLICY_QUOTA} configuration policies.")
+    check_document(self.region, params["ConfigurationPolicy"])
+    policy_id, now = str(uuid.uuid4()), _now()
+    arn = (f"arn:{get_partition(self.region)}:securityhub:{self.region}:{self.current_account}:configuration-policy/"
+           f"{policy_id}")
+    policy = Policy(policy_id, arn, params["Name"], params.get("Description", ""), params["ConfigurationPolicy"],
+                    dict(params.get("Tags") or {}), now, now)
+    found.policies[policy_id] = policy
+    return policy_view(policy)
+
+
+def _get_configuration_policy(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    return policy_view(policy_of(home(self.current_account, self.region), params["Identifier"]))
+
+
+def _update_configuration_policy(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    found = home(self.current_account, self.region)
+    policy = policy_of(found, params["Identifier"])
+    if "ConfigurationPolicy" in params:
+        check_document(self.region, params["ConfigurationPolicy"])
+        policy.document = params["ConfigurationPolicy"]
+    policy.name = params.get("Name", policy.name)
+    policy.description = params.get("Description", policy.description)
+    policy.updated_at = _now()
+    for target, applied in list(found.associations.items()):
+        if applied == policy.id:
+            for account in governed_accounts(self.current_account, self.region, found, target):
+                apply_policy(self.current_account, self.region, found, account, policy)
+    return policy_view(policy)
+
+
+def _list_configuration_policies(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    found = home(self.current_account, self.region)
+    return {"ConfigurationPolicySummaries": [
+        {"Arn": p.arn, "Id": p.id, "Name": p.name, "Description": p.description, "UpdatedAt": p.updated_at,
+         "ServiceEnabled": bool(p.document["SecurityHub"].get("ServiceEnabled"))} for p in found.policies.values()]}
+
+
+def _start_configuration_policy_association(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    found = home(self.current_account, self.region)
+    return associate(self.current_account, self.region, found, params["Target"],
+                     params["ConfigurationPolicyIdentifier"])
+
+
+def _start_configuration_policy_disassociation(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    found = home(self.current_account, self.region)
+    target = params["Target"]
+    if len(target) != 1:
+        raise invalid("Target takes exactly one of AccountId, OrganizationalUnitId and RootId.")
+    target_id = next(iter(target.values()))
+    applied = found.associations.get(target_id)
+    identifier = params["ConfigurationPolicyIdentifier"]
+    if applied is None or identifier not in (applied, found.policies[applied].arn if applied in found.policies
+                                             else applied):
+        raise AwsError("ResourceNotFoundException", f"No configuration policy is associated to {target_id}.")
+    del found.associations[target_id]  # the accounts keep what the policy set, as on AWS
+    return {}
+
+
+def _get_configuration_policy_association(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    found = home(self.current_account, self.region)
+    target = params["Target"]
+    if len(target) != 1:
+        raise invalid("Target takes exactly one of AccountId, OrganizationalUnitId and RootId.")
+    kind, target_id = next(iter(target.items()))
+    if kind == "OrganizationalUnitId":
+        raise invalid("vigil-sandbox: policies associated to organizational units are not modelled")
+    return association_view(found, target_id, "ROOT" if kind == "RootId" else "ACCOUNT")
+
+
+def _enable_security_hub_v2(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    found = additions(self.current_account, self.region)
+    found.hub_v2 = found.hub_v2 or (f"arn:{get_partition(self.region)}:securityhub:{self.region}:"
+                                    f"{self.current_account}:hubv2/{uuid.uuid4()}")
+    return {"HubV2Arn": found.hub_v2}
+
+
+def _describe_security_hub_v2(self: SecurityHubResponse, params: dict[str, Any]) -> dict[str, Any]:
+    found = additions(self.current_account, self.region)
+    if found.hub_v2 is None:
+        raise AwsError("ResourceNotFoundException", f"Security Hub is not enabled for account {self.current_account}.")
+    return {"HubV2Arn": found.hub_v2, "SubscribedAt": _now(), "Features": {}}
 
 
 def _subscription_view(subscription: Subscription, status: str | None = None) -> dict[str, Any]:
@@ -560,6 +825,15 @@ _ADDED_PATHS = (
     "{0}/findingAggregator/delete/(?P<FindingAggregatorArn>.+)$",
     "{0}/members/disassociate$",
     "{0}/tags/(?P<ResourceArn>.+)$",
+    "{0}/standards$",
+    "{0}/configurationPolicy/create$",
+    "{0}/configurationPolicy/list$",
+    "{0}/configurationPolicy/get/(?P<Identifier>.+)$",
+    "{0}/configurationPolicy/(?P<Identifier>.+)$",
+    "{0}/configurationPolicyAssociation/associate$",
+    "{0}/configurationPolicyAssociation/get$",
+    "{0}/configurationPolicyAssociation/disassociate$",
+    "{0}/hubv2$",
 )
 for _path in _ADDED_PATHS:
     moto_securityhub_urls.url_paths.setdefault(_path, SecurityHubResponse.dispatch)
@@ -590,7 +864,31 @@ GAPS: tuple[Gap, ...] = (
     _gap("DescribeOrganizationConfiguration", "fix", _describe_organization_configuration,
          moto="one configuration for every region", sandbox="the region administrator's configuration"),
     _gap("UpdateOrganizationConfiguration", "fix", _update_organization_configuration,
-         moto="one configuration for every region", sandbox="per region, administrator only"),
+         moto="one configuration for every region; ignores OrganizationConfiguration",
+         sandbox="per region, administrator only; ConfigurationType CENTRAL from the aggregator's region only, with "
+                 "AutoEnable false and AutoEnableStandards NONE, for every linked region"),
+    _gap("DescribeStandards", "addition", _describe_standards, moto=_NOT_IMPLEMENTED,
+         sandbox="the region's standards with their ARNs and names"),
+    _gap("CreateConfigurationPolicy", "addition", _create_configuration_policy, moto=_NOT_IMPLEMENTED,
+         sandbox="the administrator in the home region, configured centrally; the policy checked; 20 at most"),
+    _gap("GetConfigurationPolicy", "addition", _get_configuration_policy, moto=_NOT_IMPLEMENTED,
+         sandbox="by id or ARN"),
+    _gap("UpdateConfigurationPolicy", "addition", _update_configuration_policy, moto=_NOT_IMPLEMENTED,
+         sandbox="checked as on create; applied again where associated"),
+    _gap("ListConfigurationPolicies", "addition", _list_configuration_policies, moto=_NOT_IMPLEMENTED,
+         sandbox="every policy, one page"),
+    _gap("StartConfigurationPolicyAssociation", "addition", _start_configuration_policy_association,
+         moto=_NOT_IMPLEMENTED,
+         sandbox="to the root or an account; applied at once (hub on, exactly the policy's standards in every "
+                 "linked region); answered PENDING, read SUCCESS"),
+    _gap("StartConfigurationPolicyDisassociation", "addition", _start_configuration_policy_disassociation,
+         moto=_NOT_IMPLEMENTED, sandbox="the target's own association removed (for tests: Vigil never disassociates)"),
+    _gap("GetConfigurationPolicyAssociation", "addition", _get_configuration_policy_association,
+         moto=_NOT_IMPLEMENTED, sandbox="the root's or an account's (APPLIED, or INHERITED from the root)"),
+    _gap("EnableSecurityHubV2", "addition", _enable_security_hub_v2, moto=_NOT_IMPLEMENTED,
+         sandbox="on in the account and region"),
+    _gap("DescribeSecurityHubV2", "addition", _describe_security_hub_v2, moto=_NOT_IMPLEMENTED,
+         sandbox="its ARN where on; ResourceNotFoundException where not"),
     _gap("GetEnabledStandards", "addition", _get_enabled_standards,
          moto=_NOT_IMPLEMENTED, sandbox="the hub's standards subscriptions, READY"),
     _gap("BatchEnableStandards", "addition", _batch_enable_standards,
