@@ -145,10 +145,15 @@ def test_preferences_saved_with_encryption_off_are_corrected(baseline: Stack):
 
 def test_a_log_group_whose_key_was_removed_is_encrypted_again(baseline: Stack):
     account, region = "444444444444", "us-east-1"
+    calls = baseline.calls()
+    since = len(calls.calls())
     baseline.aws("logs", account, region).disassociate_kms_key(logGroupName=GROUP)
-    assert "kmsKeyId" not in log_group(baseline, account, region)
     key = key_arn(baseline, account, region)
-    wait_until("key associated again", lambda: log_group(baseline, account, region).get("kmsKeyId") == key)
+    # Vigil may put the key back before a look could see it gone: its AssociateKmsKey, after the
+    # removal, in that account and region, is what shows the correction.
+    wait_until("key associated again", lambda: any(
+        c.operation == "AssociateKmsKey" and (c.account, c.region) == (account, region)
+        for c in calls.calls(since)) and log_group(baseline, account, region).get("kmsKeyId") == key)
     baseline.wait("SessionLogging", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC, what="Compliant again")
 
 

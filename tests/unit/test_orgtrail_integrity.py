@@ -15,8 +15,9 @@ from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.controls import integrity
 from vigil.controls.base import Context, LogArchiveView, OrganizationView, Report, TargetReport
 from vigil.controls.status import summarize
+from vigil.planning.continuity import continuity
 from vigil.planning.integrity import (DayRead, Finding, FindingKind, IntegrityResult, Tally, UnitError, Window,
-                                      continuity, link_day_reads)
+                                      link_day_reads)
 from vigil.state.cloudtrail import TrailState
 from vigil.state.organizations import Account, OrganizationInventory
 

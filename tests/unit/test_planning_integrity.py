@@ -13,10 +13,11 @@ from functools import cache
 
 import pytest
 
+from vigil.planning.continuity import TrailEvent, continuity, stops
 from vigil.planning.integrity import (APPENDED, CHUNK, NOT_GZIP, TRUNCATED, DayRead, DigestLayout, FindingKind,
-                                      IntegrityResult, LogFileRead, PublicKeys, Tally, TrailEvent, Window,
-                                      check_digest, check_log_file, continuity, digests_due_since, inflate,
-                                      is_backfill, key_time, link_day_reads, stops, string_to_sign)
+                                      IntegrityResult, LogFileRead, PublicKeys, Tally, Window, check_digest,
+                                      check_log_file, digests_due_since, inflate, is_backfill, key_time,
+                                      link_day_reads, string_to_sign)
 from vigil_sandbox.digests import ChainWriter, Signer
 from vigil.state.cloudtrail import TrailState
 from vigil.state.digests import Digest, DigestObject

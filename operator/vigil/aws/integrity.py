@@ -16,9 +16,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..planning.integrity import (CHUNK, HOUR, STARTING, STOPPING, DayRead, DigestLayout, IntegrityResult, LogFileRead,
-                                  PublicKeys, TrailEvent, UnitError, Window, check_digest, check_log_file, continuity,
-                                  inflate, link_day_reads, trail_event)
+from ..planning.continuity import HOUR, STARTING, STOPPING, TrailEvent, continuity, trail_event
+from ..planning.integrity import (CHUNK, DayRead, DigestLayout, IntegrityResult, LogFileRead, PublicKeys, UnitError,
+                                  Window, check_digest, check_log_file, inflate, link_day_reads)
 from ..state.digests import DigestObject
 from .errors import TargetError, classify, is_code
 from .fanout import fan_out

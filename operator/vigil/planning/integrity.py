@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import json
 import re
 import zlib
 from collections import Counter
@@ -35,7 +34,11 @@ from ..state.digests import HASH_ALGORITHM, SIGNATURE_ALGORITHM, Digest, DigestL
 if TYPE_CHECKING:  # cryptography costs the process ~8 MiB: loaded when the first signature is checked
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+    from .continuity import Gap
+
 KEY_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+# A gap that a stop of the trail explains (vigil.planning.continuity): evidence, not a finding.
+LOGGING_STOPPED = "LoggingStopped"
 # CloudTrail delivers an hour's digest within the following hour: a chain whose newest digest is
 # older than this, while the trail logs, lost its newest digests.
 DELIVERY_GRACE = timedelta(hours=2)
@@ -613,7 +616,7 @@ class IntegrityResult:
     tally: Tally = field(default_factory=Tally)
     errors: list[UnitError] = field(default_factory=list)
     coverage: list[ChainCoverage] = field(default_factory=list)
-    gaps: list["Gap"] = field(default_factory=list)  # set by `continuity`
+    gaps: list[Gap] = field(default_factory=list)  # set by vigil.planning.continuity
 
     def add_chain(self, account: str, region: str, chain: Tally) -> None:
         self.coverage.append(ChainCoverage(account, region, chain.first, chain.last, tuple(chain.restarts)))
@@ -635,127 +638,6 @@ class IntegrityResult:
         if stopped:
             text += f"; the trail was stopped {stopped} time{'s' if stopped > 1 else ''} (LoggingStopped: who and when)"
         return text
-
-
-# --- Continuity: the hours without digests, and what CloudTrail's own events say of them ----------
-
-# CloudTrail's events that stop a trail's digests, and those that start them again.
-STOPPING = frozenset({"StopLogging", "DeleteTrail"})
-STARTING = frozenset({"StartLogging", "CreateTrail"})
-LOGGING_STOPPED = "LoggingStopped"
-# How far around a stop a chain may end and start again: CloudTrail digests whole hours.
-HOUR = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class TrailEvent:
-    """A management event of the trail, from CloudTrail's event history (LookupEvents)."""
-
-    name: str  # StopLogging, StartLogging, DeleteTrail, CreateTrail, UpdateTrail
-    time: str  # RFC 3339
-    who: str  # the caller's ARN (userIdentity.arn)
-    # UpdateTrail's enableLogFileValidation: False stops the digests as a StopLogging does.
-    validation: bool | None = None
-
-    @property
-    def stops(self) -> bool:
-        return self.name in STOPPING or (self.name == "UpdateTrail" and self.validation is False)
-
-    @property
-    def starts(self) -> bool:
-        return self.name in STARTING or (self.name == "UpdateTrail" and self.validation is True)
-
-
-def trail_event(detail: str, trail_name: str) -> TrailEvent | None:
-    """A LookupEvents event (its CloudTrailEvent JSON) if it concerns this trail, named by its name
-    or ARN in the request; None otherwise, or when it is not what CloudTrail writes."""
-    try:
-        event = json.loads(detail)
-        parameters = event.get("requestParameters") or {}
-        named = str(parameters.get("name") or "")
-        if named != trail_name and not named.endswith(f":trail/{trail_name}"):
-            return None
-        validation = parameters.get("enableLogFileValidation")
-        return TrailEvent(str(event["eventName"]), str(event["eventTime"]),
-                          str((event.get("userIdentity") or {}).get("arn") or "an unknown caller"),
-                          validation if isinstance(validation, bool) else None)
-    except (ValueError, KeyError, AttributeError, TypeError):
-        return None
-
-
-@dataclass(frozen=True)
-class Stop:
-    """The digests stopped by ``stopped`` and started again by ``started`` (None: not yet)."""
-
-    stopped: TrailEvent
-    started: TrailEvent | None
-
-    def overlaps(self, since: str, until: str) -> bool:
-        """Whether the stop falls in the hours a chain went without digests (an hour either side)."""
-        started_after = self.started is None or _at(self.started.time) + HOUR >= _at(since)
-        return _at(self.stopped.time) - HOUR <= _at(until) and started_after
-
-    def describe(self) -> str:
-        said = f"{_how(self.stopped)} at {self.stopped.time} by {self.stopped.who}"
-        if self.started is None:
-            return said + "; not started again"
-        return said + f"; started again at {self.started.time} by {self.started.who}"
-
-
-def _how(event: TrailEvent) -> str:
-    return {"StopLogging": "logging stopped", "DeleteTrail": "trail deleted"}.get(
-        event.name, "log file validation turned off")
-
-
-def _at(time: str) -> datetime:
-    return datetime.fromisoformat(time.replace("Z", "+00:00"))
-
-
-def stops(events: Iterable[TrailEvent]) -> list[Stop]:
-    """The stops in time order, each with the start that ended it."""
-    found: list[Stop] = []
-    stopped: TrailEvent | None = None
-    # Event times are to the second: of a stop and a start in the same second, the stop came first
-    # (the other order would leave the trail stopped, which OrgTrail reports itself).
-    for event in sorted(events, key=lambda e: (_at(e.time), not e.stops)):
-        if event.stops and stopped is None:
-            stopped = event
-        elif event.starts and stopped is not None:
-            found.append(Stop(stopped, event))
-            stopped = None
-    return found + ([Stop(stopped, None)] if stopped is not None else [])
-
-
-@dataclass(frozen=True)
-class Gap:
-    """Hours without verified digests, and why: LoggingStopped (CloudTrail's events say who
-    stopped the trail, and when; evidence, not tampering) or DigestMissing (nothing explains it)."""
-
-    account: str  # "*" for the whole trail: a stop stops every account's chain
-    region: str
-    since: str
-    until: str | None
-    reason: str
-    message: str
-
-
-def continuity(result: IntegrityResult, events: Iterable[TrailEvent]) -> None:
-    """Judge the chains' restarts against the trail's stops: a restart no stop explains is hours of
-    digests gone, a DigestMissing finding with its range; every stop is a LoggingStopped gap."""
-    found = stops(events)
-    for stop in found:
-        result.gaps.append(Gap("*", "*", stop.stopped.time, stop.started.time if stop.started else None,
-                               LOGGING_STOPPED, stop.describe()))
-    for chain in result.coverage:
-        for gone in chain.restarts:
-            if any(stop.overlaps(gone.since, gone.until) for stop in found):
-                continue
-            message = (f"no digest from {gone.since} to {gone.until}: the chain starts again here, and "
-                       "CloudTrail's event history records no stop of the trail then")
-            result.tally.note(Finding(FindingKind.DIGEST_MISSING, gone.location, message))
-            if len(result.gaps) < KEEP_FINDINGS:
-                result.gaps.append(Gap(chain.account, chain.region, gone.since, gone.until,
-                                       FindingKind.DIGEST_MISSING.value, message))
 
 
 def first_findings(findings: Sequence[Finding], count: int = 3) -> str:
