@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from vigil.aws.budget import CallBudget
 from vigil.aws import session as aws_session
 from vigil.aws.errors import CALL_KEY, Call, TargetError, classify, internal_error, unreachable_account
 
@@ -233,16 +234,17 @@ def test_anything_else_is_not_an_aws_error():
 
 
 def instrumented(service: str, account: str, region: str, identity: str):
+    """A client as AwsAccess makes them (shared, instrumented), and the same speaking as ``account``."""
     client = botocore.session.get_session().create_client(
         service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s",
         config=Config(retries={"total_max_attempts": 1}))
-    aws_session._instrument(client, account, region, identity)
-    return client
+    aws_session._instrument(client, region, CallBudget())
+    return client, aws_session.AccountClient(client, aws_session.Speaker(account, identity, None))
 
 
 def test_a_client_error_carries_where_it_was_made():
-    ct = instrumented("cloudtrail", "444444444444", "ca-central-1", "arn:aws:iam::444444444444:role/R")
-    with Stubber(ct) as stub:
+    shared, ct = instrumented("cloudtrail", "444444444444", "ca-central-1", "arn:aws:iam::444444444444:role/R")
+    with Stubber(shared) as stub:
         stub.add_client_error("start_logging", "ValidationException", "no", 400)
         with pytest.raises(ClientError) as raised:
             ct.start_logging(Name="t")
@@ -251,8 +253,8 @@ def test_a_client_error_carries_where_it_was_made():
 
 
 def test_the_action_is_named_with_its_iam_prefix():
-    analyzer = instrumented("accessanalyzer", "333333333333", "ca-central-1", "r")
-    with Stubber(analyzer) as stub:
+    shared, analyzer = instrumented("accessanalyzer", "333333333333", "ca-central-1", "r")
+    with Stubber(shared) as stub:
         stub.add_client_error("list_analyzers", "AccessDeniedException", "no", 403)
         with pytest.raises(ClientError) as raised:
             analyzer.list_analyzers()
@@ -264,9 +266,10 @@ def test_an_sdk_error_carries_where_it_was_made():
     client = botocore.session.get_session().create_client(
         "sts", region_name="ca-central-1", aws_access_key_id="k", aws_secret_access_key="s",
         endpoint_url="http://127.0.0.1:9", config=Config(retries={"total_max_attempts": 1}, connect_timeout=1))
-    aws_session._instrument(client, "123456789012", "ca-central-1", "the operator's own AWS identity")
+    aws_session._instrument(client, "ca-central-1", CallBudget())
+    own = aws_session.AccountClient(client, aws_session.Speaker("123456789012", "the operator's own AWS identity", None))
     with pytest.raises(bx.EndpointConnectionError) as raised:
-        client.get_caller_identity()
+        own.get_caller_identity()
     error = classify(raised.value)
     assert error.message.startswith("The AWS endpoint http://127.0.0.1:9/ did not answer sts:GetCallerIdentity in "
                                     "account 123456789012, ca-central-1 (could not connect)")

@@ -1,5 +1,12 @@
 """Credentials and clients: the operator's own identity, a role assumed in each member account,
-and a bounded cache of clients per service x account x region.
+and one client per service x region, shared by every account.
+
+A botocore client costs milliseconds of CPU to build and a few hundred KiB to keep; one per
+service x account x region would make a 1,000-account organization spend more on clients than on
+calls. So clients are made per service x region only, and speak as whichever account the calling
+thread names: `client(service, account, region)` returns an `AccountClient`, which sets the account
+(`Speaker`, a context variable) around each call; the shared client's credentials and its error
+context read it there. Every request also passes the operator-wide `CallBudget`.
 
 Endpoints come from the standard ``AWS_ENDPOINT_URL`` (and ``AWS_ENDPOINT_URL_<SERVICE>``), which
 botocore honours itself, so the same code talks to AWS or to the sandbox.
@@ -9,7 +16,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +30,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import metrics
 from ..version import VERSION
+from .budget import CallBudget
 from .errors import CALL_KEY, Call, TargetError, is_throttling, unreachable_account
 from .models import TrimmingLoader
 
-# Clients are a few hundred KiB each; for 500 accounts x regions x services an unbounded cache
-# would dominate the operator's memory. Least recently used clients are rebuilt on demand.
-MAX_CLIENTS = 256
-# botocore retries throttling, 5xx and connection errors itself (adaptive mode: exponential backoff
-# with jitter, capped at 20 s a wait, plus client-side rate limiting). AWS_MAX_ATTEMPTS, the SDKs'
-# own variable, overrides how many attempts a call gets.
+# botocore retries throttling, 5xx and connection errors itself (standard mode: exponential backoff
+# with jitter, capped at 20 s a wait). Its adaptive mode is not used: its rate limiter is per client,
+# and a client here serves every account, so one throttled account would slow all the others; the
+# CallBudget paces per account instead. AWS_MAX_ATTEMPTS, the SDKs' own variable, overrides how
+# many attempts a call gets.
 DEFAULT_MAX_ATTEMPTS = 8
 OWN_IDENTITY = "the operator's own AWS identity"
 
@@ -51,30 +59,125 @@ class AccessSettings:
     home_region: str = "us-east-1"
 
 
+@dataclass(frozen=True)
+class Speaker:
+    """Whom a call is made as: the account, the identity a message names, and its credentials."""
+
+    account_id: str
+    identity: str
+    credentials: Any  # botocore's Credentials (refreshed by botocore before they expire)
+
+
+_SPEAKER: ContextVar[Speaker] = ContextVar("vigil_aws_speaker")
+
+
+class _SpeakerCredentials:
+    """A shared client's credentials: those of the account the calling thread speaks as."""
+
+    method = "vigil-speaker"
+
+    def get_frozen_credentials(self) -> Any:
+        return _SPEAKER.get().credentials.get_frozen_credentials()
+
+    def get_deferred_property(self, name: str) -> Any:
+        # Endpoint rules ask for the account ID (AWS::Auth::AccountId) only for DynamoDB, which
+        # Vigil does not call; the account is not known when a shared client is made.
+        return lambda: None
+
+
+class AccountClient:
+    """A shared client speaking as one account: its operations and paginators set the speaker
+    around each request; anything else (``meta``, ``exceptions``) is the shared client's."""
+
+    __slots__ = ("_client", "_speaker")
+
+    def __init__(self, client: BaseClient, speaker: Speaker) -> None:
+        self._client = client
+        self._speaker = speaker
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._client, name)
+        if name == "get_paginator":
+            return lambda operation: _AccountPaginator(found(operation), self._speaker)
+        if name not in self._client.meta.method_to_api_mapping:
+            return found
+        speaker = self._speaker
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            token = _SPEAKER.set(speaker)
+            try:
+                return found(*args, **kwargs)
+            finally:
+                _SPEAKER.reset(token)
+        return call
+
+
+class _AccountPaginator:
+    def __init__(self, paginator: Any, speaker: Speaker) -> None:
+        self._paginator = paginator
+        self._speaker = speaker
+
+    def paginate(self, **kwargs: Any) -> Iterable[dict[str, Any]]:
+        return _AccountPages(self._paginator.paginate(**kwargs), self._speaker)
+
+
+class _AccountPages:
+    """Pages are fetched as they are iterated: the speaker is set around each fetch."""
+
+    def __init__(self, pages: Iterable[dict[str, Any]], speaker: Speaker) -> None:
+        self._pages = pages
+        self._speaker = speaker
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        pages = iter(self._pages)
+        while True:
+            token = _SPEAKER.set(self._speaker)
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            finally:
+                _SPEAKER.reset(token)
+            yield page
+
+
 class AwsAccess:
     """Clients for any account of the organization, from the operator's base credentials."""
 
-    def __init__(self, settings: AccessSettings, base: boto3.Session | None = None) -> None:
+    def __init__(self, settings: AccessSettings, base: boto3.Session | None = None,
+                 budget: CallBudget | None = None) -> None:
         self.settings = settings
+        self.budget = budget or CallBudget()
         self._base = base or boto3.Session()
-        self._base._session.register_component("data_loader", TrimmingLoader())
+        loader = TrimmingLoader()  # one loader: each service model is parsed once, for every client
+        self._base._session.register_component("data_loader", loader)
+        self._shared = botocore.session.Session()
+        self._shared.register_component("data_loader", loader)
+        self._shared._credentials = _SpeakerCredentials()
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": max_attempts()},  # adaptive: client-side rate limiting
-            max_pool_connections=max(10, settings.concurrency),
+            retries={"mode": "standard", "max_attempts": max_attempts()},
+            max_pool_connections=max(10, self.budget.in_flight),
             connect_timeout=10, read_timeout=60,
             user_agent_extra=f"vigil/{VERSION}",  # CloudTrail records it: who made a call, and which Vigil
         )
         self._lock = threading.Lock()
-        self._clients: OrderedDict[tuple[str, str, str], BaseClient] = OrderedDict()
-        self._sessions: dict[str, botocore.session.Session] = {}
+        # Bounded by services x regions x {retrying, once}: never by the number of accounts.
+        self._clients: dict[tuple[str, str, bool], BaseClient] = {}
+        self._speakers: dict[str, Speaker] = {}
+        self._assuming: dict[str, threading.Lock] = {}
         self._base_account: str | None = None
         self._base_arn = OWN_IDENTITY
 
     def base_account_id(self) -> str:
         if self._base_account is None:
             sts = self._base.client("sts", region_name=self.settings.home_region, config=self._config)
-            _instrument(sts, "", self.settings.home_region, OWN_IDENTITY)
-            me = sts.get_caller_identity()
+            own = Speaker("", OWN_IDENTITY, self._base._session.get_credentials())
+            _instrument(sts, self.settings.home_region, self.budget)
+            token = _SPEAKER.set(own)
+            try:
+                me = sts.get_caller_identity()
+            finally:
+                _SPEAKER.reset(token)
             self._base_arn = f"{OWN_IDENTITY} ({me['Arn']})"
             self._base_account = me["Account"]
         return self._base_account
@@ -89,41 +192,51 @@ class AwsAccess:
         return f"arn:{partition(self.settings.home_region)}:iam::{account_id}:role/{self.settings.role_name}"
 
     def client(self, service: str, account_id: str, region: str, retries: bool = True) -> Any:
-        """A cached client. ``retries=False``: one attempt only, for a create that has no client
-        token, where botocore retrying a request whose answer was lost would make a second resource."""
-        key = (service if retries else f"{service}!once", account_id, region)
-        with self._lock:
-            cached = self._clients.get(key)
-            if cached is not None:
-                self._clients.move_to_end(key)
-                return cached
-        session = self._session_for(account_id)
-        config = self._config if retries else self._config.merge(Config(retries={"total_max_attempts": 1}))
-        made = session.create_client(service, region_name=None if region == "global" else region, config=config)
-        _instrument(made, account_id, region, self.identity(account_id))
-        with self._lock:
-            self._clients[key] = made
-            while len(self._clients) > MAX_CLIENTS:
-                self._clients.popitem(last=False)
-        return made
+        """A client speaking as ``account_id``. ``retries=False``: one attempt only, for a create that
+        has no client token, where botocore retrying a request whose answer was lost would make a
+        second resource."""
+        return AccountClient(self._shared_client(service, region, retries), self._speaker(account_id))
 
-    def _session_for(self, account_id: str) -> botocore.session.Session:
+    def _shared_client(self, service: str, region: str, retries: bool) -> BaseClient:
+        key = (service, region, retries)
         with self._lock:
-            session = self._sessions.get(account_id)
-        if session is not None:
-            return session
+            found = self._clients.get(key)
+        if found is not None:
+            return found
+        config = self._config if retries else self._config.merge(Config(retries={"total_max_attempts": 1}))
+        made = self._shared.create_client(service, region_name=None if region == "global" else region,
+                                          config=config)
+        _instrument(made, region, self.budget)
+        with self._lock:
+            return self._clients.setdefault(key, made)
+
+    def _speaker(self, account_id: str) -> Speaker:
+        with self._lock:
+            found = self._speakers.get(account_id)
+        if found is not None:
+            return found
         if account_id == self.base_account_id():
-            session = self._base._session  # the operator's own account needs no role
-        else:
-            session = botocore.session.Session()
-            # One loader for every account: service models are parsed once, not once per account.
-            session.register_component("data_loader", self._base._session.get_component("data_loader"))
-            # botocore refreshes these 15 minutes before expiry, so no call races the expiry.
-            session._credentials = RefreshableCredentials.create_from_metadata(
-                metadata=self._assume(account_id), method="sts-assume-role",
-                refresh_using=lambda: self._assume(account_id))
+            speaker = Speaker(account_id, self._base_arn, self._base._session.get_credentials())
+            with self._lock:
+                return self._speakers.setdefault(account_id, speaker)
         with self._lock:
-            return self._sessions.setdefault(account_id, session)
+            assuming = self._assuming.setdefault(account_id, threading.Lock())
+        with assuming:  # an account's targets start together: one AssumeRole for all of them
+            with self._lock:
+                found = self._speakers.get(account_id)
+            if found is not None:
+                return found
+            try:
+                # botocore refreshes these 15 minutes before expiry, so no call races the expiry.
+                speaker = Speaker(account_id, self.role_arn(account_id), RefreshableCredentials.create_from_metadata(
+                    metadata=self._assume(account_id), method="sts-assume-role",
+                    refresh_using=lambda: self._assume(account_id)))
+            finally:
+                with self._lock:
+                    self._assuming.pop(account_id, None)
+            with self._lock:
+                self._speakers[account_id] = speaker
+            return speaker
 
     def _assume(self, account_id: str) -> dict[str, str]:
         """Credentials of the role in ``account_id``; a refusal is the account out of reach
@@ -150,8 +263,8 @@ class AwsAccess:
     def check_reachable(self, account_id: str) -> None:
         """Assume the role in ``account_id`` now, whatever is cached: a role deleted or no longer
         trusting Vigil leaves earlier sessions working for up to an hour, and reachability is asked
-        afresh at every pass. A refusal drops the account's cached sessions and clients, so every
-        control's next call there asks AWS again (and fails as the account out of reach)."""
+        afresh at every pass. A refusal drops the account's cached credentials, so every control's
+        next call there asks AWS again (and fails as the account out of reach)."""
         if account_id == self.base_account_id():
             return
         try:
@@ -161,24 +274,45 @@ class AwsAccess:
             raise
 
     def forget(self, account_id: str) -> None:
-        """Drop cached credentials and clients of an account (after its role stopped working)."""
+        """Drop the cached credentials of an account (after its role stopped working)."""
         with self._lock:
-            self._sessions.pop(account_id, None)
-            for key in [k for k in self._clients if k[1] == account_id]:
-                del self._clients[key]
+            self._speakers.pop(account_id, None)
 
 
-def _instrument(client: BaseClient, account_id: str, region: str, identity: str) -> None:
-    """Count every call by service, operation and outcome (ok, or the error code), and mark each
-    failure with where it was made (errors.Call), so its message names the action, the account,
-    the region and the identity."""
+def speaking_as(speaker: Speaker) -> Any:
+    """Make the calling thread speak as ``speaker`` until the returned token is reset (tests)."""
+    return _SPEAKER.set(speaker)
+
+
+def _instrument(client: BaseClient, region: str, budget: CallBudget) -> None:
+    """Pass every request through the budget; count every call by service, operation and outcome
+    (ok, or the error code); and mark each failure with where it was made (errors.Call), so its
+    message names the action, the account, the region and the identity."""
     model = client.meta.service_model
     service = model.service_name
     prefix = model.signing_name or model.endpoint_prefix  # the IAM prefix of its actions
     endpoint = client.meta.endpoint_url
+    holding = threading.local()  # the key of the request this thread has in flight
 
     def where(operation: str) -> Call:
-        return Call(prefix, operation, account_id, region, identity, endpoint)
+        speaker = _SPEAKER.get()
+        return Call(prefix, operation, speaker.account_id, region, speaker.identity, endpoint)
+
+    def before_send(event_name: str, **_: Any) -> None:
+        key = (_SPEAKER.get().account_id, region, service, event_name.rsplit(".", 1)[-1])
+        budget.enter(key)
+        holding.key = key
+
+    def response_received(parsed_response: Any = None, **_: Any) -> None:
+        # Every attempt, retries included: a throttle botocore retried away is still a sign to slow down.
+        error = parsed_response.get("Error", {}).get("Code") if isinstance(parsed_response, dict) else None
+        throttled = is_throttling(error)
+        key = getattr(holding, "key", None)
+        if key is not None:
+            holding.key = None
+            budget.leave(key, throttled)
+        if throttled:
+            metrics.AWS_THROTTLES.labels(service).inc()
 
     def after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
         error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
@@ -192,12 +326,7 @@ def _instrument(client: BaseClient, account_id: str, region: str, identity: str)
         if isinstance(exception, BotoCoreError):
             exception.vigil_call = where(operation)  # type: ignore[attr-defined]
 
-    def response_received(parsed_response: Any = None, **_: Any) -> None:
-        # Every attempt, retries included: a throttle botocore retried away is still a sign to slow down.
-        error = parsed_response.get("Error", {}).get("Code") if isinstance(parsed_response, dict) else None
-        if is_throttling(error):
-            metrics.AWS_THROTTLES.labels(service).inc()
-
+    client.meta.events.register("before-send", before_send)
     client.meta.events.register("response-received", response_received)
     client.meta.events.register("after-call", after_call)
     client.meta.events.register("after-call-error", after_error)
@@ -209,9 +338,11 @@ def partition(region: str) -> str:
 
 
 class AccessPool:
-    """One AwsAccess per distinct access settings, shared by every object that uses them."""
+    """One AwsAccess per distinct access settings, shared by every object that uses them, and one
+    CallBudget shared by them all: the operator's whole budget of AWS requests."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: CallBudget | None = None) -> None:
+        self.budget = budget or CallBudget()
         self._lock = threading.Lock()
         self._pool: dict[AccessSettings, AwsAccess] = {}
 
@@ -219,5 +350,5 @@ class AccessPool:
         with self._lock:
             access = self._pool.get(settings)
             if access is None:
-                access = self._pool[settings] = AwsAccess(settings)
+                access = self._pool[settings] = AwsAccess(settings, budget=self.budget)
             return access
