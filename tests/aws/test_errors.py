@@ -112,3 +112,29 @@ def test_a_bucket_create_whose_answer_was_lost_is_taken_as_made(access, organiza
         assert aws.client("s3", organization.log_archive).head_bucket(Bucket=bucket)
     finally:
         aws.client("s3", organization.log_archive).delete_bucket(Bucket=bucket)
+
+
+def test_one_client_per_service_and_region_speaks_as_each_account(access, organization, call_log):
+    """Clients are shared by every account: each call is still made, and recorded, as its own account."""
+    first, second = organization.workloads[0], organization.workloads[1]
+    one, other = access.client("ec2", first, HOME), access.client("ec2", second, HOME)
+    assert one._client is other._client
+    since = len(call_log.calls())
+    one.describe_vpcs()
+    other.describe_vpcs()
+    pages = list(access.client("organizations", organization.management, HOME)
+                 .get_paginator("list_accounts").paginate())
+    assert pages
+    made = [(c.account, c.operation) for c in call_log.calls(since)
+            if c.operation in ("DescribeVpcs", "ListAccounts")]
+    assert made == [(first, "DescribeVpcs"), (second, "DescribeVpcs"), (organization.management, "ListAccounts")]
+
+
+def test_a_throttled_account_is_paced_and_the_others_are_not(access, organization, faults):
+    throttled, other = organization.workloads[0], organization.workloads[1]
+    faults.set(throttle=Fault(operations=("DescribeVpcs",), times=1))  # the first call: the throttled account's
+    access.client("ec2", throttled, HOME).describe_vpcs()  # retried by botocore after the throttle
+    access.client("ec2", other, HOME).describe_vpcs()
+    paced = access.budget.paced()
+    assert (throttled, HOME, "ec2", "DescribeVpcs") in paced
+    assert not any(key[0] == other for key in paced)
