@@ -1,0 +1,111 @@
+"""Vigil's own CPU per AWS call, against a bare boto3 loop making the same calls.
+
+A pass of Vigil's reconcilers (the `vigil apply` path, in this process) runs against a sandbox in
+another process, with every call it makes captured as (service, account, region, operation,
+parameters). The same calls are then made again by a plain loop: one boto3 client per service x
+account x region, made before the clock starts, each call in turn. Both figures are this process's
+CPU (``time.process_time``: every thread, not the sandbox's), so their ratio is what Vigil adds to
+botocore per call: planning, ownership, fan-out, status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from vigil.aws import session as aws_session
+from vigil.controls.base import Runtime
+from vigil.workstation.manifests import load
+from vigil.workstation.reconcile_once import InventoryRecord, reconcile_all
+
+
+@dataclass(frozen=True)
+class Captured:
+    service: str
+    account: str
+    region: str
+    operation: str  # botocore's method name: describe_vpcs
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pass:
+    calls: list[Captured]
+    cpu_seconds: float
+    wall_seconds: float
+
+    @property
+    def cpu_per_call_ms(self) -> float:
+        return 1000 * self.cpu_seconds / max(1, len(self.calls))
+
+
+@contextmanager
+def capturing() -> Iterator[list[Captured]]:
+    """Every call Vigil's clients make while inside, with its parameters (a handler of botocore's
+    ``provide-client-params`` event added to each client as it is made)."""
+    captured: list[Captured] = []
+    original = aws_session._instrument
+
+    def instrument(client: Any, region: str, budget: Any) -> None:
+        original(client, region, budget)
+        service = client.meta.service_model.service_name
+
+        def capture(params: dict[str, Any], model: Any, **_: Any) -> None:
+            account = aws_session._SPEAKER.get().account_id
+            captured.append(Captured(service, account, region, _method(client, model.name), dict(params)))
+
+        client.meta.events.register("provide-client-params", capture)
+
+    aws_session._instrument = instrument
+    try:
+        yield captured
+    finally:
+        aws_session._instrument = original
+
+
+def _method(client: Any, operation: str) -> str:
+    return next(m for m, op in client.meta.method_to_api_mapping.items() if op == operation)
+
+
+def vigil_pass(manifests: list[Path]) -> Pass:
+    """One reconcile pass of the manifests (as `vigil apply` makes it), its calls and its CPU."""
+    loaded = load([str(p) for p in manifests], "default")
+    with capturing() as captured:
+        wall, cpu = time.monotonic(), time.process_time()
+        reconcile_all(loaded, None, Runtime(directory=InventoryRecord()))
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    return Pass(list(captured), cpu, wall)
+
+
+def bare_loop(calls: list[Captured], role: str = "OrganizationAccountAccessRole") -> Pass:
+    """The same calls, one after another, from reused clients made beforehand."""
+    session = boto3.Session()
+    config = Config(retries={"mode": "standard"})
+    own = session.client("sts", config=config).get_caller_identity()["Account"]
+    keys: dict[str, dict[str, str]] = {}
+    for account in {c.account for c in calls} - {own, ""}:  # "": the operator's own, before it knows its account
+        creds = session.client("sts", config=config).assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="bare")["Credentials"]
+        keys[account] = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+                         "aws_session_token": creds["SessionToken"]}
+    clients = {(c.service, c.account, c.region): session.client(
+        c.service, region_name=None if c.region == "global" else c.region, config=config, **keys.get(c.account, {}))
+        for c in calls}
+    wall, cpu = time.monotonic(), time.process_time()
+    for c in calls:
+        try:
+            answer = getattr(clients[(c.service, c.account, c.region)], c.operation)(**c.params)
+            body = answer.get("Body") if isinstance(answer, dict) else None
+            if body is not None:
+                body.read()  # Vigil reads what it gets (digests, documents)
+        except ClientError:
+            pass  # an error answer costs its parsing, as Vigil's do
+    return Pass(calls, time.process_time() - cpu, time.monotonic() - wall)
