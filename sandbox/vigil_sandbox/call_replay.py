@@ -10,6 +10,10 @@ botocore per call: planning, ownership, fan-out, status.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,8 +53,9 @@ class Pass:
 
 @contextmanager
 def capturing() -> Iterator[list[Captured]]:
-    """Every call Vigil's clients make while inside, with its parameters (a handler of botocore's
-    ``provide-client-params`` event added to each client as it is made)."""
+    """Every call Vigil's clients made while inside, with its parameters (a handler of botocore's
+    ``provide-client-params`` event added to each client as it is made). Clients outlive a pass,
+    so the list is the same one for every pass: a pass takes its calls out of it."""
     captured: list[Captured] = []
     original = aws_session._instrument
 
@@ -75,13 +80,14 @@ def _method(client: Any, operation: str) -> str:
     return next(m for m, op in client.meta.method_to_api_mapping.items() if op == operation)
 
 
-def vigil_pass(manifests: list[Path]) -> Pass:
-    """One reconcile pass of the manifests (as `vigil apply` makes it), its calls and its CPU."""
+def vigil_pass(manifests: list[Path], runtime: Runtime, captured: list[Captured]) -> Pass:
+    """One reconcile pass of the manifests (as `vigil apply` makes it), its calls and its CPU.
+    ``runtime`` is kept from pass to pass, as the operator keeps it: its clients are made once."""
     loaded = load([str(p) for p in manifests], "default")
-    with capturing() as captured:
-        wall, cpu = time.monotonic(), time.process_time()
-        reconcile_all(loaded, None, Runtime(directory=InventoryRecord()))
-        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    captured.clear()
+    wall, cpu = time.monotonic(), time.process_time()
+    reconcile_all(loaded, None, runtime)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     return Pass(list(captured), cpu, wall)
 
 
@@ -109,3 +115,32 @@ def bare_loop(calls: list[Captured], role: str = "OrganizationAccountAccessRole"
         except ClientError:
             pass  # an error answer costs its parsing, as Vigil's do
     return Pass(calls, time.process_time() - cpu, time.monotonic() - wall)
+
+
+def compare(workdir: Path, manifests: list[Path], workloads: int = 10) -> tuple[Pass, Pass, Pass, Pass]:
+    """On a fresh sandbox of its own process: Vigil's first pass and a second one (nothing drifted),
+    each followed by the bare loop replaying its calls. The replay of the first pass meets an
+    organization already converged, so its writes are answered as AWS answers a repeat (most
+    are idempotent; a create answers that the resource exists): the second pass's pair, reads
+    against the same state, is the like-for-like figure."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with (workdir / "aws.log").open("w") as log:
+        sandbox = subprocess.Popen([sys.executable, "-m", "vigil_sandbox", "--port", "0", "--json",
+                                    "--workloads", str(workloads)], stdout=subprocess.PIPE, stderr=log, text=True)
+    saved = dict(os.environ)
+    try:
+        assert sandbox.stdout is not None
+        endpoint = json.loads(sandbox.stdout.readline())["endpoint"]
+        os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "ca-central-1",
+                           "AWS_EC2_METADATA_DISABLED": "true"})
+        runtime = Runtime(directory=InventoryRecord())
+        with capturing() as captured:
+            first = vigil_pass(manifests, runtime, captured)
+            second = vigil_pass(manifests, runtime, captured)
+        return first, bare_loop(first.calls), second, bare_loop(second.calls)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
