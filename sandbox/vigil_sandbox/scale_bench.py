@@ -89,7 +89,8 @@ def wait_all(stack: Stack, keys: list[tuple[str, str, str]], done: Any, timeout:
 
 
 def measure(workdir: Path, plane: ControlPlane, accounts: int, rate_limits: str | None,
-            timeout: float = 3600) -> ScaleFigures:
+            timeout: float = 3600) -> tuple[ScaleFigures, list[Any], dict[str, Any]]:
+    """The figures, the calls Vigil made converging, and the sandbox's organization."""
     seeding = time.monotonic()
     stack = Stack(workdir / f"scale-{accounts}", namespaces=("baseline",), workloads=accounts - SEEDED_ACCOUNTS,
                   controlplane=plane, **({"rate_limits": rate_limits} if rate_limits else {}))
@@ -113,12 +114,13 @@ def measure(workdir: Path, plane: ControlPlane, accounts: int, rate_limits: str 
         made = [c for c in calls.calls() if c.by_vigil]
         steady_calls, steady_writes = steady_state(stack, keys, calls, timeout)
         time.sleep(5)
-        return ScaleFigures(
+        figures = ScaleFigures(
             accounts=accounts, regions=governed_regions(docs), seeded_s=seeded, converged_s=converged,
             calls=len(made), reads=sum(1 for c in made if not c.write), writes=sum(1 for c in made if c.write),
             throttled=sum(1 for c in made if getattr(c, "throttled", False)),
             operator_cpu_s=operator_cpu, sandbox_cpu_s=sandbox_cpu, peak_rss_mib=peak.stop(),
             steady_calls=steady_calls, steady_writes=steady_writes, idle_rss_mib=rss_mib(stack.operator_pid) or 0.0)
+        return figures, made, dict(stack.organization)
     finally:
         stack.stop()
 
