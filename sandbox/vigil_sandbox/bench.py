@@ -1,20 +1,23 @@
 """`make bench`: figures, not assertions.
 
 1. Steady state: the examples applied and converged, the AWS calls of each resync (by
-   operation) and the writes (should be none).
-2. Memory: the operator's RSS idle with the examples applied, and its peak while resyncing a
-   large organization (VIGIL_BENCH_ACCOUNTS accounts, 500 by default).
-3. Integrity verification: `vigil verify-trail` on a generated chain of 10,368 log files, digests
-   and log files verified per second and peak RSS, for windows of 6 to 48 hours.
+   operation) and the writes (should be none); the operator's RSS idle.
+2. `kubectl apply -k examples/` to every object Ready, with the production timings.
+3. Scale (vigil_sandbox.scale_bench): the examples converged on 10, 100, 300 and 1,000 accounts
+   (VIGIL_BENCH_ACCOUNTS=10,100 for a quick run) with AWS's request rates enforced by the
+   sandbox: time, calls (reads, writes, throttled), CPU of the operator and of the sandbox apart,
+   peak RSS; plotted to docs/images/bench-scale.png; the largest run projected to 1,000 accounts
+   x 17 regions (vigil_sandbox.projection).
 4. The invalid corpus (tests/invalid/): every manifest applied beside a converged Organization
    and LogArchive; how many admission refused, how many the operator did, and the AWS write
    attempts made meanwhile (must be 0).
 5. Failover: two replicas with deploy/'s leader election timings; the leader SIGKILLed, the time
    until the other holds the Lease and has corrected a drift; then a graceful stop's hand-over.
+6. Vigil's CPU per AWS call against a bare boto3 loop making the same calls (call_replay).
+7. Integrity verification: `vigil verify-trail` on a generated chain (integrity_bench).
 
-1 and 2 run on a real kube-apiserver + etcd on the same cores: wall-clock figures include their
-CPU, which is printed beside them; call counts and the operator's memory and CPU do not. 3 runs
-no control plane.
+1 to 5 run on a real kube-apiserver + etcd on the same cores: wall-clock figures include their
+CPU, which is printed beside them; call counts and the operator's memory and CPU do not.
 """
 
 from __future__ import annotations
@@ -22,19 +25,28 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from vigil.aws.budget import CallBudget
+
+from . import call_replay, projection, scale_bench
+from .awsserver import is_write
+from .bench_examples import PRODUCTION_TIMINGS, apply_examples_to_ready
 from .controlplane import ControlPlane, cpu_seconds
 from .demo import ROOT, load_examples, rss_mib
 from .integrity_bench import integrity_verification
 from .invalid_corpus import ADMISSION, OPERATOR, apply_corpus
 from .invalid_corpus import load as load_invalid_corpus
+from .rate_limits import rate_of
+from .scale_bench import ScaleFigures
 from .stack import PLURALS, Stack, is_ready_and_compliant, wait_until
 
 RESYNC_SECONDS = 5
+DEFAULT_SIZES = "10,100,300,1000"
+PLOT = ROOT / "docs" / "images" / "bench-scale.png"
 
 
 def converge(stack: Stack) -> list[tuple[str, str, str]]:
@@ -71,38 +83,63 @@ def steady_state(workdir: Path, plane: ControlPlane) -> None:
         print(f"  operator RSS idle with the examples applied: {rss_mib(stack.operator_pid):.1f} MiB")
 
 
-def large_organization(workdir: Path, accounts: int, plane: ControlPlane) -> None:
-    print(f"== Resyncing a {accounts}-account organization")
-    seeding = time.monotonic()
-    stack = Stack(workdir / "large", namespaces=("baseline",), workloads=accounts - 4, controlplane=plane)
-    stack.start(operator=False)
-    try:
-        print(f"  sandbox seeded in {time.monotonic() - seeding:.0f}s")
-        stack.start_operator()
-        peak = [0.0]
-        done = threading.Event()
+def examples_to_ready(workdir: Path, plane: ControlPlane) -> None:
+    print("== kubectl apply -k examples/ (7 accounts) to every object Ready and Compliant, production timings")
+    with Stack(workdir / "examples", controlplane=plane, operator_env=PRODUCTION_TIMINGS) as stack:
+        ready_at: dict[tuple[str, str, str], float] = {}
+        seconds = apply_examples_to_ready(stack, ready_at)
+        last = max(ready_at, key=ready_at.__getitem__)
+        print(f"  {seconds:.1f}s (the last: {last[0]} {last[2]})")
 
-        def sample() -> None:
-            while not done.is_set():
-                peak[0] = max(peak[0], rss_mib(stack.operator_pid) or 0.0)
-                time.sleep(0.2)
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        started, plane_cpu = time.monotonic(), plane.cpu_seconds()
-        converge(stack)
-        first, plane_cpu = time.monotonic() - started, plane.cpu_seconds() - plane_cpu
-        operator_cpu = cpu_seconds(stack.operator_pid)
-        org = stack.get("Organization", "baseline", "acme")["status"]
-        time.sleep(3 * RESYNC_SECONDS)
-        done.set()
-        sampler.join()
-        print(f"  converged in {first:.1f}s wall ({org['accounts']['reachable']}/{org['accounts']['total']} accounts "
-              f"reachable), sharing the cores with the control plane: operator {operator_cpu:.1f} CPU-s, "
-              f"kube-apiserver + etcd {plane_cpu:.1f} CPU-s; peak RSS {peak[0]:.1f} MiB; RSS after 3 resyncs "
-              f"{rss_mib(stack.operator_pid):.1f} MiB")
-    finally:
-        stack.stop()
+def scale(workdir: Path, plane: ControlPlane, sizes: list[int]) -> list[ScaleFigures]:
+    """The examples converged on organizations of each size, AWS's rates enforced; the figures
+    plotted against the number of accounts, and the largest run projected to 1,000 x 17."""
+    print(f"== Scale: the examples converged on {', '.join(map(str, sizes))} accounts, AWS's request rates enforced")
+    figures, largest = [], None
+    for accounts in sizes:
+        measured, calls, organization = scale_bench.measure(workdir, plane, accounts, rate_limits="aws")
+        print(scale_bench.report(measured), flush=True)
+        figures.append(measured)
+        largest = (measured, calls, organization)
+    scale_bench.save(figures, workdir / "scale.json")
+    if len(figures) > 1:
+        scale_bench.plot(figures, PLOT)
+        print(f"  plotted to {PLOT.relative_to(ROOT)}")
+    if largest is not None:
+        project_largest(*largest)
+    return figures
+
+
+def project_largest(figures: ScaleFigures, calls: list[Any], organization: dict[str, Any]) -> None:
+    docs = scale_bench.examples("1h")
+    regions = next(d for d in docs if d["kind"] == "Organization")["spec"]["regions"]
+    central = {organization["management"], organization["log_archive"], organization["security"]}
+    projected = projection.project(
+        calls, regions["home"], regions["governed"], figures.accounts, central,
+        cpu_per_call_s=figures.operator_cpu_s / max(1, figures.calls), in_flight=CallBudget().in_flight,
+        rate_for=lambda service, operation: _rate(service, operation))
+    print(f"  projected first convergence on AWS, {projection.TARGET_ACCOUNTS} accounts x "
+          f"{projection.TARGET_REGIONS} regions (from the {figures.accounts}-account run): {projected.calls} calls; "
+          f"fan-out {projected.fan_out_s / 60:.1f} min ({CallBudget().in_flight} in flight, "
+          f"{projection.LATENCY_S * 1000:.0f} ms an answer), AWS's rates {projected.rate_limited_s / 60:.1f} min "
+          f"(slowest: {projected.slowest_key}), Vigil's CPU {projected.cpu_s / 60:.1f} min: "
+          f"{projected.total_s / 60:.1f} min")
+
+
+def _rate(service: str, operation: str) -> tuple[float, float]:
+    rate = rate_of(service, operation, is_write(operation))[1]
+    return rate.per_second, rate.burst
+
+
+def cpu_per_call(workdir: Path) -> None:
+    print("== Vigil's CPU per AWS call against a bare boto3 loop making the same calls (10 workload accounts)")
+    manifests = [p for p in sorted((ROOT / "examples").glob("*.yaml"))
+                 if p.name not in ("kustomization.yaml", "namespace.yaml")]
+    first, first_bare, second, second_bare = call_replay.compare(workdir / "replay", manifests, workloads=10)
+    for label, vigil, bare in (("first convergence", first, first_bare), ("nothing drifted", second, second_bare)):
+        print(f"  {label}: {len(vigil.calls)} calls; Vigil {vigil.cpu_per_call_ms:.2f} ms a call, the bare loop "
+              f"{bare.cpu_per_call_ms:.2f} ms: {vigil.cpu_per_call_ms / max(bare.cpu_per_call_ms, 1e-9):.2f}x")
 
 
 def invalid_corpus(workdir: Path, plane: ControlPlane) -> None:
@@ -163,15 +200,22 @@ def failover(workdir: Path, plane: ControlPlane) -> None:
         print(f"  leader stopped gracefully (SIGTERM): the Lease released, taken after {time.monotonic() - stopped:.1f}s")
 
 
+def sizes() -> list[int]:
+    """VIGIL_BENCH_ACCOUNTS: the organization sizes to converge, comma-separated."""
+    return [int(n) for n in os.environ.get("VIGIL_BENCH_ACCOUNTS", DEFAULT_SIZES).split(",") if n.strip()]
+
+
 def main() -> int:
     workdir = ROOT / ".bench"
     shutil.rmtree(workdir, ignore_errors=True)
     with ControlPlane(workdir / "controlplane") as plane:
         print(f"== Control plane (etcd + kube-apiserver) ready in {plane.started_in:.1f}s")
         steady_state(workdir, plane)
-        large_organization(workdir, int(os.environ.get("VIGIL_BENCH_ACCOUNTS", "500")), plane)
+        examples_to_ready(workdir, plane)
+        scale(workdir, plane, sizes())
         invalid_corpus(workdir, plane)
         failover(workdir, plane)
+    cpu_per_call(workdir)
     integrity_verification()
     return 0
 
