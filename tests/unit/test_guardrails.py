@@ -297,6 +297,18 @@ def test_turning_a_policy_type_off_removes_vigils_policies_as_a_weakening():
     assert all(classify(a) for a in actions)
 
 
+def test_a_plan_made_in_full_leaves_the_policies_it_wrote_with_the_ids_aws_gave():
+    """What status shows after a pass whose whole plan was made, without reading it all again."""
+    want = desired()
+    first, *others = want.documents
+    state = observed(ours={first: OrgPolicy("p-kept", first, "{}", targets=("ou-vigl-security",))})
+    after = planning.settled(want, state, [ROOT], {name: f"p-new-{i}" for i, name in enumerate(others)})
+    assert {name: (p.id, p.content, p.targets) for name, p in after.items()} == {
+        first: ("p-kept", want.documents[first], (ROOT,)),
+        **{name: (f"p-new-{i}", want.documents[name], (ROOT,)) for i, name in enumerate(others)}}
+    assert planning.settled(want, PolicyTypeState(SCP, False), [ROOT], {}) == {}, "no id from AWS: not shown"
+
+
 def test_policy_names_fit_aws_limit():
     long = Owner("n" * 63, "Guardrails", "g" * 200)
     name = planning.policy_name(long, SCP, 3)

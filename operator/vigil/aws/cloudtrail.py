@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..state.cloudtrail import TrailSettings, TrailState
-from .session import AwsAccess
+from .session import AwsAccess, partition
 
 
 def observe_trail(access: AwsAccess, account_id: str, region: str, name: str) -> TrailState:
@@ -12,10 +14,7 @@ def observe_trail(access: AwsAccess, account_id: str, region: str, name: str) ->
     trail = next((t for t in trails if t.get("Name") == name), None)
     if trail is None:
         return TrailState(exists=False)
-    status = ct.get_trail_status(Name=trail["TrailARN"])
     selectors = ct.get_event_selectors(TrailName=trail["TrailARN"]).get("EventSelectors", [])
-    delivery = status.get("LatestDeliveryTime")
-    started = status.get("StartLoggingTime")
     return TrailState(
         exists=True, arn=trail["TrailARN"], home_region=trail.get("HomeRegion"),
         settings=TrailSettings(
@@ -29,11 +28,24 @@ def observe_trail(access: AwsAccess, account_id: str, region: str, name: str) ->
             cloud_watch_logs_log_group_arn=trail.get("CloudWatchLogsLogGroupArn") or "",
             cloud_watch_logs_role_arn=trail.get("CloudWatchLogsRoleArn") or "",
         ),
-        is_logging=bool(status.get("IsLogging")),
-        latest_delivery_time=delivery.isoformat() if delivery else None,
-        start_logging_time=started.isoformat() if started else None,
         event_selectors=selectors,
+        **logging_status(access, account_id, region, trail["TrailARN"]),
     )
+
+
+def logging_status(access: AwsAccess, account_id: str, region: str, trail_arn: str) -> dict[str, Any]:
+    """Whether the trail logs, since when, and its latest delivery: TrailState's fields, one read."""
+    status = access.client("cloudtrail", account_id, region).get_trail_status(Name=trail_arn)
+    delivery = status.get("LatestDeliveryTime")
+    started = status.get("StartLoggingTime")
+    return {"is_logging": bool(status.get("IsLogging")),
+            "latest_delivery_time": delivery.isoformat() if delivery else None,
+            "start_logging_time": started.isoformat() if started else None}
+
+
+def trail_arn(account_id: str, region: str, name: str) -> str:
+    """A trail's ARN, as CloudTrail makes it from where the trail is and its name."""
+    return f"arn:{partition(region)}:cloudtrail:{region}:{account_id}:trail/{name}"
 
 
 def trail_tags(access: AwsAccess, account_id: str, region: str, trail_arn: str) -> dict[str, str]:

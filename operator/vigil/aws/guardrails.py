@@ -57,13 +57,37 @@ def observe(access: AwsAccess, account_id: str, region: str, policy_type: str, e
     return PolicyTypeState(policy_type, enabled, ours, attached)
 
 
+# The contents of AWS managed policies (FullAWSAccess, RCPFullAWSAccess), by id: no one in an
+# organization can edit them, so each is read once per process rather than at every resync. A few
+# entries, the same in every organization.
+_AWS_MANAGED_CONTENT: dict[str, str] = {}
+
+
+def _content(org: Any, summary: dict[str, Any]) -> str:
+    if summary.get("AwsManaged") and summary["Id"] in _AWS_MANAGED_CONTENT:
+        return _AWS_MANAGED_CONTENT[summary["Id"]]
+    content: str = org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"]
+    if summary.get("AwsManaged"):
+        _AWS_MANAGED_CONTENT[summary["Id"]] = content
+    return content
+
+
 def _read(org: Any, summary: dict[str, Any], with_targets: bool = False) -> OrgPolicy:
-    content = org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"]
+    content = _content(org, summary)
     targets: tuple[str, ...] = ()
     if with_targets:
         targets = tuple(t["TargetId"] for page in org.get_paginator("list_targets_for_policy").paginate(
             PolicyId=summary["Id"]) for t in page["Targets"])
     return OrgPolicy(summary["Id"], summary["Name"], content, bool(summary.get("AwsManaged")), targets)
+
+
+def policy_ids(access: AwsAccess, account_id: str, region: str, policy_type: str,
+               names: Iterable[str]) -> dict[str, str]:
+    """The ids of the policies of ``names`` (one read a page of policies): {name: id}."""
+    wanted = set(names)
+    org = access.client("organizations", account_id, region)
+    return {p["Name"]: p["Id"] for page in org.get_paginator("list_policies").paginate(Filter=policy_type)
+            for p in page["Policies"] if p["Name"] in wanted}
 
 
 def create_and_attach(client: Any, params: dict[str, Any]) -> None:

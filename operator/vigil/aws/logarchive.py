@@ -72,16 +72,19 @@ def bucket_not_owned(bucket: str, account_id: str) -> TargetError:
 def verify_bucket_owner(access: AwsAccess, account_id: str, region: str, bucket: str) -> bool:
     """True when ``bucket`` exists and belongs to ``account_id``; False when there is no such
     bucket; raises ``bucket_not_owned`` when a bucket of that name belongs to someone else."""
-    s3 = access.client("s3", account_id, region)
+    return _head_bucket(access.client("s3", account_id, region), bucket, account_id) is not None
+
+
+def _head_bucket(s3: Any, bucket: str, account_id: str) -> dict[str, Any] | None:
+    """HeadBucket as the owner: its answer (the bucket's region among it), None without the bucket."""
     try:
-        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account_id)
+        return s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account_id)
     except ClientError as exc:
         if error_code(exc) in ("NoSuchBucket", "404", "NotFound"):
-            return False
+            return None
         if error_code(exc) in ("AccessDenied", "403", "Forbidden"):
             raise bucket_not_owned(bucket, account_id) from exc
         raise
-    return True
 
 
 def observe_bucket(access: AwsAccess, account_id: str, region: str, bucket: str,
@@ -90,12 +93,12 @@ def observe_bucket(access: AwsAccess, account_id: str, region: str, bucket: str,
     read the bucket's Object Lock too (one more call, made while the spec sets objectLock)."""
     s3 = access.client("s3", account_id, region)
     owner = {"Bucket": bucket, "ExpectedBucketOwner": account_id}
-    if not verify_bucket_owner(access, account_id, region, bucket):
+    head = _head_bucket(s3, bucket, account_id)
+    if head is None:
         return BucketState(exists=False)
-    location = s3.get_bucket_location(**owner)
     lifecycle, others = _lifecycle(s3, owner)
     return BucketState(
-        exists=True, account_id=account_id, region=location.get("LocationConstraint") or "us-east-1",
+        exists=True, account_id=account_id, region=head.get("BucketRegion") or region,
         settings=BucketSettings(
             encryption=_encryption(s3, owner),
             versioning=s3.get_bucket_versioning(**owner).get("Status"),

@@ -1,8 +1,9 @@
 """FlowLogPolicy: one flow log per selected VPC, to the LogArchive bucket.
 
-Observed per account x region (its VPCs, then their flow logs: two reads), reported per VPC. The
-VPCs are looked up at every resync, so a VPC created since the last one is covered by the next and
-a deleted one drops out of the count.
+Observed per account x region (its VPCs, then their flow logs: two reads), reported per VPC; the
+VPCs that need a new flow log get theirs in one write (controls.batched). The VPCs are looked up at
+every resync, so a VPC created since the last one is covered by the next and a deleted one drops
+out of the count.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Callable
 from ..api.flowlogs import FlowLogPolicySpec
 from ..aws import ec2 as aws_ec2
 from ..aws.fanout import fan_out
-from ..planning.actions import Action
 from ..planning.flowlogs import FlowLogTarget, plan_vpc, selects, vpc_filters
 from ..planning.organization import scope_account_ids, target_regions
-from .base import Context, DependencyNotReady, GroupRun, Report, TargetRun, run_groups
+from .base import Context, DependencyNotReady, GroupRun, Report, run_groups
+from .batched import Planned, converge_batched
 
 
 def targets(ctx: Context) -> list[FlowLogTarget]:
@@ -33,22 +34,18 @@ def reconcile(ctx: Context) -> Report:
     spec: FlowLogPolicySpec = ctx.spec
 
     def group(target: FlowLogTarget) -> Callable[[GroupRun], None]:
-        def observe_and_converge(run: GroupRun) -> None:
+        def plans() -> list[Planned]:
             network = aws_ec2.observe_network(ctx.access, target.account_id, target.region,
                                               vpc_filters(spec.vpc_selector))
-            for vpc in network.vpcs:
-                if selects(spec.vpc_selector, vpc):
-                    actions = plan_vpc(spec, target, vpc.vpc_id, network.flow_logs_of(vpc.vpc_id))
-                    run.target(target.vpc_label(vpc.vpc_id), _converging(actions))
+            return [Planned(target.vpc_label(vpc.vpc_id), plan_vpc(spec, target, vpc.vpc_id,
+                                                                   network.flow_logs_of(vpc.vpc_id)))
+                    for vpc in network.vpcs if selects(spec.vpc_selector, vpc)]
+
+        def observe_and_converge(run: GroupRun) -> None:
+            converge_batched(run, plans(), landed=lambda: {p.label for p in plans() if not p.actions})
         return observe_and_converge
 
     return Report(run_groups(ctx, [(t.label, group(t)) for t in targets(ctx)]))
-
-
-def _converging(actions: list[Action]) -> Callable[[TargetRun], None]:
-    def converge(run: TargetRun) -> None:
-        run.converge(actions)
-    return converge
 
 
 def delete(ctx: Context) -> list[str]:

@@ -4,8 +4,9 @@ One group per region. Its first target, ``<security>/<region>``, is what the org
 trusted access (first region only: Organizations is global), the delegated administrator, the
 administrator's detector and features, the organization configuration, the findings export. Then
 one target per member account, ``<account>/<region>``, so status names each account that is not
-enrolled. The members are read once per region (ListMembers), after the administrator target;
-after the member targets, what the enrolled members run (GetMemberDetectors), for status.protection.
+enrolled. The members are read once per region (ListMembers), after the administrator target, and
+those to enroll are enrolled together (controls.batched); after the member targets, what the
+enrolled members run (GetMemberDetectors), for status.protection.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..planning.organization import plan_trusted_access, target_regions
 from ..planning.ownership import Resource, created_by, tag_action
 from ..state.guardduty import DetectorState, MemberPlans
 from .base import Context, DependencyNotReady, GroupRun, Report, SpecError, TargetRun, run_groups
+from .batched import Planned, converge_batched, fail_each
 
 ADMINISTRATOR_CONFLICT = "AdministratorConflict"
 ADMINISTRATOR_NOT_READY = "AdministratorNotReady"
@@ -54,10 +56,7 @@ def reconcile(ctx: Context) -> Report:
             seen: dict[str, DetectorState] = {}
             regional.target(target.label, lambda run: _converge_administrator(
                 ctx, run, target, destination, region == trusted_in, seen))
-            relationships, failure = _relationships(ctx, target, seen.get("detector"))
-            for account in members:
-                regional.target(target.member_label(account), lambda run, account=account: _converge_member(
-                    run, target, account, emails.get(account, ""), seen.get("detector"), relationships, failure))
+            _converge_members(regional, target, members, emails, seen.get("detector"))
             # Counted once enrolled: a member target that holds is an enrolled, monitored member.
             reports = {report.target: report for report in regional.reports}
             enrolled = [a for a in members if reports[target.member_label(a)].compliant]
@@ -168,13 +167,26 @@ def _relationships(ctx: Context, target: GuardDutyRegion,
         return {}, classify(exc)
 
 
-def _converge_member(run: TargetRun, target: GuardDutyRegion, account_id: str, email: str,
-                     detector: DetectorState | None, relationships: dict[str, str],
-                     failure: TargetError | None) -> None:
-    if failure is not None:
-        raise failure
+def _converge_members(regional: GroupRun, target: GuardDutyRegion, members: list[str], emails: dict[str, str],
+                      detector: DetectorState | None) -> None:
+    """One target per member account; the accounts to enroll are enrolled together (50 a call)."""
     detector_id = detector.detector_id if detector else None
-    run.converge(plan_member(target, account_id, email, detector_id, relationships.get(account_id)))
+
+    def plans(relationships: dict[str, str]) -> list[Planned]:
+        return [Planned(target.member_label(account), plan_member(target, account, emails.get(account, ""),
+                                                                  detector_id, relationships.get(account)))
+                for account in members]
+
+    relationships, failure = _relationships(regional.ctx, target, detector)
+    if failure is not None:
+        fail_each(regional, [target.member_label(account) for account in members], failure)
+        return
+
+    def landed() -> set[str]:
+        again, failed = _relationships(regional.ctx, target, detector)
+        return set() if failed else {p.label for p in plans(again) if not p.actions}
+
+    converge_batched(regional, plans(relationships), landed)
 
 
 def delete(ctx: Context) -> list[str]:

@@ -15,7 +15,7 @@ from ..aws.ownership import read_tags
 from ..planning import guardrails as planning
 from ..planning.guardrail_catalogue import protections
 from ..planning.ownership import Resource, created_by
-from ..state.guardrails import RCP, SCP, PolicyTypeState
+from ..state.guardrails import RCP, SCP, OrgPolicy, PolicyTypeState
 from .base import Context, Report, SpecError, TargetRun, run_targets
 
 POLICY_KIND = "organizations-policy"
@@ -66,25 +66,35 @@ def reconcile(ctx: Context) -> Report:
 
     reports = run_targets(ctx, [(label(want.type), lambda run, w=want, o=observed: converge(w, o, run))
                                 for want, observed in plans])
-    # Status tells of AWS after the pass: a type written to is read again (a new policy's id, its
-    # attachments); a steady pass reads nothing more.
-    applied = {report.target for report in reports if report.applied}
-    written = {want.type for want, _ in plans if label(want.type) in applied}
-    after = [(want, observe(want.type) if want.type in written else observed) for want, observed in plans]
+    by_label = {report.target: report for report in reports}
+
+    def after(want: planning.Desired, observed: PolicyTypeState) -> dict[str, OrgPolicy]:
+        """Status tells of AWS after the pass. A type whose plan was made in full holds what the
+        plan made: only a new policy's id is read back (one ListPolicies). One written to in part
+        (a failure, a held weakening) is read again; a steady pass reads nothing more."""
+        report = by_label[label(want.type)]
+        if not report.applied:
+            return observed.ours
+        if report.error is None and not report.drifted:
+            created = [name for name in want.documents if name not in observed.ours]
+            ids = aws_guardrails.policy_ids(ctx.access, account, region, want.type, created) if created else {}
+            return planning.settled(want, observed, targets, ids)
+        return observe(want.type).ours
+
     return Report(reports, extra_status={
         "protections": [p.what for p in found],
-        "policies": [p for want, observed in after for p in _policies(want, observed, targets)],
+        "policies": [p for want, observed in plans for p in _policies(want, after(want, observed))],
         "recognized": [RecognizedGuardrail(policy_id=r.policy_id, policy_name=r.policy_name, statement=r.statement,
                                            covers=r.covers).model_dump(by_alias=True)
                        for want, _ in plans for r in want.recognized],
     })
 
 
-def _policies(want: planning.Desired, observed: PolicyTypeState, targets: list[str]) -> list[dict[str, object]]:
+def _policies(want: planning.Desired, ours: dict[str, OrgPolicy]) -> list[dict[str, object]]:
     """Vigil's policies as status lists them: the desired ones, with the id and attachments AWS has."""
     found = []
     for name, content in want.documents.items():
-        had = observed.ours.get(name)
+        had = ours.get(name)
         found.append(GuardrailPolicy(name=name, id=had.id if had else None, type=want.type, characters=len(content),
                                      attached_to=sorted(had.targets) if had else []).model_dump(by_alias=True))
     return found

@@ -31,9 +31,10 @@ def reconcile(ctx: Context) -> Report:
                                  Resource("kms-key", a, r, key.arn or "", key_label, exists=key.exists))
             if run.report.blocked:
                 return  # another's key (or nobody's): the bucket is not pointed at it either
-            if wrote and not (key.exists and key.aliased):
-                key = aws_logarchive.observe_key(ctx.access, a, r, spec.kms.alias, ctx.owner)
-            key_arn = key.arn
+            # A key made just now has its ARN read back, its settings being those it was made with.
+            made = aws_logarchive.describe_key_arn(ctx.access, a, r, spec.kms.alias) if wrote and not key.exists \
+                else None
+            key_arn = key.arn or made
         else:
             key_arn = aws_logarchive.describe_key_arn(ctx.access, a, r, spec.kms.key_arn or "")
             if key_arn is None:

@@ -32,12 +32,10 @@ def reconcile(ctx: Context) -> Report:
         if spec.cloud_watch_logs.enabled:
             name = spec.cloud_watch_logs.log_group_name
             group = aws_logs.observe_log_group(ctx.access, a, r, name)
+            # A group made now has the ARN CloudWatch Logs gives every group of its name: not read back.
             group_arn = group.arn or f"arn:aws:logs:{r}:{a}:log-group:{name}:*"
-            if run.converge(plan_log_group(spec, target, group),
-                            Resource("logs-log-group", a, r, group_arn, target.label(name), group.exists)) \
-                    and not group.exists:
-                group = aws_logs.observe_log_group(ctx.access, a, r, name)
-                group_arn = group.arn or group_arn
+            run.converge(plan_log_group(spec, target, group),
+                         Resource("logs-log-group", a, r, group_arn, target.label(name), group.exists))
             role = aws_iam.observe_role(ctx.access, a, CLOUDWATCH_ROLE_NAME, CLOUDWATCH_ROLE_POLICY)
             run.converge(plan_role(spec, target, group_arn, role),
                          Resource("iam-role", a, "global", CLOUDWATCH_ROLE_NAME,
@@ -52,7 +50,11 @@ def reconcile(ctx: Context) -> Report:
         if run.converge(plan_trail(spec, target, trail, group_arn, role_arn),
                         Resource("cloudtrail-trail", a, r, trail.arn or "", target.label(spec.trail_name),
                                  trail.exists)):
-            seen["trail"] = aws_cloudtrail.observe_trail(ctx.access, a, r, spec.trail_name)
+            # Written to: whether it logs (and since when) is read back for status and the integrity
+            # check; its settings, now the spec's, are not (nothing after this pass looks at them).
+            arn = trail.arn or aws_cloudtrail.trail_arn(a, r, spec.trail_name)
+            seen["trail"] = trail.model_copy(update={
+                "exists": True, "arn": arn, **aws_cloudtrail.logging_status(ctx.access, a, r, arn)})
 
     reports = run_targets(ctx, [(target.label(spec.trail_name), converge)])
     trail = seen.get("trail")

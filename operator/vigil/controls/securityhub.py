@@ -9,13 +9,14 @@ the switch to central configuration, the configuration policy and its associatio
 Then
 one target per member account, ``<account>/<region>``: enrolled, with the spec's standards and
 integrations in the account itself. The members are read once per region (ListMembers), after the
-administrator target. The analyzer is a group and target of its own,
-``<security>/<home>/access-analyzer/<name>``. Last, once every member is enrolled, the active
-findings are counted in the administrator's aggregated view.
+administrator target, and those to enroll are enrolled together (controls.batched). The analyzer
+is a group and target of its own, ``<security>/<home>/access-analyzer/<name>``. Last, once every
+member is enrolled, the active findings are counted in the administrator's aggregated view.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from ..aws import accessanalyzer as aws_accessanalyzer
 from ..aws import organizations as aws_organizations
 from ..aws import securityhub as aws_securityhub
 from ..aws.errors import TargetError, classify
+from ..planning.actions import Action
 from ..planning.organization import plan_trusted_access, target_regions
 from ..planning.securityhub import (ACCESS_ANALYZER_PRINCIPAL, SECURITYHUB_PRINCIPAL, AdministratorConflict,
                                     AggregatorConflict, AnalyzerConflict, AnalyzerTarget, PolicyAssociationFailed,
@@ -38,6 +40,7 @@ from ..planning.securityhub import (ACCESS_ANALYZER_PRINCIPAL, SECURITYHUB_PRINC
 from ..planning.ownership import Resource, created_by
 from ..state.securityhub import CENTRAL, SELF_MANAGED, ConfigurationPolicy, FindingCounts, HubSettings, PolicyAssociation
 from .base import Context, GroupRun, Report, SpecError, TargetRun, run_groups
+from .batched import Planned, converge_batched, fail_each
 
 ADMINISTRATOR_CONFLICT = "AdministratorConflict"
 ADMINISTRATOR_NOT_READY = "AdministratorNotReady"
@@ -109,10 +112,7 @@ def reconcile(ctx: Context) -> Report:
             admin: dict[str, Any] = {}
             regional.target(target.label, lambda run: _converge_administrator(
                 run, target, trust, admin, hubs, configuration))
-            statuses, failure = _members(ctx, target, admin)
-            for account in members:
-                regional.target(target.member_label(account), lambda run, account=account: _converge_member(
-                    run, target, account, statuses, failure, admin))
+            _converge_members(regional, target, members, admin)
         return observe_and_converge
 
     work = [(f"securityhub/{r}", group(r)) for r in regions]
@@ -293,24 +293,49 @@ def _members(ctx: Context, target: SecurityHubRegion,
         return {}, classify(exc)
 
 
-def _converge_member(run: TargetRun, target: SecurityHubRegion, account_id: str, statuses: dict[str, str],
-                     failure: TargetError | None, admin: dict[str, Any]) -> None:
+def _converge_members(regional: GroupRun, target: SecurityHubRegion, members: list[str],
+                      admin: dict[str, Any]) -> None:
+    """One target per member account: enrolled (the accounts to enroll together, 50 a call), then
+    its standards and integrations."""
+    ctx = regional.ctx
+    statuses, failure = _members(ctx, target, admin)
     if failure is not None:
-        raise failure
+        fail_each(regional, [target.member_label(account) for account in members], failure)
+        return
+
+    def planned(account_id: str) -> Planned:
+        status = statuses.get(account_id)
+        enroll = plan_member(target, account_id, status)
+        rest = functools.partial(_converge_member, target=target, account_id=account_id, admin=admin,
+                                 new_hub=bool(enroll) and status is None)
+        if enroll and account_id == target.management_account_id:
+            # AWS enrolls the management account only once its own hub is on: it is enrolled on its
+            # own, after its hub.
+            return Planned(target.member_label(account_id), [], functools.partial(rest, enroll=enroll))
+        return Planned(target.member_label(account_id), enroll, rest)
+
+    def landed() -> set[str]:
+        again, failed = _members(ctx, target, admin)
+        return set() if failed else {target.member_label(account) for account in members
+                                     if not plan_member(target, account, again.get(account))}
+
+    converge_batched(regional, [planned(account) for account in members], landed)
+
+
+def _converge_member(run: TargetRun, target: SecurityHubRegion, account_id: str, admin: dict[str, Any],
+                     new_hub: bool, enroll: list[Action] | None = None) -> None:
+    """A member account once enrolled (``enroll``: the management account's enrolment, made here
+    after its own hub is turned on; enrolling turns it on in every other account). An account not
+    enrolled may still run Security Hub on its own: its checks are read either way (an account
+    where it is off reads as having none)."""
     access, r = run.ctx.access, target.region
-    status = statuses.get(account_id)
-    enroll = plan_member(target, account_id, status)
-    if enroll and account_id == target.management_account_id:
-        # AWS enrolls the management account only once its own hub is on; enrolling turns it on
-        # in every other account.
+    if enroll:
         own = aws_securityhub.hub_enabled(access, account_id, r)
         run.converge(plan_hub(target.member_label(account_id), account_id, r, own, run.ctx.owner))
-    run.converge(enroll)
-    # An account not enrolled may still run Security Hub on its own: its checks are read either
-    # way (an account where it is off reads as having none).
+        run.converge(enroll)
     standards = None if admin.get("central") else admin.get("standards")
-    _converge_checks(run, target.member_label(account_id), account_id, r, hub_on=True,
-                     new_hub=bool(enroll) and status is None, standards=standards)
+    _converge_checks(run, target.member_label(account_id), account_id, r, hub_on=True, new_hub=new_hub,
+                     standards=standards)
 
 
 def _converge_analyzer(run: TargetRun, target: AnalyzerTarget, trusted: Callable[[], set[str]]) -> None:

@@ -14,7 +14,7 @@ from ..aws import logs as aws_logs
 from ..aws import ssm as aws_ssm
 from ..aws.errors import TargetError
 from ..aws.fanout import fan_out
-from ..aws.logarchive import observe_key
+from ..aws.logarchive import describe_key_arn, observe_key
 from ..planning.organization import scope_account_ids, target_regions
 from ..planning.ownership import Resource
 from ..state.sessionlogging import PREFERENCES_DOCUMENT
@@ -46,13 +46,14 @@ def reconcile(ctx: Context) -> Report:
         key_arn = spec.kms.key_arn
         if not key_arn:
             key = observe_key(ctx.access, a, r, SESSION_KEY_ALIAS, ctx.owner)
-            if run.converge(plan_key(spec, target, key),
-                            Resource("kms-key", a, r, key.arn or "", target.of(SESSION_KEY_ALIAS), key.exists)):
-                key = observe_key(ctx.access, a, r, SESSION_KEY_ALIAS, ctx.owner)
+            wrote = run.converge(plan_key(spec, target, key),
+                                 Resource("kms-key", a, r, key.arn or "", target.of(SESSION_KEY_ALIAS), key.exists))
             if run.report.blocked:
                 return  # another's key: nothing is pointed at it
+            # A key made just now has its ARN read back, its settings being those it was made with.
+            made = describe_key_arn(ctx.access, a, r, SESSION_KEY_ALIAS) if wrote and not key.exists else None
             # In Audit a missing key has no ARN yet: the group and the document are compared to its alias.
-            key_arn = key.arn or SESSION_KEY_ALIAS
+            key_arn = key.arn or made or SESSION_KEY_ALIAS
         if spec.cloud_watch.enabled:
             name = spec.cloud_watch.log_group_name
             group = aws_logs.observe_log_group(ctx.access, a, r, name)

@@ -220,6 +220,19 @@ def plan(want: Desired, observed: PolicyTypeState, targets: list[str], root_id: 
     return steps
 
 
+def settled(want: Desired, observed: PolicyTypeState, targets: list[str], ids: dict[str, str]) -> dict[str, OrgPolicy]:
+    """Vigil's policies of one type once a pass has made the whole of its plan: each desired one
+    with its content, attached to exactly ``targets``; ``ids``: those of the policies it created,
+    as AWS gave them (one it did not give is left out)."""
+    ours = {}
+    for name, content in want.documents.items():
+        had = observed.ours.get(name)
+        policy_id = had.id if had else ids.get(name)
+        if policy_id is not None:
+            ours[name] = OrgPolicy(policy_id, name, content, targets=tuple(targets))
+    return ours
+
+
 def _denied(found: OrgPolicy, after: frozenset[Denial], name: str) -> Change:
     """What the policy denies, against what the guardrails will deny (everything, or nothing where
     it no longer applies): the weakening judge takes the difference."""
