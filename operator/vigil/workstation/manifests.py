@@ -15,7 +15,9 @@ from ..controls.reconciler import parse_spec, validation_message
 
 # References resolve in this order: an Organization first, then the LogArchives, then the controls;
 # LogSubscriptionPolicy last, so one pass also subscribes the log groups the other controls create.
-ORDER = {"Organization": 0, "LogArchive": 1, "LogSubscriptionPolicy": 3}
+# Guardrails last: its policies are made from the other objects' outputs, which must exist first
+# (otherwise a second pass would rewrite its policies once).
+ORDER = {"Organization": 0, "LogArchive": 1, "LogSubscriptionPolicy": 3, "Guardrails": 4}
 
 
 class ManifestError(ValueError):
