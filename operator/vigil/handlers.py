@@ -1,8 +1,11 @@
 """kopf registration, and nothing else: every handler hands off to ``vigil.controls.reconciler``.
 
-kopf's handlers are edge-triggered (create, update, resume); AWS drifts without telling anyone,
-so a timer per object re-checks it every ``spec.resyncInterval``. A per-object lock keeps a timer
-tick and a spec change from reconciling the same object at once.
+kopf's handlers are edge-triggered, and AWS drifts without telling anyone, so each object has one
+reconcile loop, a kopf daemon, that reconciles whenever a reconcile is due (``_due``) and waits
+between passes for a wake-up or the next tick. Any event of a Vigil object wakes the loops of its
+namespace (``wakeups``), so a new object, a spec edit, or a dependency turning Ready is acted on at
+once; the tick only bounds how late a resync or a retry starts. A per-object lock keeps a
+reconcile and a delete of the same object apart.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from .api import GROUP, KINDS, VERSION
 from .api.common import parse_duration
 from .controls.base import Runtime
 from .controls.journal import JournalWriter
-from .controls.reconciler import delete_object, reconcile_object
+from .controls.reconciler import delete_object, dependency_state, reconcile_object
 from .leadership.fence import WRITES
 from .planning.weakening import ALLOW_ANNOTATION
 from .memory import release_free_memory
 from .secrets import SecretReader
 from .settings import VigilSettings
+from .wakeups import Wakeups, pause, unless_stopped
 
 log = logging.getLogger(__name__)
 SETTINGS = VigilSettings.from_env()
@@ -111,30 +115,38 @@ for _plural in NEIGHBOURS.values():
     kopf.index(GROUP, VERSION, _plural, id=f"{_plural}_by_namespace")(_by_namespace)
 
 
-async def _reconcile(kind: str, body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, force: bool,
-                     **kwargs: Any) -> None:
-    lock: asyncio.Lock = memo.setdefault("lock", asyncio.Lock())
-    async with lock:
+WAKEUPS = Wakeups()
+
+
+async def _reconcile(kind: str, body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped,
+                     resource: kopf.Resource, logger: Any, **kwargs: Any) -> None:
+    """One pass of the object's loop: a reconcile if one is due, its status patched at its end."""
+    async with memo.setdefault("lock", asyncio.Lock()):
         meta = body.get("metadata", {})
-        generation = meta.get("generation")
+        if stopped or meta.get("deletionTimestamp"):
+            return  # being deleted: the release handler has it now
+        # Read together, before any await: kopf updates the body in place as events come.
+        namespace, name, generation = meta.get("namespace", ""), meta.get("name", ""), meta.get("generation")
+        spec = copy.deepcopy(dict(body.get("spec") or {}))
         status = copy.deepcopy(dict(body.get("status") or {}))
-        allowance = (meta.get("annotations") or {}).get(ALLOW_ANNOTATION)
-        if not force and not _due(memo, (generation, allowance), body.get("spec") or {}, status):
+        lookup = IndexLookup(kwargs)
+        version = (generation, (meta.get("annotations") or {}).get(ALLOW_ANNOTATION),
+                   dependency_state(kind, namespace, spec, lookup))
+        if not _due(memo, version, spec, status):
             return
+        object_meta = _meta(meta)
         if status.get("observedGeneration") != generation:
             # A generation not yet worked on: say so now, not when the reconcile (minutes, for a
             # large organization) ends, so that kstatus, Flux and Argo CD wait rather than read
             # the last generation's Ready as this one's.
             status = {**status, "observedGeneration": generation,
                       "conditions": c.reconciling(list(status.get("conditions") or []), generation, c.now_iso())}
-            await _patch(kwargs["resource"], meta, {"status": status}, kwargs["logger"])
-        outcome = await asyncio.to_thread(
-            reconcile_object, kind, meta.get("namespace", ""), meta.get("name", ""), generation,
-            copy.deepcopy(dict(body.get("spec") or {})), status, IndexLookup(kwargs), memo.runtime,
-            meta=_meta(meta))
+            await _patch(resource, meta, {"status": status}, logger)
+        outcome = await asyncio.to_thread(reconcile_object, kind, namespace, name, generation, spec, status, lookup,
+                                          memo.runtime, meta=object_meta)
         release_free_memory()
-        memo["last"] = ((generation, allowance), time.monotonic(), _ready_reason(outcome.status))
-        patch.status.update(outcome.status)
+        memo["last"] = (version, time.monotonic(), _ready_reason(outcome.status))
+        await _patch(resource, meta, {"status": outcome.status}, logger)
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
 
@@ -152,9 +164,9 @@ def _meta(meta: Any) -> dict[str, Any]:
             "annotations": dict(meta.get("annotations") or {})}
 
 
-def _due(memo: kopf.Memo, version: tuple[int | None, str | None], spec: dict[str, Any],
-         status: dict[str, Any]) -> bool:
-    """``version``: the generation and the weakening allowance; a change of either is due at once."""
+def _due(memo: kopf.Memo, version: tuple[Any, ...], spec: dict[str, Any], status: dict[str, Any]) -> bool:
+    """``version``: the generation, the weakening allowance and what the reconcile reads of other
+    objects (``dependency_state``); a change of any is due at once, as is a first reconcile."""
     last = memo.get("last")
     if last is None:
         return True
@@ -183,11 +195,20 @@ def _delete(*args: Any) -> list[str]:
 
 
 def _register(kind: str, plural: str) -> None:
-    async def on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
-        await _reconcile(kind, body, patch, memo, force=True, **kwargs)
-
-    async def on_tick(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
-        await _reconcile(kind, body, patch, memo, force=False, **kwargs)
+    async def reconcile_loop(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
+        meta = body.get("metadata", {})
+        with WAKEUPS.loop(meta.get("namespace", ""), (kind, meta.get("name", ""))) as wake:
+            while not stopped:
+                wake.clear()  # before the pass: an event during it wakes the next one
+                # kopf stops the loop on a deletion and when the operator stops: the loop ends at
+                # once, and a reconcile under way goes on to its end holding the object's lock,
+                # which the release handler waits for (kopf would re-check a loop still running
+                # only a minute later, holding the deletion back meanwhile).
+                reconciling = asyncio.create_task(_reconcile(kind, body, memo, stopped, **kwargs))
+                if not await unless_stopped(reconciling, stopped.wait()):
+                    return
+                reconciling.result()  # an error: kopf logs it and starts the loop again
+                await pause(wake, stopped.wait(), SETTINGS.tick_seconds)
 
     async def on_delete(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         meta = body.get("metadata", {})
@@ -217,13 +238,19 @@ def _register(kind: str, plural: str) -> None:
                      logger)
 
     resource = (GROUP, VERSION, plural)
-    kopf.on.create(*resource, id="reconcile")(on_change)
-    kopf.on.update(*resource, id="reconcile", field="spec")(on_change)
-    kopf.on.resume(*resource, id="reconcile")(on_change)
-    kopf.timer(*resource, id="resync", interval=SETTINGS.tick_seconds, initial_delay=SETTINGS.tick_seconds)(on_tick)
+    # Started for every object the operator sees (created, or there when it starts) and stopped on
+    # deletion or when the operator stops (kopf runs only while this replica leads). An error ends
+    # the pass; kopf starts the loop again after VIGIL_RETRY_SECONDS.
+    kopf.daemon(*resource, id="reconcile", backoff=SETTINGS.retry_seconds)(reconcile_loop)
+    # After kopf has indexed the event: the woken loops read the object as it now is.
+    kopf.on.event(*resource, id="wake-namespace")(wake_namespace)
     # Delete errors are retried a few times, then the finalizer goes: a stuck CR helps no one.
     kopf.on.delete(*resource, id="release", retries=5, backoff=10)(on_delete)
     kopf.on.event(*resource, id="migrate-finalizer")(on_event)
+
+
+async def wake_namespace(namespace: str | None, **_: Any) -> None:
+    WAKEUPS.wake(namespace or "")
 
 
 for _info in KINDS.values():

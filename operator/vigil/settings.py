@@ -49,8 +49,9 @@ class VigilSettings:
     # Targets reconciled at once per object (accounts x regions, VPCs, log groups...). Each is a
     # thread doing boto3 calls; botocore's adaptive retry mode adds client-side rate limiting.
     concurrency: int = 16
-    # How often each object's timer wakes to check whether a resync is due. The resync period
-    # itself is the object's spec.resyncInterval; this only bounds how late it can start.
+    # How often each object's reconcile loop wakes, when no event wakes it sooner, to check whether
+    # a resync is due. The resync period itself is the object's spec.resyncInterval; this only
+    # bounds how late it can start.
     tick_seconds: float = 10.0
     # While Ready=False for a transient reason (a dependency, throttling, a partial failure),
     # retry this often rather than waiting a whole resyncInterval.

@@ -271,6 +271,53 @@ def ready_reference(lookup: Lookup, kind: str, namespace: str, name: str, field:
     return found
 
 
+# What a reconcile reads of a referenced object's status besides its Ready condition: the
+# LogArchive's outputs (resolve), the key Guardrails protects (planning.guardrail_catalogue).
+OUTPUTS = ("bucketArn", "kmsKeyArn", "accountId", "region")
+
+
+def dependency_state(kind: str, namespace: str, raw_spec: dict[str, Any], lookup: Lookup) -> tuple[Any, ...]:
+    """What a reconcile of this object would read of other objects (resolve): whether its
+    references exist and are Ready, and then which generation and outputs; for a namespace reader,
+    its neighbours' specs and outputs too. It changes whenever that does, so the operator compares
+    it with what its last reconcile saw instead of polling. A not-Ready reference's own reason is
+    left out: it changes nothing but a message, and waking every dependent for it would make a
+    pass each. An Organization reads only its Secret, which is not watched."""
+    if kind == "Organization":
+        return ()
+    try:
+        spec = parse_spec(kind, raw_spec)
+    except ValidationError:
+        return ()  # InvalidSpec, whatever the others are
+    names = [spec.organization_ref.name]  # type: ignore[attr-defined]
+    archive_ref = getattr(spec, "log_archive_ref", None)
+    if archive_ref is not None:
+        names.append(archive_ref.name)
+    # Each name among every referenced kind: another kind's object of that name is an InvalidSpec.
+    state: list[Any] = [(name, tuple(_as_referenced(lookup.get(k, namespace, name)) for k in REFERENCED_KINDS))
+                        for name in names]
+    if kind in NAMESPACE_READERS:
+        state += [(k, n, body.get("spec"), _outputs(body)) for k, n, body in
+                  sorted(lookup.in_namespace(namespace), key=lambda n: n[:2]) if k != kind]
+    return tuple(state)
+
+
+def _as_referenced(found: dict[str, Any] | None) -> tuple[Any, ...] | bool | None:
+    """Missing (None), not Ready (False: resolve reads no further, whatever the reason), or the
+    generation Ready describes and the outputs."""
+    if found is None:
+        return None
+    ready = c.get_condition((found.get("status") or {}).get("conditions"), c.READY) or {}
+    if ready.get("status") != "True":
+        return False
+    return ready.get("observedGeneration"), _outputs(found)
+
+
+def _outputs(found: dict[str, Any]) -> tuple[Any, ...]:
+    status = found.get("status") or {}
+    return tuple(status.get(key) for key in OUTPUTS)
+
+
 def _a(kind: str) -> str:
     return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
 
