@@ -23,6 +23,8 @@ from kopf._cogs.structs.patches import Patch
 from . import conditions as c
 from .api import GROUP, KINDS, VERSION
 from .api.common import parse_duration
+from .aws.budget import CallBudget
+from .aws.session import AccessPool
 from .controls.base import Runtime
 from .controls.journal import JournalWriter
 from .controls.reconciler import delete_object, dependency_state, reconcile_object
@@ -66,7 +68,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
     memo.runtime = Runtime(concurrency=SETTINGS.concurrency, installation=SETTINGS.installation,
-                           journal=JournalWriter())
+                           journal=JournalWriter(), access_pool=AccessPool(CallBudget(SETTINGS.aws_in_flight)))
 
 
 SECRETS = SecretReader()

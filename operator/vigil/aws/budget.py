@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 Key = tuple[str, str, str, str]  # account, region, service, operation
 
-DEFAULT_IN_FLIGHT = 32
+DEFAULT_IN_FLIGHT = 64  # VigilSettings.aws_in_flight, VIGIL_AWS_IN_FLIGHT
 # After a first throttle a key starts at this many requests a second: below the documented
 # per-account rates of the control-plane APIs Vigil calls (docs/performance.md).
 START_RATE = 10.0
