@@ -39,9 +39,12 @@ controlplane:
 ## Go tools the tests use, built once from their pinned Go modules into ~/.cache/vigil/tools:
 ## promtool (tests/monitoring; 7 to 16 minutes on a fresh machine with two cores) and helm
 ## (tests/helm; about 3 minutes once the control plane's Kubernetes modules are in Go's cache).
-tools:
+## And the AWS CLI v1 in .venv-awscli (pinned, its own botocore), whose `cloudtrail validate-logs`
+## tests/aws and `make bench` hold `vigil verify-trail` against.
+tools: install
 	./sandbox/tools/build-promtool.sh >/dev/null
 	./sandbox/tools/build-helm.sh >/dev/null
+	$(BIN)/python -c "from vigil_sandbox.integrity_bench import awscli; raise SystemExit(awscli() is None)"
 
 ## The whole suite: architecture contracts, unit, AWS sandbox, end-to-end (kind tests skip without Docker).
 ## Test files run on TEST_WORKERS processes, each file on one (an e2e module owns its stack and each

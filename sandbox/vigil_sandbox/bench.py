@@ -14,7 +14,9 @@
 5. Failover: two replicas with deploy/'s leader election timings; the leader SIGKILLed, the time
    until the other holds the Lease and has corrected a drift; then a graceful stop's hand-over.
 6. Vigil's CPU per AWS call against a bare boto3 loop making the same calls (call_replay).
-7. Integrity verification: `vigil verify-trail` on a generated chain (integrity_bench).
+7. The operator's largest heap holders by package, imported and after a pass (vigil_sandbox.heap).
+8. Integrity verification: `vigil verify-trail` against `aws cloudtrail validate-logs` on the same
+   generated chain, timed and their verdicts compared (integrity_bench).
 
 1 to 5 run on a real kube-apiserver + etcd on the same cores: wall-clock figures include their
 CPU, which is printed beside them; call counts and the operator's memory and CPU do not.
@@ -32,7 +34,7 @@ from typing import Any
 
 from vigil.aws.budget import CallBudget
 
-from . import call_replay, projection, scale_bench
+from . import call_replay, heap, projection, scale_bench
 from .awsserver import is_write
 from .bench_examples import PRODUCTION_TIMINGS, apply_examples_to_ready
 from .controlplane import ControlPlane, cpu_seconds
@@ -216,6 +218,8 @@ def main() -> int:
         invalid_corpus(workdir, plane)
         failover(workdir, plane)
     cpu_per_call(workdir)
+    print("== The operator's largest heap holders (tracemalloc; its modules imported, then one pass over the examples)")
+    heap.report()
     integrity_verification()
     return 0
 

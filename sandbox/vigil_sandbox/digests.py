@@ -51,14 +51,15 @@ class Signer:
         """The same 2048-bit key for the same seed, in every process."""
         return cls(_seeded_key(seed))
 
-    def public_der(self, pkcs1: bool = False) -> bytes:
-        """SubjectPublicKeyInfo DER, or PKCS#1 RSAPublicKey DER."""
-        fmt = serialization.PublicFormat.PKCS1 if pkcs1 else serialization.PublicFormat.SubjectPublicKeyInfo
+    def public_der(self, spki: bool = False) -> bytes:
+        """PKCS#1 RSAPublicKey DER, as CloudTrail's ListPublicKeys serves it (and as
+        `aws cloudtrail validate-logs` alone can read it); or SubjectPublicKeyInfo DER."""
+        fmt = serialization.PublicFormat.SubjectPublicKeyInfo if spki else serialization.PublicFormat.PKCS1
         return self.key.public_key().public_bytes(serialization.Encoding.DER, fmt)
 
     @property
     def fingerprint(self) -> str:
-        """As the sandbox's ListPublicKeys names the key (MD5 of its DER)."""
+        """As the sandbox's ListPublicKeys names the key (MD5 of the DER it serves)."""
         return hashlib.md5(self.public_der()).hexdigest()
 
     def sign(self, message: bytes) -> str:

@@ -4,11 +4,14 @@ every tampered variant found as exactly its own finding (a gzip member appended 
 digest included); backfill digests verified, and tampering with them found; a 48-hour chain of 3
 accounts x 2 regions verifies clean; the calls it makes are reads; an unreadable bucket is an
 error, not a finding. `vigil verify-trail` finds where a trail delivers from the trail itself, and
-looking anywhere else (a wrong prefix, no organization id) is a finding, not "nothing to verify"."""
+looking anywhere else (a wrong prefix, no organization id) is a finding, not "nothing to verify".
+Where `make tools` installed awscli, its `validate-logs` accepts the sandbox's chain too."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,7 +24,9 @@ from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.integrity import APPENDED, DigestLayout, FindingKind, Window
 from vigil_sandbox.digests import (SANDBOX_TRAIL_BUCKET, ChainWriter, ClientStore, MotoStore, Signer,
                                    reader_policy, sandbox_layout)
+from vigil_sandbox.faults import Fault, Faults
 from vigil_sandbox.gaps.cloudtrail import find_trail, register_public_key
+from vigil_sandbox.integrity_bench import installed_awscli
 
 HOME = "ca-central-1"
 REGIONS = ("ca-central-1", "us-east-1")
@@ -159,6 +164,22 @@ def test_an_unreadable_bucket_is_an_error_not_a_finding(access, organization):
     assert result.errors and result.errors[0].reason == "AWSError" and "NoSuchBucket" in result.errors[0].message
 
 
+def test_a_read_refused_part_way_leaves_its_day_unread_not_a_finding(access, organization, sandbox, bucket):
+    """Objects are read by a pool apart from the unit judging them: a refusal there is still the
+    unit's error (its day unread), and the rest of the chain is verified."""
+    layout = layout_for(organization, "refused")
+    account = organization.workloads[0]
+    writer = ChainWriter(MotoStore(organization.log_archive), layout, Signer.from_seed())
+    writer.write(account, HOME, start(3), 3)
+    faults = Faults(sandbox.endpoint)
+    refused = Fault(operations=("GetObject",), services=("s3",), times=1, status=403, code="AccessDenied")
+    with faults.injecting(error=refused):
+        result = run(access, organization, layout, [account])
+    assert result.tally.findings == [] and not result.verified
+    [error] = result.errors
+    assert error.unit.startswith(f"{account}/{HOME}/") and "GetObject" in error.message, error
+
+
 def test_vigil_verify_trail_reports_and_exits_1_on_a_finding(aws, organization, capsys):
     """`vigil-sandbox` seeded a clean chain; the command verifies it, then finds a tampered log."""
     args = ["verify-trail", "--bucket", SANDBOX_TRAIL_BUCKET, "--prefix", "cloudtrail", "--trail", "vigil-org-trail",
@@ -272,6 +293,23 @@ def test_looking_where_the_trail_does_not_deliver_is_a_finding(organization, loc
     assert f"  NOTE     {contradiction}" in text
     assert f"no digest in s3://{LOCATED_BUCKET}/{looked.digest_folder('<account>', '<region>')}: " \
            "is that where the trail delivers?" in text
+
+
+AWSCLI = installed_awscli()
+
+
+@pytest.mark.skipif(AWSCLI is None, reason="awscli is not installed: `make tools` installs it in .venv-awscli")
+def test_awscli_validate_logs_accepts_the_sandbox_chain(organization, located):
+    """AWS's own verifier (`aws cloudtrail validate-logs`, the bench's yardstick) reads the sandbox
+    as it reads AWS: the trail, CloudTrail's key (PKCS#1 DER), the digests' metadata and chain."""
+    trail_arn = f"arn:aws:cloudtrail:{HOME}:{organization.management}:trail/{LOCATED_TRAIL}"
+    since = (datetime.now(timezone.utc) - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    env = {**os.environ, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    done = subprocess.run([str(AWSCLI), "cloudtrail", "validate-logs", "--trail-arn", trail_arn, "--start-time", since,
+                           "--account-id", organization.management, "--region", HOME],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert "4/4 digest files valid" in done.stdout and "4/4 log files valid" in done.stdout, done.stdout
 
 
 def test_nothing_where_a_young_trail_delivers_is_not_a_verification_either(organization, located, capsys):

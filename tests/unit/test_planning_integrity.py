@@ -49,8 +49,8 @@ def signer() -> Signer:
     return Signer.from_seed("unit-tests")
 
 
-def keys_for(*signers: Signer, pkcs1: bool = False) -> PublicKeys:
-    return PublicKeys({s.fingerprint: s.public_der(pkcs1) for s in signers})
+def keys_for(*signers: Signer, spki: bool = False) -> PublicKeys:
+    return PublicKeys({s.fingerprint: s.public_der(spki) for s in signers})
 
 
 def chain(hours: int = 12, accounts=ACCOUNTS[:1], regions=REGIONS[:1], **writer) -> tuple[ChainWriter, list[str]]:
@@ -148,9 +148,10 @@ def test_clean_chain_of_48_hours_3_accounts_2_regions_has_no_finding():
     assert tally.digests == 48 * 6 and tally.log_files == 48 * 6
 
 
-def test_pkcs1_public_keys_verify_as_well():
+def test_subject_public_key_info_keys_verify_as_well():
+    """CloudTrail serves PKCS#1 RSAPublicKey DER; a key in SubjectPublicKeyInfo DER verifies too."""
     w, _ = chain(4)
-    assert verify(w, keys=keys_for(signer(), pkcs1=True)).findings == []
+    assert verify(w, keys=keys_for(signer(), spki=True)).findings == []
 
 
 def tampered(variant: str) -> tuple[ChainWriter, list[str], str]:

@@ -1,30 +1,35 @@
 """Reading a trail's digests and log files for integrity verification (S3, CloudTrail).
 
-Streams: one digest and its log files at a time per worker, every object inflated and hashed chunk
-by chunk, so memory stays flat whatever the window. The work is one unit per account x region x
-day, run in parallel by the fan-out; the pure core (vigil.planning.integrity) judges and joins the
-units.
+Streams: every object inflated and hashed chunk by chunk as it comes in, so memory stays flat
+whatever the window and the objects' sizes. The work is one unit per account x region x day, run in
+parallel by the fan-out; each unit's digests and log files are read in parallel by a pool of
+readers shared by all units, and judged in key order. The pure core (vigil.planning.integrity)
+judges and joins the units.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..planning.continuity import HOUR, STARTING, STOPPING, TrailEvent, continuity, trail_event
-from ..planning.integrity import (CHUNK, DayRead, DigestLayout, IntegrityResult, LogFileRead, PublicKeys, UnitError,
-                                  Window, check_digest, check_log_file, inflate, link_day_reads)
-from ..state.digests import DigestObject
+from ..planning.integrity import (CHUNK, DayRead, DigestCheck, DigestLayout, IntegrityResult, LogFileRead, PublicKeys,
+                                  UnitError, Window, check_digest, check_log_file, inflate, link_day_reads)
+from ..state.digests import DigestLogFile, DigestObject
 from .errors import TargetError, classify, is_code
 from .fanout import fan_out
 from .session import AwsAccess
 
 _ABSENT = ("NoSuchKey", "404", "NotFound")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -125,23 +130,74 @@ def read_log_file(s3: Any, bucket: str, key: str, owner: dict[str, str] | None =
 
 
 def verify_day(access: AwsAccess, reader: Reader, layout: DigestLayout, keys: PublicKeys, account: str,
-               region: str, day: date, window: Window) -> DayRead:
-    """One account x region x day: each digest, then each of its log files, one at a time."""
+               region: str, day: date, window: Window, reads: Executor) -> DayRead:
+    """One account x region x day: each digest, then each of its log files, judged in key order
+    while the objects after them are read in parallel by ``reads``.
+
+    Waiting for each object in turn, a unit would take a round trip per object (on AWS, tens of
+    milliseconds: a day of a busy account and region in seconds) whatever the concurrency. Reading
+    ahead is bounded, so a unit holds a few digests and the SHA-256 of READ_AHEAD log files at
+    most, whatever the day's size."""
     s3 = access.client("s3", reader.account_id, reader.region)
-    day_read = DayRead()
     owner = reader.owner()
-    for key in digest_keys(s3, layout, account, region, day, window, owner):
-        digest = read_digest(s3, layout.bucket, key, owner)
-        if digest is None:
-            continue
+
+    def read_digest_at(key: str) -> Future[DigestObject | None]:
+        return reads.submit(read_digest, s3, layout.bucket, key, owner)
+
+    def read_log(item: tuple[str, DigestCheck, DigestLogFile | None]) -> Future[LogFileRead] | None:
+        log = item[2]
+        if log is None:
+            return None
+        return reads.submit(read_log_file, s3, log.s3_bucket, log.s3_object,
+                            owner if log.s3_bucket == layout.bucket else None)
+
+    def in_key_order() -> Iterator[tuple[str, DigestCheck, DigestLogFile | None]]:
+        """Each digest checked (log file None), then each of its log files."""
+        listed = digest_keys(s3, layout, account, region, day, window, owner)
+        for key, digest in _read_ahead(listed, read_digest_at, DIGESTS_AHEAD):
+            if digest is not None:  # gone since it was listed
+                check = check_digest(digest, keys)
+                yield key, check, None
+                for log in check.digest.log_files if check.digest else ():
+                    yield key, check, log
+
+    day_read = DayRead()
+    for (key, check, log), read in _read_ahead(in_key_order(), read_log, READ_AHEAD):
         # Keys are listed in time order, so each chain's segment gets its own digests in order.
         segment = day_read.segment(key)
-        check = check_digest(digest, keys)
-        segment.add(check)
-        for log in check.digest.log_files if check.digest else ():
-            segment.log_file(check_log_file(log, read_log_file(
-                s3, log.s3_bucket, log.s3_object, owner if log.s3_bucket == layout.bucket else None)))
+        if log is None:
+            segment.add(check)
+        else:
+            assert read is not None
+            segment.log_file(check_log_file(log, read))
     return day_read
+
+
+# How far a unit reads ahead of what it has judged: log files (enough to keep the readers busy
+# through AWS's latency), and digests (each brings its log files).
+READ_AHEAD = 64
+DIGESTS_AHEAD = 8
+
+
+def _read_ahead(items: Iterable[Item], read: Callable[[Item], Future[Result] | None],
+                ahead: int) -> Iterator[tuple[Item, Result | None]]:
+    """Each item with its read's result (None without a read), in order; the reads are asked up
+    to ``ahead`` items before their result is needed. Reads not started when the caller stops
+    (a failure: the unit's error) are cancelled rather than made for nothing."""
+    queue: deque[tuple[Item, Future[Result] | None]] = deque()
+    try:
+        for item in items:
+            queue.append((item, read(item)))
+            if len(queue) > ahead:
+                first, future = queue.popleft()
+                yield first, future.result() if future else None
+        while queue:
+            first, future = queue.popleft()
+            yield first, future.result() if future else None
+    finally:
+        for _, future in queue:
+            if future:
+                future.cancel()
 
 
 def verify_trail(access: AwsAccess, reader: Reader, layout: DigestLayout, accounts: Sequence[str],
@@ -157,16 +213,20 @@ def verify_trail(access: AwsAccess, reader: Reader, layout: DigestLayout, accoun
     days = window.days()
     chains = [(a, r) for a in accounts for r in regions if r in keys]
 
-    def unit(account: str, region: str, day: date) -> Callable[[], DayRead]:
-        def run() -> DayRead:
-            day_read = verify_day(access, reader, layout, keys[region], account, region, day, window)
-            if progress is not None:
-                progress(account, region, day, day_read.digests, day_read.log_files)
-            return day_read
-        return run
+    # Units list and judge; the objects are read by a pool of their own, so that units waiting for
+    # their reads never hold the workers the reads need.
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="vigil-read") as reads:
 
-    work = [(f"{a}/{r}/{d.isoformat()}", unit(a, r, d)) for a, r in chains for d in days]
-    outcomes = iter(fan_out(work, concurrency))
+        def unit(account: str, region: str, day: date) -> Callable[[], DayRead]:
+            def run() -> DayRead:
+                day_read = verify_day(access, reader, layout, keys[region], account, region, day, window, reads)
+                if progress is not None:
+                    progress(account, region, day, day_read.digests, day_read.log_files)
+                return day_read
+            return run
+
+        work = [(f"{a}/{r}/{d.isoformat()}", unit(a, r, d)) for a, r in chains for d in days]
+        outcomes = iter(fan_out(work, concurrency))
     for account, region in chains:
         day_reads: list[DayRead | None] = []
         for _ in days:
