@@ -28,6 +28,7 @@ from . import metrics, server
 from .leadership.election import LeaderElection
 from .leadership.fence import WRITES
 from .leadership.lease import LeaseApi
+from .memory import limit_arenas
 from .settings import LeaderElectionSettings, VigilSettings
 from .workstation.exit_codes import UsageParser
 
@@ -62,6 +63,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    limit_arenas()
     p = parser()
     options = p.parse_args(argv)
     if options.clusterwide and options.namespaces:

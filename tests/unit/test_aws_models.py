@@ -4,12 +4,14 @@ trimmed botocore models hold those operations, and trimming keeps them usable.""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import botocore.session
 from botocore import xform_name
+from botocore.parsers import create_parser
 
-from vigil.aws.models import OPERATIONS, TrimmingLoader
+from vigil.aws.models import OPERATIONS, READ_IN_PART, TrimmingLoader
 
 PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "vigil"
 
@@ -64,3 +66,60 @@ def test_trimmed_client_keeps_its_operations_and_loses_the_rest():
     shape = s3.meta.service_model.operation_model("PutBucketEncryption").input_shape
     assert "ServerSideEncryptionConfiguration" in shape.members
     assert not hasattr(s3, "delete_object"), "operations Vigil never calls are not loaded"
+
+
+def test_trimmed_endpoint_table_keeps_every_service_vigil_calls(monkeypatch):
+    """The table is keyed by endpoint prefix, not by service name: trimming by name must still keep
+    each service's entry, so its clients resolve exactly as with botocore's whole table (global
+    services such as IAM and Organizations sign for one region, which only the table says)."""
+    for variable in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(variable, raising=False)
+    whole, trimmed = botocore.session.Session(), botocore.session.Session()
+    trimmed.register_component("data_loader", TrimmingLoader())
+    table = trimmed.get_component("data_loader").load_data("endpoints")
+    kept = {prefix for partition in table["partitions"] for prefix in partition["services"]}
+    for service in OPERATIONS:
+        assert whole.get_service_model(service).endpoint_prefix in kept, service
+        for region in ("us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"):
+            a, b = (s.create_client(service, region_name=region, aws_access_key_id="a", aws_secret_access_key="b")
+                    for s in (whole, trimmed))
+            assert (b.meta.endpoint_url, b.meta.region_name) == (a.meta.endpoint_url, a.meta.region_name), \
+                (service, region)
+    assert len(kept) < 20 * len(table["partitions"]), "services Vigil never calls are dropped"
+
+
+def _reached(model: dict, name: str) -> set[str]:
+    shapes, seen, pending = model["shapes"], set(), [name]
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            shape = shapes[name]
+            pending += [m["shape"] for m in shape.get("members", {}).values()]
+            pending += [shape[k]["shape"] for k in ("member", "key", "value") if k in shape]
+    return seen
+
+
+def test_shapes_read_in_part_are_never_sent():
+    """A shape cut to the members Vigil reads could not carry the others in a request."""
+    loader = botocore.session.get_session().get_component("data_loader")
+    for service, read in READ_IN_PART.items():
+        model = loader.load_service_model(service, "service-2")
+        for operation in OPERATIONS[service]:
+            sent = model["operations"][operation].get("input", {}).get("shape")
+            assert not (sent and _reached(model, sent) & set(read)), (service, operation)
+
+
+def test_findings_parse_to_their_severity_and_nothing_else():
+    session = botocore.session.Session()
+    session.register_component("data_loader", TrimmingLoader())
+    model = session.get_service_model("securityhub")
+    assert len(model.shape_names) < 250, "the details of every resource type are dropped"
+    body = {"Findings": [{"Id": "f-1", "Severity": {"Label": "HIGH", "Normalized": 70},
+                          "Resources": [{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::b",
+                                         "Details": {"AwsS3Bucket": {"Name": "b"}}}]}], "NextToken": "n"}
+    parsed = create_parser("rest-json").parse(
+        {"body": json.dumps(body).encode(), "headers": {}, "status_code": 200},
+        model.operation_model("GetFindings").output_shape)
+    assert parsed["Findings"] == [{"Severity": {"Label": "HIGH", "Normalized": 70}}]
+    assert parsed["NextToken"] == "n"

@@ -6,10 +6,15 @@ each model is cut down, when first loaded, to those operations and the shapes th
 most of the operator's memory after its imports. Calling an operation not listed in
 vigil.aws.permissions fails with AttributeError on the client: list it there first, with its IAM
 actions (a unit test checks the code against that list).
+
+botocore keeps its endpoint table (endpoints.json) too, whole: every service (305 in the aws
+partition alone) in every partition, about 7 MiB once parsed. It is cut down the same way, to the
+services Vigil calls.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -21,12 +26,26 @@ from .permissions import operations_by_service
 # vigil.aws.permissions.
 OPERATIONS: dict[str, frozenset[str]] = operations_by_service()
 
+# Answer shapes Vigil reads a few members of, by service: those members are all botocore parses and
+# keeps. A Security Hub finding reaches some 850 shapes (the details of every resource type): 2 MiB
+# of model, and on AWS most of a page's parsing; Vigil counts findings by severity
+# (vigil.aws.securityhub.active_findings). A unit test checks that no listed operation sends them.
+READ_IN_PART: dict[str, dict[str, frozenset[str]]] = {
+    "securityhub": {"AwsSecurityFinding": frozenset({"Severity"})},
+}
+
 _TRIMMED = "vigilTrimmed"  # marks a cached model already cut down
 
 
-def trim(model: dict[str, Any], operations: frozenset[str]) -> dict[str, Any]:
-    """Keep ``operations`` and the shapes they reach; drop documentation. In place."""
+def trim(model: dict[str, Any], operations: frozenset[str],
+         read_in_part: dict[str, frozenset[str]] | None = None) -> dict[str, Any]:
+    """Keep ``operations`` and the shapes they reach, of the shapes ``read_in_part`` only the
+    members it names; drop documentation. In place."""
     shapes = model["shapes"]
+    for name, members in (read_in_part or {}).items():
+        shape = shapes[name]
+        shape["members"] = {k: v for k, v in shape["members"].items() if k in members}
+        shape["required"] = [k for k in shape.get("required", []) if k in members]
     keep: set[str] = set()
     pending: list[str] = []
     for name in operations:
@@ -51,6 +70,29 @@ def trim(model: dict[str, Any], operations: frozenset[str]) -> dict[str, Any]:
     return model
 
 
+def trim_endpoints(endpoints: dict[str, Any], services: frozenset[str]) -> dict[str, Any]:
+    """Keep, in each partition, only ``services``. In place.
+
+    The table is keyed by endpoint prefix, which is the service's name but for hyphens
+    (accessanalyzer is access-analyzer); a unit test checks this for every service Vigil calls."""
+    for partition in endpoints["partitions"]:
+        partition["services"] = {prefix: data for prefix, data in partition["services"].items()
+                                 if prefix.replace("-", "") in services}
+    endpoints[_TRIMMED] = True
+    return endpoints
+
+
+def compact(data: dict[str, Any]) -> None:
+    """Rebuild ``data`` from fresh objects. In place (botocore's cache holds it).
+
+    What trimming keeps lies scattered over the memory the whole file took to parse (ec2's
+    model is 4 MiB of JSON) and keeps much of it resident; fresh copies pack together and let it
+    go: Vigil's 16 service models, loaded alone, leave 7 MiB resident instead of 14."""
+    fresh = json.loads(json.dumps(data))
+    data.clear()
+    data.update(fresh)
+
+
 def _undocumented(node: dict[str, Any]) -> dict[str, Any]:
     node.pop("documentation", None)
     node.pop("documentationUrl", None)
@@ -58,7 +100,8 @@ def _undocumented(node: dict[str, Any]) -> dict[str, Any]:
 
 
 class TrimmingLoader(Loader):
-    """A botocore loader whose service models hold only the operations Vigil calls."""
+    """A botocore loader whose service models hold only the operations Vigil calls, and whose
+    endpoint table only the services it calls."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -69,5 +112,14 @@ class TrimmingLoader(Loader):
             model = super().load_service_model(service_name, type_name, api_version)  # cached by botocore
             operations = OPERATIONS.get(service_name)
             if type_name == "service-2" and operations is not None and not model.get(_TRIMMED):
-                trim(model, operations)
+                compact(trim(model, operations, READ_IN_PART.get(service_name)))
             return model
+
+    def load_data_with_path(self, name: str) -> Any:
+        if name != "endpoints":
+            return super().load_data_with_path(name)
+        with self._trimming:
+            data, path = super().load_data_with_path(name)  # cached by botocore
+            if not data.get(_TRIMMED):
+                compact(trim_endpoints(data, frozenset(OPERATIONS)))
+            return data, path

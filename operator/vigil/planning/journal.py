@@ -20,11 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, utils
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-
 from . import policies
 from .actions import Action, Change
 from .ownership import Owner
@@ -150,6 +145,12 @@ PublicKeyOf = Callable[[str], bytes]  # key ARN -> DER SubjectPublicKeyInfo (KMS
 
 def signature_problem(envelope_: Mapping[str, Any], public_key: PublicKeyOf) -> str | None:
     """Why the envelope's signature does not stand for its record, or None."""
+    # Imported here: cryptography costs a process ~7 MiB, and only `vigil evidence` checks a journal.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
     record = envelope_.get("record")
     signature = envelope_.get("signature") or {}
     if not isinstance(record, dict):
