@@ -163,8 +163,10 @@ def signature_problem(envelope_: Mapping[str, Any], public_key: PublicKeyOf) -> 
     try:
         key = load_der_public_key(public_key(str(signature.get("keyArn"))))
         value = base64.b64decode(str(signature.get("value")), validate=True)
-    except (ValueError, LookupError) as exc:
-        return f"its signature cannot be checked: {exc}"
+    except LookupError:
+        return f"its signature cannot be checked: the key {signature.get('keyArn')} is not known"
+    except ValueError:
+        return "its signature cannot be checked: the key or the signature is not well-formed"
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return f"key {signature.get('keyArn')} is not an elliptic-curve key"
     try:
