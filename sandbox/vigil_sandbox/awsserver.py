@@ -12,7 +12,9 @@ the clears, under SEEN_PATH: checks that span a whole test module (the IAM cover
 tests/e2e) read it at the end, whatever the tests cleared on the way.
 Faults to inject (vigil_sandbox.faults) are set under FAULTS_PATH; the record says which hit a call.
 The organization's service and resource control policies (vigil_sandbox.organization_policies)
-are applied to every request before moto sees it; the record says which denied a call.
+are applied to every request before moto sees it; the record says which denied a call. With rate
+limits on (vigil_sandbox.rate_limits), a request beyond AWS's rate is answered with the service's
+throttling error first; the record marks it throttled.
 """
 
 from __future__ import annotations
@@ -36,16 +38,10 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import botocore.session
 from botocore.exceptions import UnknownServiceError
 from botocore.model import OperationModel, ServiceModel
-from moto.iam.models import get_account_id_from
 from moto.moto_api._internal.models import moto_api_backend
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server
+from moto.moto_server.werkzeug_app import create_backend_app
 
-from vigil_sandbox import s3_batch_delete
+from vigil_sandbox import moto_costs, s3_batch_delete
 from vigil_sandbox.contract import SandboxContractError
 from vigil_sandbox.faults import (
     FAULTS_PATH,
@@ -55,9 +51,13 @@ from vigil_sandbox.faults import (
     error_answer,
     refusal_answer,
     serve_faults,
+    throttling_error,
 )
 from vigil_sandbox.faults import Faults as Faults  # beside CallLog, for the sandbox's users
+from vigil_sandbox.http_keepalive import KeepAliveRequestHandler, KeepAliveServer
 from vigil_sandbox.organization_policies import Decision, evaluate
+from vigil_sandbox.rate_limits import RateLimits
+from vigil_sandbox.rate_limits import Request as RateLimited
 from vigil_sandbox.request_context import WireRequest
 
 CALLS_PATH = "/_vigil/calls"
@@ -101,6 +101,9 @@ class AwsCall:
     # the denied objects were refused (AccessDenied in its Errors) and the others deleted.
     denied: str | None = None
     by_vigil: bool = False  # Vigil made it, not a test's own client
+    # Beyond AWS's rate for it (vigil_sandbox.rate_limits): answered with the service's throttling
+    # error in moto's place, not applied.
+    throttled: bool = False
 
     @property
     def dropped(self) -> bool:
@@ -129,12 +132,12 @@ class CallRecorder:
 
     def record(
         self, account: str, service: str, operation: str, region: str, status: int, fault: str | None = None,
-        denied: str | None = None, by_vigil: bool = False,
+        denied: str | None = None, by_vigil: bool = False, throttled: bool = False,
     ) -> None:
         with self._lock:
             call = AwsCall(
                 len(self._calls), account, service, operation, region, is_write(operation), status, fault, denied,
-                by_vigil,
+                by_vigil, throttled,
             )
             self._calls.append(call)
             self._seen.add(SeenOperation(account, service, operation, by_vigil))
@@ -316,6 +319,15 @@ class _AwsRequest:
     def by_vigil(self) -> bool:
         return VIGIL_USER_AGENT in self.headers.get("user-agent", "")
 
+    def rate_limited(self) -> RateLimited:
+        """What the request is counted by against AWS's rates. S3 counts its GETs and HEADs as
+        reads, whatever the operation's name (a GetBucketPolicy is a GET, a HeadBucket a HEAD)."""
+        if self.service == "s3":
+            bucket = self.path.split("/", 2)[1] or None
+            return RateLimited(self.account, self.region, self.service, self.operation,
+                               self.method not in ("GET", "HEAD"), bucket)
+        return RateLimited(self.account, self.region, self.service, self.operation, is_write(self.operation))
+
     def wire(self, environ: dict[str, Any]) -> WireRequest:
         return WireRequest(self.account, self.service, self.operation, self.region, self.access_key, self.method,
                            self.path, self.params, self.headers, lambda: _request_body(environ))
@@ -340,7 +352,7 @@ def _account_for(access_key: str, headers: Mapping[str, str]) -> str:
         return os.environ["MOTO_ACCOUNT_ID"]
     if "x-moto-account-id" in headers:
         return headers["x-moto-account-id"]
-    return get_account_id_from(access_key)
+    return moto_costs.account_of_key(access_key)
 
 
 def _request_body(environ: dict[str, Any]) -> bytes:
@@ -407,16 +419,18 @@ def _identify(environ: dict[str, Any]) -> _AwsRequest | None:
 
 
 class RecordingApp:
-    """WSGI middleware: records each AWS request moto answers, and serves the record; injects
-    the faults of its FaultInjector, and serves their plan; answers the requests the organization's
-    SCPs and RCPs deny."""
+    """WSGI middleware: records each AWS request moto answers, and serves the record; throttles
+    the requests beyond AWS's rates when ``rate_limits`` is set; injects the faults of its
+    FaultInjector, and serves their plan; answers the requests the organization's SCPs and RCPs deny."""
 
     def __init__(
-        self, app: Callable[..., Iterable[bytes]], recorder: CallRecorder, faults: FaultInjector | None = None
+        self, app: Callable[..., Iterable[bytes]], recorder: CallRecorder, faults: FaultInjector | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self._app = app
         self._recorder = recorder
         self._faults = faults or FaultInjector()
+        self.rate_limits = rate_limits
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -430,6 +444,9 @@ class RecordingApp:
         request = _identify(environ)
         if request is None:
             return self._app(environ, start_response)
+        limits = self.rate_limits
+        if limits is not None and not limits.admit(request.rate_limited()):
+            return self._throttle(request, start_response)
         refused = self._refuse(request, start_response)
         if refused is not None:
             return refused
@@ -437,6 +454,16 @@ class RecordingApp:
         if denied is not None:
             return denied
         return self._answer(request, environ, start_response)
+
+    def _throttle(self, request: _AwsRequest, start_response: Callable[..., Any]) -> list[bytes]:
+        """The service's throttling error, as AWS answers a request beyond its rate."""
+        model = service_model(request.service)
+        status, code, message = throttling_error(model)
+        line, headers, body = error_answer(model.resolved_protocol if model is not None else "json",
+                                           status, code, message)
+        self._record(request, status, None, throttled=True)
+        start_response(line, headers)
+        return [b""] if request.method == "HEAD" else [body]
 
     def _refuse(self, request: _AwsRequest, start_response: Callable[..., Any]) -> list[bytes] | None:
         """A throttling or server error drawn for the request, answered in moto's place."""
@@ -540,9 +567,10 @@ class RecordingApp:
             time.sleep(fault.ms / 1000)
         return fault is not None
 
-    def _record(self, request: _AwsRequest, status: int, fault: str | None, denied: str | None = None) -> None:
+    def _record(self, request: _AwsRequest, status: int, fault: str | None, denied: str | None = None,
+                throttled: bool = False) -> None:
         self._recorder.record(request.account, request.service, request.operation, request.region, status, fault,
-                              denied, request.by_vigil)
+                              denied, request.by_vigil, throttled)
 
     def _serve_record(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -577,7 +605,7 @@ def _drop(answer: Iterable[bytes], environ: dict[str, Any]) -> NoReturn:
     raise ConnectionAbortedError("vigil-sandbox: answer dropped by a fault")
 
 
-class _QuietRequestHandler(MotoRequestHandler):
+class _QuietRequestHandler(KeepAliveRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # One access-log line per AWS call drowns test output; the recorder keeps them instead.
         # Errors still go through log_error.
@@ -592,8 +620,13 @@ class AwsServer:
     port: int
     recorder: CallRecorder
     faults: FaultInjector
-    _server: BaseWSGIServer
+    _app: RecordingApp
+    _server: KeepAliveServer
     _thread: threading.Thread
+
+    def limit_rates(self, limits: RateLimits | None) -> None:
+        """Throttle requests beyond AWS's rates from now on (vigil_sandbox.rate_limits); None: never."""
+        self._app.rate_limits = limits
 
     @property
     def endpoint(self) -> str:
@@ -602,6 +635,7 @@ class AwsServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.close_connections()
         self._server.server_close()
         self._thread.join()
 
@@ -611,17 +645,19 @@ def reset_aws_state() -> None:
     moto_api_backend.reset()
 
 
-def start_aws_server(host: str = "127.0.0.1", port: int = 0) -> AwsServer:
+def start_aws_server(host: str = "127.0.0.1", port: int = 0, rate_limits: RateLimits | None = None) -> AwsServer:
     """Serve moto on host:port (0 picks a free port) in a background thread of this process.
 
-    Moto's state lives in this process, so code here (gaps, seeding, tests) can reach it.
+    Moto's state lives in this process, so code here (gaps, seeding, tests) can reach it; a
+    second server in the same process serves the same state, with a record of its own.
     """
+    moto_costs.cut()
     recorder, faults = CallRecorder(), FaultInjector()
-    app = RecordingApp(DomainDispatcherApplication(create_backend_app), recorder, faults)
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
+    app = RecordingApp(moto_costs.HostDispatcher(create_backend_app), recorder, faults, rate_limits)
+    server = KeepAliveServer(host, port, app, _QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="vigil-aws-sandbox", daemon=True)
     thread.start()
-    return AwsServer(host, server.server_port, recorder, faults, server, thread)
+    return AwsServer(host, server.server_port, recorder, faults, app, server, thread)
 
 
 class CallLog:
@@ -651,3 +687,7 @@ class CallLog:
     def denied(self, since: int = 0) -> list[AwsCall]:
         """The calls the organization's SCPs or RCPs denied (``call.denied`` says which policy)."""
         return [call for call in self.calls(since) if call.denied is not None]
+
+    def throttled(self, since: int = 0) -> list[AwsCall]:
+        """The calls answered with a throttling error for going beyond AWS's rate."""
+        return [call for call in self.calls(since) if call.throttled]

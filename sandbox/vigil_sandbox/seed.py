@@ -6,6 +6,9 @@ Moto draws account, organization and OU ids at random; while seeding, its id gen
 the fixed ids below instead.
 
 Seeding goes through the server with boto3, as any caller would, so it also exercises the gaps.
+What each member account holds is created through one client per service and Region, acting in
+the account by moto's ``x-moto-account-id`` header (``_AccountClients``), not through clients of
+its own: creating them was most of the seed's CPU (docs/testing.md, "The seeded organization").
 """
 
 from __future__ import annotations
@@ -201,27 +204,44 @@ def seed_organization(
         regions=tuple(regions),
         organizational_units=ou_ids,
     )
+    clients = _AccountClients(session, endpoint)
     for name, account, _ in members:
         if account == SHARED_NETWORK_ACCOUNT or account in workload_ids:
-            _seed_network_account(session, endpoint, sandbox, name, account)
+            _seed_network_account(clients.acting_in(account), sandbox, name, account)
     _seed_guardduty(session, endpoint, sandbox)
     _seed_security_hub(session, endpoint, sandbox)
     return sandbox
 
 
-def _seed_network_account(
-    session: boto3.Session, endpoint: str, sandbox: SandboxOrganization, name: str, account: str
-) -> None:
-    credentials = session.client("sts", endpoint_url=endpoint).assume_role(
-        RoleArn=sandbox.role_arn(account), RoleSessionName="vigil-sandbox-seed"
-    )["Credentials"]
-    keys: dict[str, Any] = {
-        "aws_access_key_id": credentials["AccessKeyId"],
-        "aws_secret_access_key": credentials["SecretAccessKey"],
-        "aws_session_token": credentials["SessionToken"],
-    }
+class _AccountClients:
+    """boto3 clients for the seed, one per service and Region, each request made in the account
+    last chosen with ``acting_in`` (moto's ``x-moto-account-id`` header, which the server reads
+    as moto does). Creating an EC2 client costs more CPU than a hundred of its calls; the seed
+    makes a dozen calls per account and Region. One thread at a time."""
+
+    def __init__(self, session: boto3.Session, endpoint: str) -> None:
+        self._session, self._endpoint = session, endpoint
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._account = ""
+
+    def acting_in(self, account: str) -> _AccountClients:
+        self._account = account
+        return self
+
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        if (service, region) not in self._clients:
+            client = self._session.client(service, endpoint_url=self._endpoint, region_name=region)
+            client.meta.events.register("before-sign", self._in_account)
+            self._clients[(service, region)] = client
+        return self._clients[(service, region)]
+
+    def _in_account(self, request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = self._account
+
+
+def _seed_network_account(clients: _AccountClients, sandbox: SandboxOrganization, name: str, account: str) -> None:
     for region in sandbox.regions:
-        ec2 = session.client("ec2", endpoint_url=endpoint, region_name=region, **keys)
+        ec2 = clients("ec2", region)
         for n, (suffix, tags) in enumerate(VPCS, 1):
             named = {"Name": f"{name}-{suffix}", **tags}
             ec2.create_vpc(
@@ -230,34 +250,33 @@ def _seed_network_account(
                     {"ResourceType": "vpc", "Tags": [{"Key": k, "Value": v} for k, v in named.items()]}
                 ],
             )
-        logs = session.client("logs", endpoint_url=endpoint, region_name=region, **keys)
+        logs = clients("logs", region)
         for group in LOG_GROUPS:
             logs.create_log_group(logGroupName=group)
         if account == SHARED_NETWORK_ACCOUNT and region == sandbox.regions[0]:
-            s3 = session.client("s3", endpoint_url=endpoint, region_name=region, **keys)
-            _seed_network_team_flow_log(ec2, s3, region, f"{name}-tools")
-            _seed_full_subscription_slots(session, endpoint, region, keys)
+            _seed_network_team_flow_log(ec2, clients("s3", region), region, f"{name}-tools")
+            _seed_full_subscription_slots(clients, region)
         if account in sandbox.workloads and region == sandbox.regions[0]:
             # A volume someone forgot to encrypt: the Config rule ENCRYPTED_VOLUMES finds it.
             ec2.create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=False)
         if account == SESSION_PREFERENCES_ACCOUNT and region == sandbox.regions[0]:
-            session.client("ssm", endpoint_url=endpoint, region_name=region, **keys).create_document(
+            clients("ssm", region).create_document(
                 Name="SSM-SessionManagerRunShell", DocumentType="Session", DocumentFormat="JSON",
                 Content=json.dumps(SESSION_PREFERENCES, indent=4))
 
 
-def _seed_full_subscription_slots(session: boto3.Session, endpoint: str, region: str, keys: dict[str, Any]) -> None:
-    kinesis = session.client("kinesis", endpoint_url=endpoint, region_name=region, **keys)
+def _seed_full_subscription_slots(clients: _AccountClients, region: str) -> None:
+    kinesis = clients("kinesis", region)
     kinesis.create_stream(StreamName="network-siem", ShardCount=1)
     stream = kinesis.describe_stream_summary(StreamName="network-siem")["StreamDescriptionSummary"]["StreamARN"]
-    iam = session.client("iam", endpoint_url=endpoint, **keys)
+    iam = clients("iam")
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     role = iam.create_role(RoleName="network-siem-logs", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     iam.put_role_policy(RoleName="network-siem-logs", PolicyName="to-siem", PolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "kinesis:PutRecord*", "Resource": stream}]}))
-    logs = session.client("logs", endpoint_url=endpoint, region_name=region, **keys)
+    logs = clients("logs", region)
     logs.create_log_group(logGroupName=FULL_SLOTS_LOG_GROUP)
     for name in FULL_SLOTS_FILTERS:
         logs.put_subscription_filter(logGroupName=FULL_SLOTS_LOG_GROUP, filterName=name, filterPattern="",

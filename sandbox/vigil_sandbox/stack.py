@@ -66,6 +66,8 @@ class Stack:
     workdir: Path
     namespaces: tuple[str, ...] = ("baseline",)
     workloads: int = 3
+    # "aws": the sandbox throttles as AWS does (vigil_sandbox.rate_limits); "": as VIGIL_SANDBOX_RATE_LIMITS says
+    rate_limits: str = ""
     operator_env: dict[str, str] = field(default_factory=dict)
     aws_endpoint: str = ""
     organization: dict[str, Any] = field(default_factory=dict)
@@ -99,8 +101,9 @@ class Stack:
         return process
 
     def _start_aws(self) -> None:
+        limits = ["--rate-limits", self.rate_limits] if self.rate_limits else []
         process = self._spawn("aws", [sys.executable, "-m", "vigil_sandbox", "--port", "0", "--json",
-                                      "--workloads", str(self.workloads)])
+                                      "--workloads", str(self.workloads), *limits])
         assert process.stdout is not None
         line = process.stdout.readline()
         if not line:
