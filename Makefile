@@ -50,8 +50,8 @@ tools: install
 ## Test files run on TEST_WORKERS processes, each file on one (an e2e module owns its stack and each
 ## worker its control plane). The end-to-end tests mostly wait on the operator and AWS's answers,
 ## so more workers than cores pay even on two cores (measured: 3 workers 8m04s against 12m38s for
-## 2; with issue 17's tests, 4 workers 11m06s against 11m30s for 3). The slowest tests are listed
-## at the end.
+## 2; with issue 17's tests, 4 workers 11m06s against 11m30s for 3; after issue 18's per-call CPU
+## cuts, 4 workers 9m26s). The slowest tests are listed at the end.
 TEST_WORKERS ?= 4
 test: install controlplane tools
 	$(BIN)/lint-imports
