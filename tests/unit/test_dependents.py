@@ -139,6 +139,15 @@ def test_guardrails_read_their_neighbours_specs_and_keys_not_their_readiness(ns:
     assert ns.state("Guardrails") != before, "a new neighbour"
 
 
+def test_a_neighbours_resync_period_is_not_what_guardrails_protect(ns: Namespace) -> None:
+    """A GitOps edit of every object's resyncInterval must not make the Guardrails reconcile once
+    per object edited."""
+    ns.put("Guardrails")
+    before = ns.state("Guardrails")
+    ns.put("OrgTrail", resyncInterval="59m")
+    assert ns.state("Guardrails") == before
+
+
 def test_an_organization_or_an_invalid_spec_reads_no_other_object(ns: Namespace) -> None:
     assert ns.state("Organization") == ()
     assert dependency_state("OrgTrail", NS, {"organizationRef": {}}, ns) == ()

@@ -297,9 +297,15 @@ def dependency_state(kind: str, namespace: str, raw_spec: dict[str, Any], lookup
     state: list[Any] = [(name, tuple(_as_referenced(lookup.get(k, namespace, name)) for k in REFERENCED_KINDS))
                         for name in names]
     if kind in NAMESPACE_READERS:
-        state += [(k, n, body.get("spec"), _outputs(body)) for k, n, body in
+        state += [(k, n, _read_of_neighbour(body.get("spec")), _outputs(body)) for k, n, body in
                   sorted(lookup.in_namespace(namespace), key=lambda n: n[:2]) if k != kind]
     return tuple(state)
+
+
+def _read_of_neighbour(spec: Any) -> Any:
+    """A neighbour's spec as a namespace reader uses it: its resync period protects nothing, and an
+    edit of it alone (a GitOps change of the periods of every object) wakes no Guardrails."""
+    return {k: v for k, v in spec.items() if k != "resyncInterval"} if isinstance(spec, dict) else spec
 
 
 def _as_referenced(found: dict[str, Any] | None) -> tuple[Any, ...] | bool | None:
