@@ -176,8 +176,13 @@ def plot(figures: list[ScaleFigures], path: Path) -> None:
             ax.plot(accounts, values, marker="o", label=label)
         ax.set_title(title)
         ax.set_xscale("log")
-        if title != "Operator RSS (MiB)":
-            ax.set_yscale("symlog" if title == "AWS calls" else "log")
+        if title == "AWS calls":
+            ax.set_yscale("symlog", linthresh=1)  # throttled answers can be 0
+            ax.set_ylim(bottom=0)
+        elif title == "Operator RSS (MiB)":
+            ax.set_ylim(bottom=0)
+        else:
+            ax.set_yscale("log")
         ax.set_xlabel("accounts")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
