@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .integrity import KEEP_FINDINGS, LOGGING_STOPPED, Finding, FindingKind, IntegrityResult
+from .integrity import KEEP_FINDINGS, LOGGING_STOPPED, Finding, FindingKind, Gap, IntegrityResult
 
 # CloudTrail's events that stop a trail's digests, and those that start them again.
 STOPPING = frozenset({"StopLogging", "DeleteTrail"})
@@ -103,19 +103,6 @@ def stops(events: Iterable[TrailEvent]) -> list[Stop]:
             found.append(Stop(stopped, event))
             stopped = None
     return found + ([Stop(stopped, None)] if stopped is not None else [])
-
-
-@dataclass(frozen=True)
-class Gap:
-    """Hours without verified digests, and why: LoggingStopped (CloudTrail's events say who
-    stopped the trail, and when; evidence, not tampering) or DigestMissing (nothing explains it)."""
-
-    account: str  # "*" for the whole trail: a stop stops every account's chain
-    region: str
-    since: str
-    until: str | None
-    reason: str
-    message: str
 
 
 def continuity(result: IntegrityResult, events: Iterable[TrailEvent]) -> None:

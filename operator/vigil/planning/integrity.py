@@ -34,8 +34,6 @@ from ..state.digests import HASH_ALGORITHM, SIGNATURE_ALGORITHM, Digest, DigestL
 if TYPE_CHECKING:  # cryptography costs the process ~8 MiB: loaded when the first signature is checked
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-    from .continuity import Gap
-
 KEY_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 # A gap that a stop of the trail explains (vigil.planning.continuity): evidence, not a finding.
 LOGGING_STOPPED = "LoggingStopped"
@@ -607,6 +605,19 @@ class ChainCoverage:
     first: str | None
     last: str | None
     restarts: tuple[Restart, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Hours without verified digests, and why: LoggingStopped (CloudTrail's events say who
+    stopped the trail, and when; evidence, not tampering) or DigestMissing (nothing explains it)."""
+
+    account: str  # "*" for the whole trail: a stop stops every account's chain
+    region: str
+    since: str
+    until: str | None
+    reason: str
+    message: str
 
 
 @dataclass
