@@ -83,11 +83,6 @@ def governed_regions(docs: list[dict[str, Any]]) -> int:
     return len(org["spec"]["regions"]["governed"])
 
 
-def wait_all(stack: Stack, keys: list[tuple[str, str, str]], done: Any, timeout: float) -> None:
-    for key in keys:
-        stack.wait(*key, done, timeout=timeout, what="Ready and Compliant")
-
-
 def measure(workdir: Path, plane: ControlPlane, accounts: int, rate_limits: str | None,
             timeout: float = 3600) -> tuple[ScaleFigures, list[Any], dict[str, Any]]:
     """The figures, the calls Vigil made converging, and the sandbox's organization."""
@@ -108,7 +103,8 @@ def measure(workdir: Path, plane: ControlPlane, accounts: int, rate_limits: str 
         started = time.monotonic()
         for doc in docs:
             stack.apply(doc)
-        wait_all(stack, keys, is_ready_and_compliant, timeout)
+        for key in keys:
+            stack.wait(*key, is_ready_and_compliant, timeout=timeout, what="Ready and Compliant")
         converged = time.monotonic() - started
         operator_cpu, sandbox_cpu = cpu_seconds(stack.operator_pid) - operator_cpu, cpu_seconds(aws_pid) - sandbox_cpu
         made = [c for c in calls.calls() if c.by_vigil]

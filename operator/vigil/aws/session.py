@@ -279,11 +279,6 @@ class AwsAccess:
             self._speakers.pop(account_id, None)
 
 
-def speaking_as(speaker: Speaker) -> Any:
-    """Make the calling thread speak as ``speaker`` until the returned token is reset (tests)."""
-    return _SPEAKER.set(speaker)
-
-
 def _instrument(client: BaseClient, region: str, budget: CallBudget) -> None:
     """Pass every request through the budget; count every call by service, operation and outcome
     (ok, or the error code); and mark each failure with where it was made (errors.Call), so its
