@@ -123,3 +123,37 @@ def test_findings_parse_to_their_severity_and_nothing_else():
         model.operation_model("GetFindings").output_shape)
     assert parsed["Findings"] == [{"Severity": {"Label": "HIGH", "Normalized": 70}}]
     assert parsed["NextToken"] == "n"
+
+
+def _documentation_emptied(node):
+    if isinstance(node, dict):
+        return {key: "" if key == "documentation" else _documentation_emptied(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_documentation_emptied(value) for value in node]
+    return node
+
+
+def test_files_load_as_botocore_loads_them_but_for_their_documentation():
+    """What Vigil's loader strips from the bytes is the documentation strings and nothing else, in
+    every file a client of each service Vigil calls reads (its model, paginators, endpoint rule
+    set) and in the endpoint table."""
+    from botocore.loaders import JSONFileLoader
+
+    from vigil.aws.models import UndocumentedFileLoader
+
+    botocores, ours = JSONFileLoader(), UndocumentedFileLoader()
+    loader = TrimmingLoader()
+    paths = [str(Path(loader.load_data_with_path("endpoints")[1]))]
+    for service in OPERATIONS:
+        version = loader.determine_latest_version(service, "service-2")
+        for kind in ("service-2", "paginators-1", "endpoint-rule-set-1"):
+            path = Path(loader.search_paths[-1]) / service / version / kind
+            if botocores.exists(str(path)):
+                paths.append(str(path))
+    assert len(paths) > 2 * len(OPERATIONS)
+    emptied = 0
+    for path in paths:
+        theirs = botocores.load_file(path)
+        assert ours.load_file(path) == _documentation_emptied(theirs), path
+        emptied += json.dumps(theirs).count('"documentation": "') - json.dumps(theirs).count('"documentation": ""')
+    assert emptied > 1000, "the documentation was there to empty"
