@@ -1,10 +1,16 @@
-"""Run one function per target with bounded concurrency; one target's failure never stops the rest."""
+"""Run one function per target with bounded concurrency; one target's failure never stops the rest.
+
+A fixed set of worker threads takes the targets in the order given, one at a time, and writes
+each outcome in its place. Nothing is made per target but its outcome: a thread pool's submit makes a
+future per target up front (with its condition, lock and waiters' deque: about 1.3 KiB), and at
+1,000 accounts x 2 regions every object's fan-out held thousands of them at once.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -37,6 +43,28 @@ def fan_out(work: Sequence[tuple[str, Callable[[], T]]], concurrency: int) -> li
 
     if len(work) <= 1:
         return [run(t, fn) for t, fn in work]
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(work))), thread_name_prefix="vigil") as pool:
-        futures = [pool.submit(run, t, fn) for t, fn in work]
-        return [f.result() for f in futures]
+    outcomes: list[Outcome[T] | None] = [None] * len(work)
+    pending = iter(enumerate(work))
+    taking = threading.Lock()
+    stopped: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            while True:
+                with taking:
+                    item = next(pending, None)
+                if item is None:
+                    return
+                index, (target, fn) = item
+                outcomes[index] = run(target, fn)
+        except BaseException as exc:  # noqa: BLE001 - not a target's failure (SystemExit, say): the caller's
+            stopped.append(exc)
+
+    workers = [threading.Thread(target=worker, name=f"vigil-{n}") for n in range(max(1, min(concurrency, len(work))))]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    if stopped:
+        raise stopped[0]
+    return [outcome for outcome in outcomes if outcome is not None]  # every one is, once the workers are done
