@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -67,4 +67,4 @@ def fan_out(work: Sequence[tuple[str, Callable[[], T]]], concurrency: int) -> li
         thread.join()
     if stopped:
         raise stopped[0]
-    return [outcome for outcome in outcomes if outcome is not None]  # every one is, once the workers are done
+    return cast(list[Outcome[T]], outcomes)  # every place filled: each worker ran until none was left
