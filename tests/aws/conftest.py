@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from vigil.aws.session import AccessSettings, AwsAccess
 from vigil_sandbox.awsserver import CallLog
 from vigil_sandbox.cli import start_sandbox
 from vigil_sandbox.seed import SandboxOrganization
@@ -81,6 +82,13 @@ def organization(sandbox: Sandbox) -> SandboxOrganization:
 @pytest.fixture(scope="session")
 def aws(sandbox: Sandbox) -> AwsClients:
     return AwsClients(sandbox.organization)
+
+
+@pytest.fixture(scope="module")
+def access(sandbox: Sandbox) -> AwsAccess:
+    """Vigil's own clients, from the home region: one per module, so that what they remember
+    (credentials, owners confirmed) never carries from one module's story into another's."""
+    return AwsAccess(AccessSettings(home_region=HOME_REGION))
 
 
 @pytest.fixture

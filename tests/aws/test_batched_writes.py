@@ -6,10 +6,9 @@ each account's write."""
 from __future__ import annotations
 
 import pytest
-from botocore.config import Config
 
 from vigil.aws import guardduty as aws_guardduty
-from vigil.aws.session import AccessSettings, AwsAccess
+from vigil.aws.session import AwsAccess
 from vigil.controls.base import Context, GroupRun
 from vigil.controls.batched import Planned, converge_batched
 from vigil.planning.guardduty import MEMBER_ENABLED, GuardDutyRegion, plan_member
@@ -18,11 +17,6 @@ from vigil.planning.ownership import Owner
 REGION = "eu-west-3"  # no other test designates GuardDuty's administrator here
 STRANGER = "999999999999"  # in no organization
 OWNER = Owner("tests", "GuardDutyOrg", "batched")
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region="ca-central-1"))
 
 
 @pytest.fixture(scope="module")

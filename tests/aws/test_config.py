@@ -15,7 +15,6 @@ from botocore.exceptions import ClientError
 from vigil.api.config import ConfigBaselineSpec
 from vigil.aws import config as aws_config
 from vigil.aws.apply import execute
-from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.config import (AGGREGATOR_ROLE_NAME, SERVICE_LINKED_ROLE_NAME, OrganizationTarget,
                                    RecorderTarget, plan_aggregator, plan_aggregator_role, plan_delegation,
                                    plan_recorder, plan_rules, plan_service_linked_role)
@@ -43,11 +42,6 @@ def config(aws, account=None, region=REGION):
 
 def slr_arn(account: str) -> str:
     return f"arn:aws:iam::{account}:role/aws-service-role/{CONFIG}/{SERVICE_LINKED_ROLE_NAME}"
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region="ca-central-1"))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from botocore.exceptions import ClientError
 from vigil.api.flowlogs import VpcSelector
 from vigil.aws import ec2 as aws_ec2
 from vigil.aws.errors import classify
-from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.flowlogs import DEFAULT_LOG_FORMAT, vpc_filters
 from vigil.planning.ownership import Owner
 from vigil_sandbox.seed import NETWORK_TEAM_BUCKET
@@ -21,11 +20,6 @@ WORKLOAD = "555555555555"
 SHARED_NETWORK = "444444444444"
 REGION = "us-east-1"
 OWNER = Owner("tests", "FlowLogPolicy", "adapter")
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region="ca-central-1"))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from botocore.exceptions import ClientError
 
 from vigil.aws import guardduty as aws_guardduty
 from vigil.aws.errors import classify
-from vigil.aws.session import AccessSettings, AwsAccess
 from vigil_sandbox.gaps import without_gaps
 from vigil_sandbox.seed import GUARDDUTY_UNENROLLED
 
@@ -31,11 +30,6 @@ def error_code(call) -> str:
 
 def guardduty(aws, account=None, region=REGION):
     return aws.client("guardduty", account, region, config=NO_RETRIES)
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region="ca-central-1"))
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ import pytest
 
 from vigil import cli
 from vigil.aws.integrity import Reader, judge_continuity, trail_events, verify_trail
-from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.integrity import APPENDED, DigestLayout, FindingKind, Window
 from vigil_sandbox.digests import (SANDBOX_TRAIL_BUCKET, ChainWriter, ClientStore, MotoStore, Signer,
                                    reader_policy, sandbox_layout)
@@ -38,11 +37,6 @@ def bucket(aws, organization) -> str:
     aws.client("s3", organization.log_archive).create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": HOME})
     return BUCKET
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region=HOME))
 
 
 def layout_for(organization, prefix: str) -> DigestLayout:

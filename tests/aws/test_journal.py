@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from vigil.aws.journal import create_signing_key_with_alias, signing_key_arn
-from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.cli import main
 from vigil.controls.journal import JournalPlace, JournalWriter
 from vigil.planning.journal import Verdict, build_record, plan_signing_key
@@ -29,11 +28,6 @@ from .conftest import HOME_REGION
 BUCKET = "vigil-journal-test-archive"
 ALIAS = "alias/vigil-journal-test"
 START = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region=HOME_REGION))
 
 
 @pytest.fixture(scope="module")

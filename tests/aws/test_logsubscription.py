@@ -22,7 +22,7 @@ from vigil.aws import iam as aws_iam
 from vigil.aws import kinesis as aws_kinesis
 from vigil.aws import logs as aws_logs
 from vigil.aws.apply import execute
-from vigil.aws.session import AccessSettings, AwsAccess
+from vigil.aws.session import AwsAccess
 from vigil.planning.logsubscription import (ROLE_POLICY_NAME, Archive, CoverageError, Names, Source,
                                             data_stream_ready, destination_target, excluded_prefixes,
                                             firehose_role_policy, firehose_trust_policy, logs_role_policy,
@@ -59,11 +59,6 @@ def converge(access: AwsAccess, actions) -> int:
     for action in actions:
         execute(access, action)
     return len(actions)
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region="ca-central-1"))
 
 
 @pytest.fixture(scope="module")

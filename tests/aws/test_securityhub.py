@@ -20,7 +20,6 @@ from vigil.api.organization import OrganizationSpec
 from vigil.api.securityhub import SecurityHubBaselineSpec
 from vigil.aws import accessanalyzer as aws_accessanalyzer
 from vigil.aws import securityhub as aws_securityhub
-from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.controls import securityhub as control
 from vigil.controls.base import Context, OrganizationView
 from vigil.planning.ownership import Owner
@@ -71,11 +70,6 @@ def untrusting(aws) -> Iterator[None]:
     for principal in (SECURITYHUB, ACCESS_ANALYZER):
         if principal in before:
             org.enable_aws_service_access(ServicePrincipal=principal)
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region="ca-central-1"))
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ from vigil.aws import logs as aws_logs
 from vigil.aws import ssm as aws_ssm
 from vigil.aws.apply import execute
 from vigil.aws.logarchive import observe_key
-from vigil.aws.session import AccessSettings, AwsAccess
 from vigil.planning.ownership import Owner
 from vigil.planning.sessionlogging import (SESSION_KEY_ALIAS, SessionTarget, desired_preferences, document_content,
                                            plan_document, plan_key, plan_log_group)
@@ -58,11 +57,6 @@ def key_policy(*services: str) -> str:
 
 def make_key(aws, *services: str, region: str = REGION) -> str:
     return client(aws, "kms", region).create_key(Policy=key_policy(*services))["KeyMetadata"]["Arn"]
-
-
-@pytest.fixture(scope="module")
-def access(sandbox) -> AwsAccess:
-    return AwsAccess(AccessSettings(home_region="ca-central-1"))
 
 
 @pytest.fixture(scope="module")
