@@ -73,38 +73,50 @@ RATES: dict[tuple[str, str], Rate] = {
     # ListRegions and GetRegionOptStatus 5/s, burst 5.
     ("account", "ListRegions"): Rate(5, 5),
     ("account", "GetRegionOptStatus"): Rate(5, 5),
-    # STS, "IAM and AWS STS quotas" (IAM User Guide, reference_iam-quotas): 600 requests per
-    # second per account per Region for the STS API. No burst published.
+    # STS: 600 requests per second per account per Region, shared by AssumeRole,
+    # GetCallerIdentity and the other STS calls. Cited to "IAM and AWS STS quotas" (IAM User Guide,
+    # reference_iam-quotas) by several third parties; the live page could not be read from here and
+    # the archived copy has no request rates: unconfirmed. No burst published.
     ("sts", READS): Rate(600, 600),
     ("sts", WRITES): Rate(600, 600),
     # KMS, "Request quotas" (kms/latest/developerguide/requests-per-second.html), per operation:
-    # DescribeKey 2,000/s; GetKeyPolicy, GetKeyRotationStatus 1,000/s; ListAliases, ListKeys
-    # 500/s; ListResourceTags 50/s; CreateKey, CreateAlias, UpdateAlias, PutKeyPolicy,
-    # EnableKeyRotation, ScheduleKeyDeletion, UntagResource 5/s; TagResource 10/s. Symmetric
-    # cryptographic operations share one quota, 5,500/s in most Regions (KMS_CRYPTOGRAPHIC).
+    # DescribeKey 2,000/s; ListResourceTags 2,000/s; GetKeyPolicy, GetKeyRotationStatus 1,000/s;
+    # ListAliases, ListKeys 500/s; PutKeyPolicy, EnableKeyRotation, ScheduleKeyDeletion 15/s;
+    # CreateKey, CreateAlias, UpdateAlias, UntagResource 5/s; TagResource 10/s. Symmetric
+    # cryptographic operations share one quota (KMS_CRYPTOGRAPHIC): 10,000/s, 20,000 or 100,000 in
+    # the busiest Regions; the lowest is modelled.
     ("kms", "DescribeKey"): Rate(2000, 2000),
+    ("kms", "ListResourceTags"): Rate(2000, 2000),
     ("kms", "GetKeyPolicy"): Rate(1000, 1000),
     ("kms", "GetKeyRotationStatus"): Rate(1000, 1000),
     ("kms", "ListAliases"): Rate(500, 500),
     ("kms", "ListKeys"): Rate(500, 500),
-    ("kms", "ListResourceTags"): Rate(50, 50),
+    ("kms", "PutKeyPolicy"): Rate(15, 15),
+    ("kms", "EnableKeyRotation"): Rate(15, 15),
+    ("kms", "ScheduleKeyDeletion"): Rate(15, 15),
     ("kms", "TagResource"): Rate(10, 10),
-    ("kms", "cryptographic"): Rate(5500, 5500),
-    ("kms", READS): Rate(100, 100),  # other reads: not listed; the table's lowest read rate but one
+    ("kms", "cryptographic"): Rate(10000, 10000),
+    ("kms", READS): Rate(100, 100),  # other reads: not listed; lower than any read the table lists
     ("kms", WRITES): Rate(5, 5),
-    # CloudWatch Logs, "CloudWatch Logs endpoints and quotas" (general/latest/gr/cwl_region.html),
-    # per-API TPS quotas: DescribeLogGroups 10, CreateLogGroup 5, PutRetentionPolicy 5,
-    # PutSubscriptionFilter 5, DescribeSubscriptionFilters 5. Other operations: the same split.
-    ("logs", READS): Rate(10, 10),
+    # CloudWatch Logs, "CloudWatch Logs quotas" (AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html),
+    # transactions per second per account and Region: DescribeLogGroups 10, CreateLogGroup 10,
+    # CreateLogStream 50; PutRetentionPolicy, PutSubscriptionFilter, DescribeSubscriptionFilters,
+    # PutDestination, PutDestinationPolicy, DescribeDestinations, ListTagsForResource,
+    # ListTagsLogGroup 5. Not listed (DescribeAccountPolicies, PutAccountPolicy): 5.
+    ("logs", READS): Rate(5, 5),
     ("logs", WRITES): Rate(5, 5),
-    ("logs", "DescribeSubscriptionFilters"): Rate(5, 5),
-    # Data Firehose, "Amazon Data Firehose Quota" (firehose/latest/dev/limits.html): the control
-    # plane operations 5 invocations per second each, DescribeDeliveryStream 10.
+    ("logs", "DescribeLogGroups"): Rate(10, 10),
+    ("logs", "CreateLogGroup"): Rate(10, 10),
+    ("logs", "CreateLogStream"): Rate(50, 50),
+    # Data Firehose, "Amazon Data Firehose Quota" (firehose/latest/dev/limits.html): each control
+    # plane operation, DescribeDeliveryStream included, up to five invocations per second, a hard
+    # limit.
     ("firehose", READS): Rate(5, 5),
     ("firehose", WRITES): Rate(5, 5),
-    ("firehose", "DescribeDeliveryStream"): Rate(10, 10),
-    # Kinesis Data Streams, "Quotas and limits" (streams/latest/dev/service-sizes-and-limits.html):
-    # DescribeStreamSummary 20 TPS, DescribeStream 10, the control plane writes 5 per account.
+    # Kinesis Data Streams, "Quotas and limits" (streams/latest/dev/service-sizes-and-limits.html,
+    # "KDS Control Plane API Limits"): DescribeStreamSummary 20 TPS, DescribeStream 10, CreateStream,
+    # DeleteStream and most others 5 per account (a few are per stream; counted per account here,
+    # the stricter).
     ("kinesis", READS): Rate(5, 5),
     ("kinesis", WRITES): Rate(5, 5),
     ("kinesis", "DescribeStreamSummary"): Rate(20, 20),

@@ -152,7 +152,7 @@ def test_the_record_marks_the_throttled_calls_and_they_are_not_applied(clients, 
     log = CallLog(limited.endpoint)
     log.reset()
     logs = clients.client("logs")
-    allowed = burst(("logs", WRITES))
+    allowed = burst(("logs", "CreateLogGroup"))
     names = [f"/vigil-test/rate-limited/{n}" for n in range(allowed + 1)]
     try:
         for name in names[:allowed]:
