@@ -336,6 +336,20 @@ class Stack:
         items = client.CoreV1Api(self.kube()).list_namespaced_event(namespace).to_dict()["items"]
         return [e for e in items if name is None or (e.get("involved_object") or {}).get("name") == name]
 
+    def wait_events(self, namespace: str, name: str, predicate: Callable[[dict[str, Any]], bool],
+                    timeout: float = 15, what: str = "an event") -> list[dict[str, Any]]:
+        """The object's Events that ``predicate`` accepts, once there is at least one: kopf posts
+        Events from a queue of its own, after the status patch, so a status seen does not mean its
+        Event is there yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events(namespace, name) if predicate(e)]
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} for {namespace}/{name}: not posted within {timeout}s")
+            time.sleep(0.25)
+
     def wait(self, kind: str, namespace: str, name: str, predicate: Callable[[dict[str, Any]], bool],
              timeout: float = 60, what: str = "the condition") -> dict[str, Any]:
         deadline = time.monotonic() + timeout

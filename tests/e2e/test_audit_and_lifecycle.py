@@ -67,7 +67,8 @@ def test_invalid_spec_and_missing_organization_make_no_aws_call(stack: Stack, ma
     states.record("dependency-not-ready", waiting)
     time.sleep(3)  # a few timer ticks: still nothing may reach AWS
     assert calls.calls() == []
-    assert any(e["reason"] == "InvalidSpec" and e["type"] == "Warning" for e in stack.events("lifecycle", "central"))
+    stack.wait_events("lifecycle", "central", lambda e: e["reason"] == "InvalidSpec" and e["type"] == "Warning",
+                      what="InvalidSpec")
 
 
 def test_object_waits_for_its_organization_then_reconciles(stack: Stack, manifest):
@@ -119,8 +120,8 @@ def test_delete_policy_removes_what_vigil_created_but_no_log_data(stack: Stack, 
         time.sleep(0.25)
     assert stack.aws("cloudtrail").describe_trails(trailNameList=["vigil-org-trail"])["trailList"] == []
     assert s3.get_object(Bucket="acme-log-archive", Key="cloudtrail/evidence.json.gz")["Body"].read() == b"log data"
-    notes = " ".join(e["message"] for e in stack.events("lifecycle", "central") if e["reason"] == "Deleted")
-    assert "kept" in notes
+    stack.wait_events("lifecycle", "central", lambda e: e["reason"] == "Deleted" and "kept" in e["message"],
+                      what="Deleted saying what was kept")
 
 
 def test_external_id_comes_from_the_named_secret(stack: Stack, manifest):

@@ -199,7 +199,7 @@ def test_drift_is_corrected_within_one_resync(stack: Stack, baseline: dict):
     obj = stack.wait("ConfigBaseline", "baseline", "config",
                      lambda o: is_ready_and_compliant(o) and o["status"]["driftCorrections"] >= before + 2,
                      timeout=10, what="Compliant with the corrections counted")
-    assert any(e["reason"] == "DriftCorrected" for e in stack.events("baseline", "config"))
+    stack.wait_events("baseline", "config", lambda e: e["reason"] == "DriftCorrected", what="DriftCorrected")
 
 
 def test_audit_reports_drift_and_never_writes(stack: Stack, baseline: dict):

@@ -99,7 +99,7 @@ def test_one_unreachable_account_holds_back_only_its_own_targets(baseline: Stack
         for obj in all_objects(stack):
             assert not [f for f in failures(obj) if f["reason"] != "AccountUnreachable"], obj["kind"]
             assert obj["status"]["targets"]["failed"] == len(failures(obj))
-        assert any(e["reason"] == "AccountUnreachable" for e in stack.events(NS, "config"))
+        stack.wait_events(NS, "config", lambda e: e["reason"] == "AccountUnreachable", what="AccountUnreachable")
 
         # While Vigil cannot reach it, someone stops the account's Config recorder.
         [recorder] = config.describe_configuration_recorders()["ConfigurationRecorders"]

@@ -100,7 +100,7 @@ def test_a_second_object_naming_the_same_resources_is_a_conflict_and_writes_noth
         assert holder in condition(obj, "Ready")["message"], condition(obj, "Ready")
         if kind == "OrgTrail":
             states.record("conflict", obj)
-        assert any(e["reason"] == "Conflict" and e["type"] == "Warning" for e in team_a.events(B, name))
+        team_a.wait_events(B, name, lambda e: e["reason"] == "Conflict" and e["type"] == "Warning", what="Conflict")
     time.sleep(2 * RESYNC_SECONDS)  # B is retried: still nothing may reach AWS on its behalf
     assert calls.writes() == [], "team A's objects are in steady state; any write was team B's"
 
@@ -119,8 +119,8 @@ def test_delete_policy_delete_deletes_nothing_the_object_does_not_own(team_a: St
                and not team_a.exists("LogArchive", B, "same-bucket"), timeout=30)
     assert team_a.aws("cloudtrail").get_trail_status(Name=TRAIL)["IsLogging"] is True
     assert team_a.aws("s3", LOG_ARCHIVE).head_bucket(Bucket=BUCKET)
-    notes = " ".join(e["message"] for e in team_a.events(B, "org-trail") if e["reason"] == "Deleted")
-    assert "not created by this OrgTrail" in notes
+    team_a.wait_events(B, "org-trail", lambda e: e["reason"] == "Deleted" and "not created by this OrgTrail"
+                       in e["message"], what="Deleted saying what was not its own")
 
 
 def test_a_shorter_retention_waits_for_an_allowance_naming_it(team_a: Stack):
@@ -133,7 +133,7 @@ def test_a_shorter_retention_waits_for_an_allowance_naming_it(team_a: Stack):
     assert f"{LOG_ARCHIVE}/ca-central-1/{BUCKET}: lifecycle.expire_after_days 2555 -> 1" in message
     assert 'vigil.dev/allow-weakening: "spec.retention.expireAfterDays=1"' in message
     assert expiry(team_a) == 2555, "seven years of logs are not set to be deleted tomorrow"
-    assert any(e["reason"] == "WeakeningHeld" for e in team_a.events(A, "central"))
+    team_a.wait_events(A, "central", lambda e: e["reason"] == "WeakeningHeld", what="WeakeningHeld")
 
     # An allowance naming another value authorizes nothing.
     team_a.annotate("LogArchive", A, "central", {ALLOW: "spec.retention.expireAfterDays=30"})
@@ -151,7 +151,7 @@ def test_a_shorter_retention_waits_for_an_allowance_naming_it(team_a: Stack):
     assert writes["PutBucketLifecycleConfiguration"] == 1, writes
     [use] = allowed["status"]["allowedWeakenings"]
     assert use["allowance"] == "spec.retention.expireAfterDays=1" and "2555 -> 1" in use["change"]
-    assert any(e["reason"] == "WeakeningAllowed" for e in team_a.events(A, "central"))
+    team_a.wait_events(A, "central", lambda e: e["reason"] == "WeakeningAllowed", what="WeakeningAllowed")
 
     # Back to seven years (no allowance needed), then a later weakening edit is held again.
     team_a.patch_spec("LogArchive", A, "central", {"retention": {"expireAfterDays": 2555}})

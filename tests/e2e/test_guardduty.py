@@ -139,8 +139,8 @@ def test_drift_is_corrected_within_one_resync(stack: Stack, built):
     obj = stack.wait("GuardDutyOrg", NS, NAME, lambda o: is_ready_and_compliant(o) and
                      o["status"]["driftCorrections"] >= before + 4, timeout=ONE_RESYNC, what="drift corrected")
     assert reason(obj, "Compliant") in ("InSync", "DriftCorrected")
-    corrections = [e for e in stack.events(NS, NAME) if e["type"] == "Warning"]
-    assert any("555555555555/ca-central-1" in e["message"] for e in corrections)
+    stack.wait_events(NS, NAME, lambda e: e["type"] == "Warning" and "555555555555/ca-central-1" in e["message"],
+                      what="a Warning naming the corrected target")
 
 
 def test_audit_reports_drift_and_writes_nothing(stack: Stack, built):

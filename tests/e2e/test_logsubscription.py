@@ -149,9 +149,8 @@ def test_a_filter_deleted_out_of_band_is_recreated(baseline: Stack):
                            and o["status"]["driftCorrections"] > corrections, timeout=ONE_RESYNC,
                            what="Compliant again, the correction counted")["status"]
     assert status["driftCorrections"] == corrections + 1
-    # kopf posts Events after the status, from a queue of its own.
-    wait_until("a DriftCorrected event", lambda: any(e["reason"] == "DriftCorrected" and group in e["message"]
-                                                     for e in baseline.events(NS, NAME)))
+    baseline.wait_events(NS, NAME, lambda e: e["reason"] == "DriftCorrected" and group in e["message"],
+                         what="DriftCorrected")
 
 
 def test_a_firehose_stripped_of_its_key_is_encrypted_again(baseline: Stack):
@@ -168,8 +167,8 @@ def test_a_firehose_stripped_of_its_key_is_encrypted_again(baseline: Stack):
 
     wait_until("the archive key back on the stream", encrypted)
     baseline.wait("LogSubscriptionPolicy", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC, what="Compliant")
-    wait_until("a DriftCorrected event", lambda: any(e["reason"] == "DriftCorrected" and "kms_key_arn" in e["message"]
-                                                     for e in baseline.events(NS, NAME)))
+    baseline.wait_events(NS, NAME, lambda e: e["reason"] == "DriftCorrected" and "kms_key_arn" in e["message"],
+                         what="DriftCorrected")
 
 
 def test_audit_reports_drift_and_never_writes(baseline: Stack, manifest):

@@ -55,7 +55,7 @@ def test_apply_makes_aws_match(baseline: Stack):
     assert status["trailArn"] == trail["TrailARN"] and status["isLogging"] is True
     assert condition(baseline.get("OrgTrail", NS, "org-trail"), "IntegrityVerified")["status"] == "Unknown"
     states.record("ready-compliant", baseline.get("OrgTrail", NS, "org-trail"))
-    assert any(e["reason"] == "Ready" and e["type"] == "Normal" for e in baseline.events(NS, "org-trail"))
+    baseline.wait_events(NS, "org-trail", lambda e: e["reason"] == "Ready" and e["type"] == "Normal", what="Ready")
 
 
 def test_steady_state_resync_writes_nothing(baseline: Stack):
@@ -112,9 +112,9 @@ def test_out_of_band_drift_is_corrected_within_one_resync(baseline: Stack):
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     assert all(s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"].values())
     assert condition(trail, "Compliant")["status"] == "True" and condition(archive, "Compliant")["status"] == "True"
-    warnings = [e for e in baseline.events(NS, "org-trail") if e["reason"] == "DriftCorrected"]
-    assert warnings and warnings[0]["type"] == "Warning"
-    assert "StartLogging" in " ".join(e["message"] for e in warnings)
+    warnings = baseline.wait_events(NS, "org-trail", lambda e: e["reason"] == "DriftCorrected"
+                                    and "StartLogging" in e["message"], what="DriftCorrected naming StartLogging")
+    assert {e["type"] for e in warnings} == {"Warning"}
     assert {e["source"]["component"] for e in warnings} == {"vigil"}, "Events are Vigil's, not kopf's"
     trail_labels = {"kind": "OrgTrail", "namespace": NS, "name": "org-trail"}
     assert baseline.metric("vigil_drift_corrections_total", kind="OrgTrail") >= 2
@@ -181,7 +181,8 @@ def test_delete_with_retain_leaves_trail_and_bucket(baseline: Stack):
     ct = baseline.aws("cloudtrail")
     assert ct.get_trail_status(Name=TRAIL)["IsLogging"] is True
     assert baseline.aws("s3", LOG_ARCHIVE).head_bucket(Bucket=BUCKET)
-    assert any("Retain" in e["message"] for e in baseline.events(NS, "org-trail") if e["reason"] == "Deleted")
+    baseline.wait_events(NS, "org-trail", lambda e: e["reason"] == "Deleted" and "Retain" in e["message"],
+                         what="Deleted naming Retain")
 
 
 def test_metrics_and_liveness_are_served(baseline: Stack):

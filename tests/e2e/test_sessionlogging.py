@@ -139,8 +139,8 @@ def test_preferences_saved_with_encryption_off_are_corrected(baseline: Stack):
     status = baseline.wait("SessionLogging", NS, NAME, is_ready_and_compliant, timeout=ONE_RESYNC,
                            what="Compliant again")["status"]
     assert status["driftCorrections"] > corrections
-    assert any(e["reason"] == "DriftCorrected" and f"{account}/{region}" in e["message"]
-               and "s3_encryption_enabled: False -> True" in e["message"] for e in baseline.events(NS, NAME))
+    baseline.wait_events(NS, NAME, lambda e: e["reason"] == "DriftCorrected" and f"{account}/{region}" in e["message"]
+                         and "s3_encryption_enabled: False -> True" in e["message"], what="a DriftCorrected event")
 
 
 def test_a_log_group_whose_key_was_removed_is_encrypted_again(baseline: Stack):
