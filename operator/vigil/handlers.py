@@ -27,7 +27,7 @@ from .aws.budget import CallBudget
 from .aws.session import AccessPool
 from .controls.base import Runtime
 from .controls.journal import JournalWriter
-from .controls.reconciler import delete_object, dependency_state, reconcile_object
+from .controls.reconciler import delete_object, dependency_state, reconcile_object, references
 from .leadership.fence import WRITES
 from .planning.weakening import ALLOW_ANNOTATION
 from .memory import release_free_memory
@@ -98,6 +98,12 @@ class IndexLookup:
                 for store in [self._indexes[f"{plural}_by_namespace"].get(namespace)] if store is not None
                 for name, body in (entry for entry in store)]
 
+    def referrers(self, kind: str, namespace: str, name: str) -> list[tuple[str, str]]:
+        """The objects (kind, name) that name this Organization or LogArchive, deleting or not."""
+        return sorted(entry for plural in REFERRING.values()
+                      for store in [self._indexes[f"{plural}_references"].get((namespace, kind, name))]
+                      if store is not None for entry in store)
+
 
 def _index(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict[Any, Any]:
     return {(namespace, name): {"spec": copy.deepcopy(dict(spec)), "status": copy.deepcopy(dict(status))}}
@@ -115,6 +121,17 @@ def _by_namespace(namespace: str, name: str, spec: Any, status: Any, **_: Any) -
 NEIGHBOURS = {k.kind: k.plural for k in KINDS.values() if k.kind not in ("Organization", "Guardrails")}
 for _plural in NEIGHBOURS.values():
     kopf.index(GROUP, VERSION, _plural, id=f"{_plural}_by_namespace")(_by_namespace)
+
+
+def _references(namespace: str, name: str, spec: Any, body: Any, **_: Any) -> dict[Any, Any]:
+    kind = body.get("kind", "")
+    return {(namespace, *named): (kind, name) for named in references(kind, dict(spec))}
+
+
+# Every kind that names an Organization (all but the Organization): who holds each one's deletion.
+REFERRING = {k.kind: k.plural for k in KINDS.values() if k.kind != "Organization"}
+for _plural in REFERRING.values():
+    kopf.index(GROUP, VERSION, _plural, id=f"{_plural}_references")(_references)
 
 
 WAKEUPS = Wakeups()
@@ -214,6 +231,8 @@ def _register(kind: str, plural: str) -> None:
 
     async def on_delete(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         meta = body.get("metadata", {})
+        if kind in REFERENCED:
+            await _outlive_referrers(body, kind, IndexLookup(kwargs))
         async with memo.setdefault("lock", asyncio.Lock()):
             notes = await asyncio.to_thread(_delete, kind, meta.get("namespace", ""), meta.get("name", ""),
                                             copy.deepcopy(dict(body.get("spec") or {})), IndexLookup(kwargs),
@@ -249,6 +268,26 @@ def _register(kind: str, plural: str) -> None:
     # Delete errors are retried a few times, then the finalizer goes: a stuck CR helps no one.
     kopf.on.delete(*resource, id="release", retries=5, backoff=10)(on_delete)
     kopf.on.event(*resource, id="migrate-finalizer")(on_event)
+
+
+async def _outlive_referrers(body: kopf.Body, kind: str, lookup: IndexLookup) -> None:
+    """An Organization or LogArchive goes after every object that names it, as a claimed volume
+    waits for its Pods: their deletion reads it (``deletionPolicy: Delete`` needs the accounts and
+    the archive), and `kubectl delete -k`, an Argo CD prune or a namespace's deletion deletes all
+    at once, in no order. An Event says what it waits for, again whenever that changes."""
+    meta = body.get("metadata", {})
+    namespace, name = meta.get("namespace", ""), meta.get("name", "")
+    told: list[tuple[str, str]] = []
+    with WAKEUPS.loop(namespace, (kind, name)) as wake:
+        while referrers := lookup.referrers(kind, namespace, name):
+            if referrers != told:
+                named = ", ".join(f"{k} {n}" for k, n in referrers)
+                kopf.event(body, type="Normal", reason="WaitingForReferrers",
+                           message=f"deleted once nothing names it; named by {named}"[:1024])
+                told = referrers
+            wake.clear()
+            never = asyncio.get_running_loop().create_future()  # only a wake-up or the tick ends it
+            await pause(wake, never, SETTINGS.tick_seconds)
 
 
 async def wake_namespace(namespace: str | None, **_: Any) -> None:

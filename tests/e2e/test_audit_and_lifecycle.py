@@ -1,6 +1,7 @@
 """The operator's guarantees that need a quiet AWS to prove: Audit never writes, an invalid spec
 makes no AWS call (refused by the API server, or, under a CRD older than the rule, by the operator), a missing Organization makes the object wait (DependencyNotReady) and then
-reconcile once it appears, and deletionPolicy Delete removes only what Vigil created."""
+reconcile once it appears, and deletionPolicy Delete removes only what Vigil created (a
+LogArchive deleted first waiting for the trail whose deletion reads it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from vigil.api import KINDS
 from vigil.crdgen import crd
 from vigil_sandbox import states
-from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant
+from vigil_sandbox.stack import Stack, condition, is_ready_and_compliant, wait_until
 
 pytestmark = pytest.mark.e2e
 LOG_ARCHIVE = "222222222222"
@@ -113,11 +114,14 @@ def test_delete_policy_removes_what_vigil_created_but_no_log_data(stack: Stack, 
     stack.apply(manifest("LogArchive", "lifecycle", kms={"create": True, "keyArn": None}, deletionPolicy="Delete"))
     s3 = stack.aws("s3", LOG_ARCHIVE)
     s3.put_object(Bucket="acme-log-archive", Key="cloudtrail/evidence.json.gz", Body=b"log data")
-    stack.delete("OrgTrail", "lifecycle", "org-trail")
+    # The archive first, as `kubectl delete -k` may: it waits for the trail, whose deletion reads it.
     stack.delete("LogArchive", "lifecycle", "central")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and stack.exists("LogArchive", "lifecycle", "central"):
-        time.sleep(0.25)
+    stack.wait_events("lifecycle", "central", lambda e: e["reason"] == "WaitingForReferrers"
+                      and "OrgTrail org-trail" in e["message"], what="WaitingForReferrers naming the trail")
+    assert stack.exists("LogArchive", "lifecycle", "central")
+    stack.delete("OrgTrail", "lifecycle", "org-trail")
+    wait_until("both objects gone", lambda: not stack.exists("OrgTrail", "lifecycle", "org-trail")
+               and not stack.exists("LogArchive", "lifecycle", "central"), timeout=30)
     assert stack.aws("cloudtrail").describe_trails(trailNameList=["vigil-org-trail"])["trailList"] == []
     assert s3.get_object(Bucket="acme-log-archive", Key="cloudtrail/evidence.json.gz")["Body"].read() == b"log data"
     stack.wait_events("lifecycle", "central", lambda e: e["reason"] == "Deleted" and "kept" in e["message"],

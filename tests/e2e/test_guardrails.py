@@ -136,8 +136,8 @@ def test_the_break_glass_role_is_allowed_and_vigil_restores_after_it(baseline: S
     org = baseline.organization
     archive, home = org["log_archive"], org["regions"][0]
     s3 = baseline.aws("s3", archive, home, role=BREAK_GLASS)
-    s3.delete_bucket_policy(Bucket=ARCHIVE_BUCKET)  # allowed: the one exemption from everything
     before = int(baseline.get("LogArchive", NS, "central")["status"].get("driftCorrections") or 0)
+    s3.delete_bucket_policy(Bucket=ARCHIVE_BUCKET)  # allowed: the one exemption from everything
 
     def policy_back() -> bool:
         try:

@@ -114,6 +114,7 @@ def test_a_tampered_log_is_found_within_one_interval(stack: Stack, chain):
     assert condition(trail, "Ready")["status"] == "True", "a finding is about the logs, not the reconcile"
     states.record("integrity-failed", trail)
 
+    stack.wait_events(NS, "org-trail", lambda e: e["reason"] == "LogFileModified", what="LogFileModified")
     time.sleep(2 * INTERVAL_SECONDS + 1)  # verified again: still the one finding, announced once
     events = [e for e in stack.events(NS, "org-trail") if e["reason"] == "LogFileModified"]
     assert len(events) == 1 and events[0]["type"] == "Warning" and target in events[0]["message"]

@@ -276,6 +276,22 @@ def ready_reference(lookup: Lookup, kind: str, namespace: str, name: str, field:
 OUTPUTS = ("bucketArn", "kmsKeyArn", "accountId", "region")
 
 
+def references(kind: str, raw_spec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The Organization, and the LogArchive if any, an object of ``kind`` names (kind, name): what
+    its reconciles and its deletion read (``resolve``). None for an Organization or an invalid spec."""
+    if kind == "Organization":
+        return ()
+    try:
+        spec = parse_spec(kind, raw_spec)
+    except ValidationError:
+        return ()
+    named = [("Organization", spec.organization_ref.name)]  # type: ignore[attr-defined]
+    archive_ref = getattr(spec, "log_archive_ref", None)
+    if archive_ref is not None:
+        named.append(("LogArchive", archive_ref.name))
+    return tuple(named)
+
+
 def dependency_state(kind: str, namespace: str, raw_spec: dict[str, Any], lookup: Lookup) -> tuple[Any, ...]:
     """What a reconcile of this object would read of other objects (resolve): whether its
     references exist and are Ready, and then which generation and outputs; for a namespace reader,
@@ -283,16 +299,9 @@ def dependency_state(kind: str, namespace: str, raw_spec: dict[str, Any], lookup
     it with what its last reconcile saw instead of polling. A not-Ready reference's own reason is
     left out: it changes nothing but a message, and waking every dependent for it would make a
     pass each. An Organization reads only its Secret, which is not watched."""
-    if kind == "Organization":
-        return ()
-    try:
-        spec = parse_spec(kind, raw_spec)
-    except ValidationError:
-        return ()  # InvalidSpec, whatever the others are
-    names = [spec.organization_ref.name]  # type: ignore[attr-defined]
-    archive_ref = getattr(spec, "log_archive_ref", None)
-    if archive_ref is not None:
-        names.append(archive_ref.name)
+    names = [name for _, name in references(kind, raw_spec)]
+    if not names:
+        return ()  # an Organization, or an InvalidSpec whatever the others are
     # Each name among every referenced kind: another kind's object of that name is an InvalidSpec.
     state: list[Any] = [(name, tuple(_as_referenced(lookup.get(k, namespace, name)) for k in REFERENCED_KINDS))
                         for name in names]
