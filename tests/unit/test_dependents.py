@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from vigil import handlers
-from vigil.controls.reconciler import dependency_state
+from vigil.controls.reconciler import dependency_state, references
 from vigil.wakeups import Wakeups, pause, unless_stopped
 from vigil_sandbox.examples import example
 
@@ -151,6 +151,19 @@ def test_a_neighbours_resync_period_is_not_what_guardrails_protect(ns: Namespace
 def test_an_organization_or_an_invalid_spec_reads_no_other_object(ns: Namespace) -> None:
     assert ns.state("Organization") == ()
     assert dependency_state("OrgTrail", NS, {"organizationRef": {}}, ns) == ()
+
+
+def test_what_an_object_names_holds_those_objects_deletion() -> None:
+    """``references`` is what keeps an Organization or LogArchive from going before the objects
+    whose deletion reads it (handlers._outlive_referrers)."""
+    assert references("OrgTrail", example("OrgTrail", NS)["spec"]) == (("Organization", "acme"),
+                                                                       ("LogArchive", "central"))
+    guardduty = example("GuardDutyOrg", NS)["spec"]
+    assert ("LogArchive", "central") in references("GuardDutyOrg", {
+        **guardduty, "publishFindingsToLogArchive": {"enabled": True, "logArchiveRef": {"name": "central"}}})
+    assert references("Guardrails", example("Guardrails", NS)["spec"]) == (("Organization", "acme"),)
+    assert references("Organization", example("Organization", NS)["spec"]) == ()
+    assert references("OrgTrail", {"organizationRef": {}}) == (), "an invalid spec's deletion reads nothing"
 
 
 async def test_a_wake_up_sets_the_loops_of_its_namespace_only() -> None:
