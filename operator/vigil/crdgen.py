@@ -147,9 +147,14 @@ def crd(info: KindInfo) -> dict[str, Any]:
     }
 
 
+def crd_documents() -> list[dict[str, Any]]:
+    """Every kind's CustomResourceDefinition."""
+    return [crd(info) for info in KINDS.values()]
+
+
 def crd_files() -> dict[str, str]:
     """File name -> YAML text, for every kind and the kustomization listing them."""
-    files = {f"{GROUP}_{info.plural}.yaml": _dump(crd(info)) for info in KINDS.values()}
+    files = {f"{GROUP}_{document['spec']['names']['plural']}.yaml": _dump(document) for document in crd_documents()}
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                      "resources": sorted(files)}
     files["kustomization.yaml"] = _dump(kustomization)

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 from vigil.api import GROUP, KINDS, VERSION
-from vigil.crdgen import write_crds
+from vigil.crdgen import crd_documents
 
 from .awsserver import CallLog
 from .controlplane import ControlPlane, free_port, spawn, stop
@@ -118,12 +118,10 @@ class Stack:
             self._owns_controlplane = True
         plane = self.controlplane
         self.kubeconfig = plane.kubeconfig
-        crds = self.workdir / "crds"
-        write_crds(crds)  # always the models' current CRDs
-        plane.install_crds(crds)
-        plane.apply([*self.identity(), *self.reader_identity()])
-        plane.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-                    for namespace in self.namespaces)
+        plane.install_crds(crd_documents())  # always the models' current CRDs
+        plane.apply([*self.identity(), *self.reader_identity(),
+                     *({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+                       for namespace in self.namespaces)])
         self.reader_token = plane.token(OPERATOR_NAMESPACE, READER_ACCOUNT)
         self.operator_kubeconfig = plane.kubeconfig_for(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT,
                                                         self.workdir / "operator.kubeconfig")

@@ -10,17 +10,15 @@ import pytest
 from kubernetes import client
 
 from vigil.api import GROUP, KINDS, VERSION
-from vigil.crdgen import write_crds
+from vigil.crdgen import crd_documents
 from vigil_sandbox.controlplane import ControlPlane
 
 
 @pytest.fixture(scope="module")
-def crds(controlplane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> ControlPlane:
+def crds(controlplane: ControlPlane) -> ControlPlane:
     """The session's control plane serving the CRDs the models generate now (the server refuses
     one whose CEL rules could cost more than its budget)."""
-    directory = tmp_path_factory.mktemp("crds")
-    write_crds(directory)
-    controlplane.install_crds(directory)
+    controlplane.install_crds(crd_documents())
     return controlplane
 
 
