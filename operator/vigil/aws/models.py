@@ -109,8 +109,10 @@ def _undocumented(node: dict[str, Any]) -> dict[str, Any]:
 
 # A documentation member and its string value. Inside a JSON string a quote is escaped, so this
 # matches keys only; their value is emptied, not dropped: botocore reads some documentation keys
-# unconditionally (a service's clientContextParams).
-_DOCUMENTATION = re.compile(rb'"documentation"\s*:\s*"(?:[^"\\]|\\.)*"')
+# unconditionally (a service's clientContextParams). The value's pattern takes runs of plain
+# characters at once, between escapes: a character at a time, ec2's model took 147 ms of CPU to
+# match, more than parsing it whole (57 ms); this way 34.
+_DOCUMENTATION = re.compile(rb'"documentation"\s*:\s*"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 class UndocumentedFileLoader(JSONFileLoader):
