@@ -151,7 +151,8 @@ def test_a_refused_write_is_sent_once_per_resync_and_per_spec_change_while_throt
         # A spec change sends it again at once, and once. Made just after a refusal, so that the
         # old generation's hold has a whole resync to run: nothing of that generation is due.
         sent = len(refused())
-        wait_until("a refusal", lambda: len(refused()) > sent, timeout=2 * interval)
+        # (A pass can take several seconds through the throttling: botocore backs off between tries.)
+        wait_until("a refusal", lambda: len(refused()) > sent, timeout=4 * interval)
         sent = len(refused())
         stack.patch_spec("OrgTrail", NS, "org-trail", {"resyncInterval": f"{interval - 1}s"})
         wait_until("StartLogging sent after the spec change", lambda: len(refused()) > sent, timeout=ONE_RESYNC)
