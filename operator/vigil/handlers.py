@@ -231,11 +231,12 @@ def _register(kind: str, plural: str) -> None:
 
     async def on_delete(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         meta = body.get("metadata", {})
+        lookup = IndexLookup(kwargs)
         if kind in REFERENCED:
-            await _outlive_referrers(body, kind, IndexLookup(kwargs))
+            await _outlive_referrers(body, kind, lookup)
         async with memo.setdefault("lock", asyncio.Lock()):
             notes = await asyncio.to_thread(_delete, kind, meta.get("namespace", ""), meta.get("name", ""),
-                                            copy.deepcopy(dict(body.get("spec") or {})), IndexLookup(kwargs),
+                                            copy.deepcopy(dict(body.get("spec") or {})), lookup,
                                             memo.runtime, _meta(meta))
         kopf.event(body, type="Normal", reason="Deleted", message="; ".join(notes)[:1024])
 

@@ -339,14 +339,14 @@ class Stack:
         """The object's Events that ``predicate`` accepts, once there is at least one: kopf posts
         Events from a queue of its own, after the status patch, so a status seen does not mean its
         Event is there yet."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [e for e in self.events(namespace, name) if predicate(e)]
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} for {namespace}/{name}: not posted within {timeout}s")
-            time.sleep(0.25)
+        found: list[dict[str, Any]] = []
+
+        def posted() -> bool:
+            found[:] = [e for e in self.events(namespace, name) if predicate(e)]
+            return bool(found)
+
+        wait_until(f"{what} for {namespace}/{name} posted", posted, timeout)
+        return found
 
     def wait(self, kind: str, namespace: str, name: str, predicate: Callable[[dict[str, Any]], bool],
              timeout: float = 60, what: str = "the condition") -> dict[str, Any]:
