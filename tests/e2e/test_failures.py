@@ -122,8 +122,8 @@ def test_a_refused_write_is_sent_once_per_resync_and_per_spec_change_while_throt
     stack.wait("OrgTrail", NS, "org-trail", is_ready_and_compliant, timeout=ONE_RESYNC, what="generation 2 Ready")
     archive = stack.aws("s3", org["log_archive"])
 
-    def refused() -> list[Any]:
-        return [c for c in calls.calls() if c.operation == "StartLogging" and c.fault == "error"]
+    def refused(since: int = 0) -> list[Any]:
+        return [c for c in calls.calls(since) if c.operation == "StartLogging" and c.fault == "error"]
 
     calls.reset()
     refusal = Fault(operations=("StartLogging",), status=400, code="ValidationException")
@@ -145,7 +145,7 @@ def test_a_refused_write_is_sent_once_per_resync_and_per_spec_change_while_throt
 
         first, since = time.monotonic(), len(calls.calls())
         time.sleep(3 * interval)
-        sent = len([c for c in calls.calls(since) if c.operation == "StartLogging" and c.fault == "error"])
+        sent = len(refused(since))
         assert 1 <= sent <= 4, f"{sent} StartLogging calls in {time.monotonic() - first:.0f} s: at most one per resync"
 
         # A spec change sends it again at once, and once. Made just after a refusal, so that the
