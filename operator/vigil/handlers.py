@@ -23,6 +23,7 @@ from kopf._cogs.structs.patches import Patch
 from . import conditions as c
 from .api import GROUP, KINDS, VERSION
 from .api.common import parse_duration
+from .aws import fanout
 from .aws.budget import CallBudget
 from .aws.session import AccessPool
 from .controls.base import Runtime
@@ -37,6 +38,7 @@ from .wakeups import Wakeups, pause, unless_stopped
 
 log = logging.getLogger(__name__)
 SETTINGS = VigilSettings.from_env()
+RECONCILES_AT_ONCE = 16
 # Kinds whose objects others reference: kept in kopf indexes, so a reference resolves in memory.
 REFERENCED = {"Organization": "organizations", "LogArchive": "logarchives"}
 # Ready reasons worth retrying sooner than a full resync (a held write waits for an allowance or
@@ -63,7 +65,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration")
     settings.posting.loggers = False  # post only the Events Vigil means to post, not kopf's log lines
-    settings.execution.max_workers = max(4, SETTINGS.concurrency)
+    # kopf's threads for sync handlers: objects reconciled at once. Their targets run on the
+    # process's fan-out workers, as many as the AWS requests in flight.
+    settings.execution.max_workers = RECONCILES_AT_ONCE
+    fanout.WORKERS.size = SETTINGS.aws_in_flight
     # kopf's --verbose is for the operator's own story; botocore's wire dumps drown it.
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))

@@ -46,12 +46,14 @@ class LeaderElectionSettings:
 
 @dataclass(frozen=True)
 class VigilSettings:
-    # Targets reconciled at once per object (accounts x regions, VPCs, log groups...). Each is a
-    # thread doing boto3 calls.
-    concurrency: int = 16
     # AWS requests in flight at once for the whole operator, whatever the number of objects
-    # (vigil.aws.budget.CallBudget, which also paces each throttled account x region x API).
+    # (vigil.aws.budget.CallBudget, which also paces each throttled account x region x API), and
+    # as many worker threads, which every object's targets (accounts x regions, VPCs, log
+    # groups...) share in turn (vigil.aws.fanout).
     aws_in_flight: int = 64
+    # At most this many targets of one object at work at once; by default all the workers, which
+    # objects reconciling together share in turn anyway.
+    concurrency: int = 64
     # How often each object's reconcile loop wakes, when no event wakes it sooner, to check whether
     # a resync is due. The resync period itself is the object's spec.resyncInterval; this only
     # bounds how late it can start.
@@ -70,8 +72,8 @@ class VigilSettings:
     def from_env(cls) -> "VigilSettings":
         env = os.environ
         return cls(
-            concurrency=int(env.get("VIGIL_CONCURRENCY", cls.concurrency)),
             aws_in_flight=int(env.get("VIGIL_AWS_IN_FLIGHT", cls.aws_in_flight)),
+            concurrency=int(env.get("VIGIL_CONCURRENCY", env.get("VIGIL_AWS_IN_FLIGHT", cls.concurrency))),
             tick_seconds=float(env.get("VIGIL_TICK_SECONDS", cls.tick_seconds)),
             retry_seconds=float(env.get("VIGIL_RETRY_SECONDS", cls.retry_seconds)),
             metrics_port=int(env.get("VIGIL_METRICS_PORT", cls.metrics_port)),

@@ -17,6 +17,7 @@ import datetime
 import ipaddress
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -69,9 +70,32 @@ def binaries() -> Path:
 
 
 def free_port() -> int:
+    """A port nothing listens on, below the kernel's range for outgoing connections: a port the
+    kernel hands out (bind to 0) is one any connection made meanwhile on the machine can take before
+    the server binds it, and with four test workers starting stacks at once one did (etcd: "bind:
+    address already in use", and every module of that worker lost its control plane)."""
+    below = _ephemeral_low()
+    for _ in range(200 if below - PORTS_FROM >= 1000 else 0):  # else the kernel hands out nearly all
+        port = random.randrange(PORTS_FROM, below)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # something listens there already
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+PORTS_FROM = 20000  # above the well-known servers' registered ports that a developer's machine runs
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; macOS's range starts at 49152, above it too
 
 
 def _die_with_parent(death_signal: int) -> Callable[[], None] | None:

@@ -1,5 +1,6 @@
 """fan_out: every target's outcome in the order given, whatever fails; never more targets at work
-at once than the concurrency asked for, and no more threads."""
+at once than the concurrency asked for; one set of workers for the whole process, shared by the
+fan-outs in turn, and never more threads than it holds."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from vigil.aws.fanout import fan_out
+from vigil.aws.fanout import Workers, fan_out
 
 
 def test_outcomes_come_back_in_the_order_given_and_a_failure_stays_its_targets():
@@ -30,25 +31,37 @@ def test_outcomes_come_back_in_the_order_given_and_a_failure_stays_its_targets()
     assert outcomes[6].error is not None and "a bug for one target" not in outcomes[6].error.message
 
 
-def test_never_more_at_work_than_the_concurrency_and_no_more_threads():
-    at_work, most, lock = 0, 0, threading.Lock()
-    threads: set[int] = set()
-    together = threading.Barrier(8, timeout=30)  # passes only with eight targets at work at once
+def at_work_counter(together: threading.Barrier):
+    state = {"at_work": 0, "most": 0, "threads": set()}
+    lock = threading.Lock()
 
     def fn() -> None:
-        nonlocal at_work, most
         with lock:
-            at_work += 1
-            most = max(most, at_work)
-            threads.add(threading.get_ident())
+            state["at_work"] += 1
+            state["most"] = max(state["most"], state["at_work"])
+            state["threads"].add(threading.get_ident())
         together.wait()
         with lock:
-            at_work -= 1
+            state["at_work"] -= 1
+    return fn, state
 
-    outcomes = fan_out([(f"t{n}", fn) for n in range(200)], concurrency=8)
+
+def test_never_more_at_work_than_the_concurrency_asked_for():
+    together = threading.Barrier(8, timeout=30)  # passes only with eight targets at work at once
+    fn, state = at_work_counter(together)
+    outcomes = Workers(size=32).run([(f"t{n}", fn) for n in range(200)], limit=8)
     assert len(outcomes) == 200 and all(o.error is None for o in outcomes)
-    assert most == 8 and not together.broken
-    assert len(threads) <= 8
+    assert state["most"] == 8 and not together.broken
+
+
+def test_never_more_threads_than_the_workers_hold_and_the_caller():
+    together = threading.Barrier(5, timeout=30)
+    fn, state = at_work_counter(together)
+    workers = Workers(size=4)
+    outcomes = workers.run([(f"t{n}", fn) for n in range(100)], limit=64)
+    assert all(o.error is None for o in outcomes)
+    assert state["most"] == 5 and len(state["threads"]) == 5  # four workers and the caller
+    assert workers.threads == 4
 
 
 def test_one_target_runs_in_the_callers_thread():
@@ -57,9 +70,61 @@ def test_one_target_runs_in_the_callers_thread():
     assert outcome.value == caller
 
 
-def test_what_is_not_a_targets_failure_reaches_the_caller():
+def test_what_is_not_a_targets_failure_reaches_the_caller_and_the_workers_go_on():
     def stop() -> None:
         raise SystemExit(3)
 
+    workers = Workers(size=2)
     with pytest.raises(SystemExit):
-        fan_out([("a", lambda: 1), ("b", stop), ("c", lambda: 3)], concurrency=2)
+        workers.run([("a", lambda: 1), ("b", stop), ("c", lambda: 3)], limit=2)
+    assert [o.value for o in workers.run([(f"t{n}", lambda n=n: n) for n in range(5)], limit=2)] == list(range(5))
+
+
+def test_a_fan_out_started_behind_a_large_one_gets_workers_in_turn():
+    """A small fan-out asked for while a large one holds every worker: the workers take one target
+    of each in turn, so the small one is done long before the large one has given out its targets."""
+    workers = Workers(size=4)
+    lock = threading.Lock()
+    taken = {"large": 0}
+    large_running = threading.Event()
+    taken_when_small_done: list[int] = []
+
+    def large_target() -> None:
+        with lock:
+            taken["large"] += 1
+        large_running.set()
+        time.sleep(0.005)
+
+    large = threading.Thread(target=workers.run, args=([(f"l{n}", large_target) for n in range(200)], 64))
+    large.start()
+    assert large_running.wait(10)
+    together = threading.Barrier(3, timeout=30)  # three of the small one's targets at once: two workers
+    workers.run([(f"s{n}", together.wait) for n in range(6)], limit=3)
+    with lock:
+        taken_when_small_done.append(taken["large"])
+    large.join(30)
+    assert taken["large"] == 200
+    assert taken_when_small_done[0] < 100, taken_when_small_done
+
+
+def test_a_fan_out_within_a_target_finishes_even_when_every_worker_is_busy():
+    workers = Workers(size=2)
+
+    def outer(n: int):
+        return lambda: sum(o.value for o in workers.run([(f"{n}/{m}", lambda m=m: m) for m in range(5)], limit=4))
+
+    done: list[list[int]] = []
+    runner = threading.Thread(target=lambda: done.append(
+        [o.value for o in workers.run([(f"o{n}", outer(n)) for n in range(6)], limit=6)]))
+    runner.start()
+    runner.join(30)
+    assert done == [[10] * 6]
+
+
+def test_idle_workers_end():
+    workers = Workers(size=4, idle_seconds=0.05)
+    workers.run([(f"t{n}", lambda: time.sleep(0.01)) for n in range(8)], limit=4)
+    deadline = time.monotonic() + 10
+    while workers.threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert workers.threads == 0

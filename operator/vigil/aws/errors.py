@@ -176,7 +176,7 @@ def _client_error(exc: ClientError) -> TargetError:
 
     if code in _THROTTLED:
         return error(THROTTLED, f"AWS throttled {action}{place} ({code}) through every retry. {RETRY_SOON}; if it "
-                                "persists, lower VIGIL_CONCURRENCY or raise the API's rate quota.", True)
+                                "persists, lower VIGIL_AWS_IN_FLIGHT or raise the API's rate quota.", True)
     if code in _REGION_DISABLED:
         return error(REGION_DISABLED, f"Region {call.region or 'of this target'} is not enabled for account "
                                       f"{call.account or 'of this target'} (AWS answered {action} with {code}). Enable "

@@ -1,25 +1,35 @@
 """Run one function per target with bounded concurrency; one target's failure never stops the rest.
 
-A fixed set of worker threads takes the targets in the order given, one at a time, and writes
-each outcome in its place. Nothing is made per target but its outcome: a thread pool's submit makes a
-future per target up front (with its condition, lock and waiters' deque: about 1.3 KiB), and at
-1,000 accounts x 2 regions every object's fan-out held thousands of them at once.
+Every fan-out of the process shares one set of worker threads (``WORKERS``), as many as the AWS
+requests the operator keeps in flight: a fan-out's own thread count would cap one object at it
+however idle the rest, and at 1,000 accounts SessionLogging alone makes half the calls. The workers
+take the waiting fan-outs' targets in turn, one target from each, so a large fan-out never holds
+the workers while a small one waits. The thread that asks for a fan-out works on its own targets
+too: a fan-out started from within another's target always has a thread to run it, and a lone
+target runs in the caller's thread.
+
+Nothing is made per target but its outcome: a thread pool's submit makes a future per target up
+front (with its condition, lock and waiters' deque: about 1.3 KiB), and at 1,000 accounts x 2
+regions every object's fan-out held thousands of them at once.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .budget import DEFAULT_IN_FLIGHT
 from .errors import TargetError, classify, internal_error
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+IDLE_SECONDS = 30.0  # a worker with nothing to take for this long ends; the next fan-out starts it again
 
 
 @dataclass(frozen=True)
@@ -29,42 +39,131 @@ class Outcome(Generic[T]):
     error: TargetError | None = None
 
 
-def fan_out(work: Sequence[tuple[str, Callable[[], T]]], concurrency: int) -> list[Outcome[T]]:
-    """Run every ``(target, fn)``; results come back in the order given."""
+def _run(target: str, fn: Callable[[], T]) -> Outcome[T]:
+    try:
+        return Outcome(target, value=fn())
+    except (ClientError, BotoCoreError, TargetError) as exc:
+        return Outcome(target, error=classify(exc))
+    except Exception:  # a bug for one target must not hide every other target's result
+        log.exception("reconciling %s failed", target)  # the traceback goes to the log, never to a status
+        return Outcome(target, error=internal_error(target))
 
-    def run(target: str, fn: Callable[[], T]) -> Outcome[T]:
-        try:
-            return Outcome(target, value=fn())
-        except (ClientError, BotoCoreError, TargetError) as exc:
-            return Outcome(target, error=classify(exc))
-        except Exception:  # a bug for one target must not hide every other target's result
-            log.exception("reconciling %s failed", target)  # the traceback goes to the log, never to a status
-            return Outcome(target, error=internal_error(target))
 
-    if len(work) <= 1:
-        return [run(t, fn) for t, fn in work]
-    outcomes: list[Outcome[T] | None] = [None] * len(work)
-    pending = iter(enumerate(work))
-    taking = threading.Lock()
-    stopped: list[BaseException] = []
+class _FanOut:
+    """One fan-out's targets: those not yet taken, how many are at work, and their outcomes."""
 
-    def worker() -> None:
-        try:
+    def __init__(self, work: Sequence[tuple[str, Callable[[], Any]]], limit: int, lock: threading.Lock) -> None:
+        self.changed = threading.Condition(lock)  # its caller waits here: a place free, or all done
+        self.pending: Iterator[tuple[int, tuple[str, Callable[[], Any]]]] = iter(enumerate(work))
+        self.left = len(work)  # not taken yet
+        self.unfinished = len(work)
+        self.at_work = 0
+        self.limit = max(1, limit)
+        self.outcomes: list[Outcome[Any] | None] = [None] * len(work)
+        self.stopped: BaseException | None = None
+
+    def can_take(self) -> bool:
+        return self.left > 0 and self.at_work < self.limit and self.stopped is None
+
+    def take(self) -> tuple[int, tuple[str, Callable[[], Any]]]:
+        self.left -= 1
+        self.at_work += 1
+        return next(self.pending)
+
+
+class Workers:
+    """At most ``size`` threads, started as fan-outs need them, shared by all of them in turn."""
+
+    def __init__(self, size: int = DEFAULT_IN_FLIGHT, idle_seconds: float = IDLE_SECONDS) -> None:
+        self.size = max(1, size)
+        self.idle_seconds = idle_seconds
+        # One lock; idle workers wait on one condition and each fan-out's caller on its own, so that
+        # a target finishing wakes one thread at most, not every worker.
+        self._lock = threading.Lock()
+        self._work_ready = threading.Condition(self._lock)
+        self._waiting: deque[_FanOut] = deque()  # fan-outs with targets not yet taken
+        self._threads = 0
+        self._idle = 0
+
+    @property
+    def threads(self) -> int:
+        with self._lock:
+            return self._threads
+
+    def run(self, work: Sequence[tuple[str, Callable[[], T]]], limit: int) -> list[Outcome[T]]:
+        """Every ``(target, fn)`` run, at most ``limit`` at once; outcomes in the order given."""
+        if len(work) <= 1:
+            return [_run(t, fn) for t, fn in work]
+        fan = _FanOut(work, limit, self._lock)
+        with self._lock:
+            self._waiting.append(fan)
+            helpers = min(fan.limit, len(work)) - 1  # the caller is one
+            self._work_ready.notify(helpers)
+            for _ in range(min(self.size - self._threads, max(0, helpers - self._idle))):
+                self._threads += 1
+                threading.Thread(target=self._work, name=f"vigil-{self._threads}", daemon=True).start()
+            while fan.unfinished:
+                if fan.can_take():
+                    self._execute(fan, fan.take())
+                else:
+                    fan.changed.wait()
+        if fan.stopped is not None:
+            raise fan.stopped
+        return cast(list[Outcome[T]], fan.outcomes)  # every place filled: no target was left untaken
+
+    def _next(self) -> _FanOut | None:
+        """The first waiting fan-out with a target to give, moved behind the others if it has more."""
+        for _ in range(len(self._waiting)):
+            fan = self._waiting.popleft()
+            if fan.left == 0 or fan.stopped is not None:
+                continue  # nothing more to take: it leaves the rotation
+            self._waiting.append(fan)
+            if fan.can_take():
+                return fan
+        return None
+
+    def _work(self) -> None:
+        with self._lock:
             while True:
-                with taking:
-                    item = next(pending, None)
-                if item is None:
+                fan = self._next()
+                if fan is not None:
+                    self._execute(fan, fan.take())
+                    continue
+                self._idle += 1
+                woken = self._work_ready.wait(self.idle_seconds)
+                self._idle -= 1
+                if not woken and not any(f.can_take() for f in self._waiting):
+                    self._threads -= 1
                     return
-                index, (target, fn) = item
-                outcomes[index] = run(target, fn)
-        except BaseException as exc:  # noqa: BLE001 - not a target's failure (SystemExit, say): the caller's
-            stopped.append(exc)
 
-    workers = [threading.Thread(target=worker, name=f"vigil-{n}") for n in range(max(1, min(concurrency, len(work))))]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    if stopped:
-        raise stopped[0]
-    return cast(list[Outcome[T]], outcomes)  # every place filled: each worker ran until none was left
+    def _execute(self, fan: _FanOut, item: tuple[int, tuple[str, Callable[[], Any]]]) -> None:
+        """Run one target outside the lock (held on entry and on return) and record its outcome."""
+        index, (target, fn) = item
+        self._lock.release()
+        stopped: BaseException | None = None
+        try:
+            outcome: Outcome[Any] | None = _run(target, fn)
+        except BaseException as exc:  # noqa: BLE001 - not a target's failure (SystemExit, say): the caller's
+            outcome, stopped = None, exc
+        finally:
+            self._lock.acquire()
+        fan.outcomes[index] = outcome
+        fan.at_work -= 1
+        fan.unfinished -= 1
+        if stopped is not None and fan.stopped is None:
+            fan.stopped = stopped
+            fan.unfinished -= fan.left  # the targets not taken are never run
+            fan.left = 0
+        if fan.unfinished == 0 or fan.can_take():
+            fan.changed.notify()  # its caller, if it waits: done, or a place to work in
+            if fan.can_take() and self._idle:
+                self._work_ready.notify()
+
+
+WORKERS = Workers()
+
+
+def fan_out(work: Sequence[tuple[str, Callable[[], T]]], concurrency: int) -> list[Outcome[T]]:
+    """Run every ``(target, fn)`` on the process's workers, at most ``concurrency`` at once;
+    results come back in the order given."""
+    return WORKERS.run(work, concurrency)

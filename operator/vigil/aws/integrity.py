@@ -176,6 +176,7 @@ def verify_day(access: AwsAccess, reader: Reader, layout: DigestLayout, keys: Pu
 # How far a unit reads ahead of what it has judged: log files (enough to keep the readers busy
 # through AWS's latency), and digests (each brings its log files).
 READ_AHEAD = 64
+READERS = 16  # objects read at once by one verification, whatever the units at work
 DIGESTS_AHEAD = 8
 
 
@@ -215,7 +216,7 @@ def verify_trail(access: AwsAccess, reader: Reader, layout: DigestLayout, accoun
 
     # Units list and judge; the objects are read by a pool of their own, so that units waiting for
     # their reads never hold the workers the reads need.
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="vigil-read") as reads:
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, READERS)), thread_name_prefix="vigil-read") as reads:
 
         def unit(account: str, region: str, day: date) -> Callable[[], DayRead]:
             def run() -> DayRead:
