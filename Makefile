@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 LOCK   := requirements/test.lock
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml sandbox/pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
-.PHONY: install image-env lock controlplane tools test unit demo bench crds check-crds lint kind-up kind-down kind-test clean
+.PHONY: install lock controlplane tools test unit demo bench crds check-crds lint kind-up kind-down kind-test clean
 
 # The operator (its wheel holds only the `vigil` package) and, beside it, the test bed (`sandbox/`),
 # at the versions and hashes the lock pins: every machine installs the same bytes. The two projects
@@ -19,18 +19,6 @@ $(STAMP): pyproject.toml sandbox/pyproject.toml $(LOCK)
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
-
-## The operator's dependencies as the image installs them (requirements/runtime.lock: no kubernetes
-## client, no test tools), in .venv-image: `make bench` measures the operator's memory there, since
-## kopf imports the kubernetes client whenever it is installed (7 MiB in .venv).
-IMAGE_VENV  := .venv-image
-IMAGE_STAMP := $(IMAGE_VENV)/.installed-$(shell cat requirements/runtime.lock | cksum | cut -d' ' -f1)
-$(IMAGE_STAMP): requirements/runtime.lock
-	@test -x $(IMAGE_VENV)/bin/python || $(PYTHON) -m venv $(IMAGE_VENV)
-	$(IMAGE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/runtime.lock
-	@rm -f $(IMAGE_VENV)/.installed-* && touch $@
-
-image-env: $(IMAGE_STAMP)
 
 ## Pin every dependency anew, with hashes, after a change to a pyproject.toml: requirements/runtime.lock
 ## (the image) and requirements/test.lock (`make install`, CI). tests/unit/test_lock.py says when it is due.
@@ -77,7 +65,7 @@ demo: install controlplane
 	$(BIN)/python -m vigil_sandbox.demo
 
 ## Figures, not assertions: calls per steady-state resync, operator memory, integrity verification rate.
-bench: install controlplane image-env
+bench: install controlplane
 	$(BIN)/python -m vigil_sandbox.bench
 
 crds: install
@@ -97,4 +85,4 @@ kind-down:
 	kind delete cluster --name vigil || true
 
 clean:
-	rm -rf $(VENV) $(IMAGE_VENV) .demo build *.egg-info
+	rm -rf $(VENV) .demo build *.egg-info

@@ -45,12 +45,11 @@ from .invalid_corpus import ADMISSION, OPERATOR, apply_corpus
 from .invalid_corpus import load as load_invalid_corpus
 from .rate_limits import rate_of
 from .scale_bench import ScaleFigures
-from .stack import PLURALS, Stack, image_python, is_ready_and_compliant, wait_until
+from .stack import PLURALS, Stack, is_ready_and_compliant, wait_until
 
 RESYNC_SECONDS = 5
 DEFAULT_SIZES = "10,100,300,1000"
 PLOT = ROOT / "docs" / "images" / "bench-scale.png"
-OPERATOR_PYTHON = image_python()  # the memory measured is the image's, not .venv's
 
 
 def converge(stack: Stack) -> list[tuple[str, str, str]]:
@@ -67,7 +66,7 @@ def converge(stack: Stack) -> list[tuple[str, str, str]]:
 
 def steady_state(workdir: Path, plane: ControlPlane) -> None:
     print("== Steady-state resync (examples converged, nothing drifted)")
-    with Stack(workdir / "steady", namespaces=("baseline",), controlplane=plane, operator_python=OPERATOR_PYTHON) as stack:
+    with Stack(workdir / "steady", namespaces=("baseline",), controlplane=plane) as stack:
         converge(stack)
         calls = stack.calls()
         time.sleep(RESYNC_SECONDS + 2)  # let any first-resync work settle
@@ -89,8 +88,7 @@ def steady_state(workdir: Path, plane: ControlPlane) -> None:
 
 def examples_to_ready(workdir: Path, plane: ControlPlane) -> None:
     print("== kubectl apply -k examples/ (7 accounts) to every object Ready and Compliant, production timings")
-    with Stack(workdir / "examples", controlplane=plane, operator_env=PRODUCTION_TIMINGS,
-               operator_python=OPERATOR_PYTHON) as stack:
+    with Stack(workdir / "examples", controlplane=plane, operator_env=PRODUCTION_TIMINGS) as stack:
         ready_at: dict[tuple[str, str, str], float] = {}
         seconds = apply_examples_to_ready(stack, ready_at)
         last = max(ready_at, key=ready_at.__getitem__)
@@ -103,8 +101,7 @@ def scale(workdir: Path, plane: ControlPlane, sizes: list[int]) -> list[ScaleFig
     print(f"== Scale: the examples converged on {', '.join(map(str, sizes))} accounts, AWS's request rates enforced")
     figures, largest = [], None
     for accounts in sizes:
-        measured, calls, organization = scale_bench.measure(workdir, plane, accounts, rate_limits="aws",
-                                                             operator_python=OPERATOR_PYTHON)
+        measured, calls, organization = scale_bench.measure(workdir, plane, accounts, rate_limits="aws")
         print(scale_bench.report(measured), flush=True)
         figures.append(measured)
         largest = (measured, calls, organization)
@@ -226,9 +223,6 @@ def sizes() -> list[int]:
 def main() -> int:
     workdir = ROOT / ".bench"
     shutil.rmtree(workdir, ignore_errors=True)
-    print(f"== The operator runs on {OPERATOR_PYTHON or sys.executable}" + (
-        " (requirements/runtime.lock, as the image installs it)" if OPERATOR_PYTHON else
-        " (.venv: kopf loads the kubernetes client there, about 7 MiB the image does not hold; `make image-env`)"))
     with ControlPlane(workdir / "controlplane") as plane:
         print(f"== Control plane (etcd + kube-apiserver) ready in {plane.started_in:.1f}s")
         steady_state(workdir, plane)

@@ -84,12 +84,11 @@ def governed_regions(docs: list[dict[str, Any]]) -> int:
 
 
 def measure(workdir: Path, plane: ControlPlane, accounts: int, rate_limits: str | None,
-            timeout: float = 3600, operator_python: str = "") -> tuple[ScaleFigures, list[Any], dict[str, Any]]:
+            timeout: float = 3600) -> tuple[ScaleFigures, list[Any], dict[str, Any]]:
     """The figures, the calls Vigil made converging, and the sandbox's organization."""
     seeding = time.monotonic()
     stack = Stack(workdir / f"scale-{accounts}", namespaces=("baseline",), workloads=accounts - SEEDED_ACCOUNTS,
-                  controlplane=plane, operator_python=operator_python,
-                  **({"rate_limits": rate_limits} if rate_limits else {}))
+                  controlplane=plane, **({"rate_limits": rate_limits} if rate_limits else {}))
     stack.start(operator=False)
     try:
         seeded = time.monotonic() - seeding

@@ -32,8 +32,6 @@ from .controlplane import ControlPlane, free_port, spawn, stop
 PLURALS = {info.kind: info.plural for info in KINDS.values()}
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-# `make image-env`: the operator's dependencies as the image installs them (requirements/runtime.lock).
-IMAGE_VENV = ROOT / ".venv-image"
 # The operator's identity and permissions, exactly as deploy/ installs them.
 OPERATOR_NAMESPACE, OPERATOR_ACCOUNT = "vigil-system", "vigil"
 IDENTITY_FILES = ("namespace.yaml", "serviceaccount.yaml", "rbac.yaml")
@@ -48,12 +46,6 @@ LEADER_ELECTION_ENV = {"VIGIL_LEADER_ELECTION": "true", "POD_NAMESPACE": OPERATO
                        "VIGIL_LEASE_DURATION_SECONDS": str(LEASE_SECONDS),
                        "VIGIL_RENEW_DEADLINE_SECONDS": str(RENEW_DEADLINE_SECONDS),
                        "VIGIL_RETRY_PERIOD_SECONDS": str(RETRY_SECONDS)}
-
-
-def image_python() -> str:
-    """IMAGE_VENV's interpreter, or "" (this one) when `make image-env` has not made it."""
-    python = IMAGE_VENV / "bin" / "python"
-    return str(python) if python.exists() else ""
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen[Any], log: Path) -> None:
@@ -77,8 +69,6 @@ class Stack:
     # "aws": the sandbox throttles as AWS does (vigil_sandbox.rate_limits); "": as VIGIL_SANDBOX_RATE_LIMITS says
     rate_limits: str = ""
     operator_env: dict[str, str] = field(default_factory=dict)
-    # The operator's interpreter: this one by default; image_python() runs it as the image does.
-    operator_python: str = ""
     aws_endpoint: str = ""
     organization: dict[str, Any] = field(default_factory=dict)
     controlplane: ControlPlane | None = None
@@ -166,9 +156,7 @@ class Stack:
         env = {**self.aws_env(), "KUBECONFIG": str(self.operator_kubeconfig), "VIGIL_METRICS_PORT": str(port),
                "VIGIL_TICK_SECONDS": "1", "VIGIL_RETRY_SECONDS": "2", **LEADER_ELECTION_ENV, "POD_NAME": name,
                **self.operator_env, **(env or {})}
-        if self.operator_python:  # another environment: vigil from this work tree
-            env["PYTHONPATH"] = str(ROOT / "operator")
-        process = self._spawn(name, [self.operator_python or sys.executable, "-m", "vigil", "run", "--standalone",
+        process = self._spawn(name, [sys.executable, "-m", "vigil", "run", "--standalone",
                                      "--all-namespaces", "--verbose"], env)
         wait_http(f"{self.metrics_urls[name]}/healthz", 30, process, self.workdir / f"{name}.log")
         return process

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from .errors import TargetError, classify, internal_error
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-IDLE_SECONDS = 30.0  # a worker with nothing to take for this long ends; the next fan-out starts it again
+IDLE_SECONDS = 2.0  # a worker with nothing to take for this long ends; the next fan-out starts it again
 
 
 @dataclass(frozen=True)
@@ -124,17 +125,21 @@ class Workers:
 
     def _work(self) -> None:
         with self._lock:
+            idle_since = time.monotonic()
             while True:
                 fan = self._next()
                 if fan is not None:
                     self._execute(fan, fan.take())
+                    idle_since = time.monotonic()
                     continue
-                self._idle += 1
-                woken = self._work_ready.wait(self.idle_seconds)
-                self._idle -= 1
-                if not woken and not any(f.can_take() for f in self._waiting):
+                # Woken for a target another thread took first, it stays as idle as it was.
+                left = self.idle_seconds - (time.monotonic() - idle_since)
+                if left <= 0:
                     self._threads -= 1
                     return
+                self._idle += 1
+                self._work_ready.wait(left)
+                self._idle -= 1
 
     def _execute(self, fan: _FanOut, item: tuple[int, tuple[str, Callable[[], Any]]]) -> None:
         """Run one target outside the lock (held on entry and on return) and record its outcome."""
