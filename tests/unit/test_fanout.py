@@ -128,3 +128,34 @@ def test_idle_workers_end():
     while workers.threads and time.monotonic() < deadline:
         time.sleep(0.01)
     assert workers.threads == 0
+
+
+def test_workers_woken_but_not_yet_running_are_not_counted_idle_again():
+    """A fan-out asked for from within a target, while the workers just woken for its parent have
+    not yet run: it starts threads of its own rather than counting on those."""
+    workers = Workers(size=16, idle_seconds=30)
+    workers.run([(f"w{n}", lambda: time.sleep(0.02)) for n in range(9)], limit=9)  # eight idle workers
+    nested_done = threading.Event()
+    together = threading.Barrier(8, timeout=10)  # passes only with the nested fan-out's eight at once
+
+    def nested() -> list:
+        try:
+            return workers.run([(f"b{n}", together.wait) for n in range(8)], limit=8)
+        finally:
+            nested_done.set()
+
+    outer = workers.run([("a0", nested)] + [(f"a{n}", lambda: nested_done.wait(30)) for n in range(1, 9)],
+                        limit=9)
+    assert all(o.error is None for o in outer[0].value) and not together.broken
+
+
+def test_a_thread_that_cannot_be_started_leaves_the_work_to_the_caller(monkeypatch):
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    workers = Workers(size=4)
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    caller = threading.get_ident()
+    outcomes = workers.run([(f"t{n}", threading.get_ident) for n in range(6)], limit=3)
+    assert [o.value for o in outcomes] == [caller] * 6
+    assert workers.threads == 0

@@ -78,13 +78,14 @@ class Workers:
     def __init__(self, size: int = DEFAULT_IN_FLIGHT, idle_seconds: float = IDLE_SECONDS) -> None:
         self.size = max(1, size)
         self.idle_seconds = idle_seconds
-        # One lock; idle workers wait on one condition and each fan-out's caller on its own, so that
-        # a target finishing wakes one thread at most, not every worker.
+        # One lock; each idle worker waits on a condition of its own and each fan-out's caller on
+        # its fan-out's, so a target finishing wakes one thread at most, and a waker takes the
+        # sleeper it wakes off the list at once: a worker woken but not yet running is never
+        # counted idle again by the next fan-out, which would then start too few threads.
         self._lock = threading.Lock()
-        self._work_ready = threading.Condition(self._lock)
+        self._sleepers: deque[threading.Condition] = deque()
         self._waiting: deque[_FanOut] = deque()  # fan-outs with targets not yet taken
         self._threads = 0
-        self._idle = 0
 
     @property
     def threads(self) -> int:
@@ -98,16 +99,19 @@ class Workers:
         fan = _FanOut(work, limit, self._lock)
         with self._lock:
             self._waiting.append(fan)
-            helpers = min(fan.limit, len(work)) - 1  # the caller is one
-            self._work_ready.notify(helpers)
-            for _ in range(min(self.size - self._threads, max(0, helpers - self._idle))):
-                self._threads += 1
-                threading.Thread(target=self._work, name=f"vigil-{self._threads}", daemon=True).start()
-            while fan.unfinished:
-                if fan.can_take():
-                    self._execute(fan, fan.take())
-                else:
-                    fan.changed.wait()
+            try:
+                helpers = min(fan.limit, len(work)) - 1  # the caller is one
+                for _ in range(min(self.size - self._threads, helpers - self._wake(helpers))):
+                    if not self._start_worker():
+                        break  # the threads there are, and the caller, do the work
+                while fan.unfinished:
+                    if fan.can_take():
+                        self._execute(fan, fan.take())
+                    else:
+                        fan.changed.wait()
+            except BaseException:  # the caller interrupted: no worker takes its targets any more
+                fan.left = 0
+                raise
         if fan.stopped is not None:
             raise fan.stopped
         return cast(list[Outcome[T]], fan.outcomes)  # every place filled: no target was left untaken
@@ -123,7 +127,25 @@ class Workers:
                 return fan
         return None
 
+    def _wake(self, wanted: int) -> int:
+        """Wake up to ``wanted`` idle workers; how many were woken."""
+        woken = 0
+        while woken < wanted and self._sleepers:
+            self._sleepers.popleft().notify()
+            woken += 1
+        return woken
+
+    def _start_worker(self) -> bool:
+        self._threads += 1
+        try:
+            threading.Thread(target=self._work, name=f"vigil-{self._threads}", daemon=True).start()
+        except RuntimeError:  # "can't start new thread": out of memory or of the process's limit
+            self._threads -= 1
+            return False
+        return True
+
     def _work(self) -> None:
+        bell = threading.Condition(self._lock)
         with self._lock:
             idle_since = time.monotonic()
             while True:
@@ -137,9 +159,10 @@ class Workers:
                 if left <= 0:
                     self._threads -= 1
                     return
-                self._idle += 1
-                self._work_ready.wait(left)
-                self._idle -= 1
+                self._sleepers.append(bell)
+                bell.wait(left)
+                if bell in self._sleepers:  # not woken: no waker took it off
+                    self._sleepers.remove(bell)
 
     def _execute(self, fan: _FanOut, item: tuple[int, tuple[str, Callable[[], Any]]]) -> None:
         """Run one target outside the lock (held on entry and on return) and record its outcome."""
@@ -161,8 +184,8 @@ class Workers:
             fan.left = 0
         if fan.unfinished == 0 or fan.can_take():
             fan.changed.notify()  # its caller, if it waits: done, or a place to work in
-            if fan.can_take() and self._idle:
-                self._work_ready.notify()
+            if fan.can_take():
+                self._wake(1)
 
 
 WORKERS = Workers()
