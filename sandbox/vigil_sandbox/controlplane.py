@@ -69,6 +69,9 @@ def binaries() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
+PORTS_FROM = 20000  # above the well-known servers' registered ports that a developer's machine runs
+
+
 def free_port() -> int:
     """A port nothing listens on, below the kernel's range for outgoing connections: a port the
     kernel hands out (bind to 0) is one any connection made meanwhile on the machine can take before
@@ -86,9 +89,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-PORTS_FROM = 20000  # above the well-known servers' registered ports that a developer's machine runs
 
 
 def _ephemeral_low() -> int:
