@@ -202,6 +202,18 @@ def test_a_delay_holds_the_answer_back_after_applying_the_request(aws, faults, c
         impatient.create_bucket(Bucket="vigil-test-delayed", CreateBucketConfiguration={"LocationConstraint": HOME})
     assert bucket_exists(aws, "vigil-test-delayed")
     aws.client("s3").delete_bucket(Bucket="vigil-test-delayed")
+    # The sandbox records a call when its answer goes out: wait for it here, or its record lands in
+    # the call log of whichever test this worker runs next.
+    assert delayed_answer_recorded(call_log, "CreateBucket")
+
+
+def delayed_answer_recorded(call_log, operation: str, patience: float = 10.0) -> bool:
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        if any(c.operation == operation and c.fault == "delay" for c in call_log.calls()):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 # --- the control path, and the plan ------------------------------------------------------------
