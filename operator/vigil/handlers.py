@@ -110,8 +110,10 @@ class IndexLookup:
                       if store is not None for entry in store)
 
 
-def _index(namespace: str, name: str, spec: Any, status: Any, **_: Any) -> dict[Any, Any]:
-    return {(namespace, name): {"spec": copy.deepcopy(dict(spec)), "status": copy.deepcopy(dict(status))}}
+def _index(namespace: str, name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[Any, Any]:
+    # The generation tells whether Ready describes the spec held here (reconciler.ValidatedReads).
+    return {(namespace, name): {"spec": copy.deepcopy(dict(spec)), "status": copy.deepcopy(dict(status)),
+                                "generation": meta.get("generation")}}
 
 
 for _kind, _plural in REFERENCED.items():

@@ -80,6 +80,24 @@ def test_a_spec_edit_and_an_allowance_are_reconciled_at_once(stack: Stack) -> No
                what="the allowance applied, woken by the annotation")
 
 
+def test_an_edit_its_dependents_do_not_read_reconciles_the_object_edited_alone(stack: Stack) -> None:
+    """A longer retention for the archive and another resync period for the Organization change
+    nothing the controls do: the controls are not reconciled again for them (at 1,000 accounts, a
+    pass of each over the whole organization). The trail's own edit afterwards is its one pass."""
+    calls = stack.calls()
+    calls.reset()
+    edits = [("LogArchive", "central", {"retention": {"expireAfterDays": 3650, "transitionToGlacierAfterDays": 90}}),
+             ("Organization", "acme", {"resyncInterval": "59m"}),
+             ("OrgTrail", "org-trail", {"resyncInterval": "59m"})]
+    for kind, name, spec in edits:
+        generation = stack.patch_spec(kind, NS, name, spec)["metadata"]["generation"]
+        stack.wait(kind, NS, name, lambda o, g=generation: condition(o, "Ready").get("observedGeneration") == g
+                   and is_ready_and_compliant(o), timeout=DEADLINE, what="the edit reconciled")
+    made = [c.operation for c in calls.calls() if c.by_vigil]
+    assert made.count("GetTrailStatus") == 1, "the OrgTrail reconciled for its own edit only"
+    assert "DescribeFlowLogs" not in made, "the FlowLogPolicy, not edited, not reconciled"
+
+
 def test_a_deleted_objects_loop_stops_and_lets_it_go(stack: Stack) -> None:
     stack.delete("FlowLogPolicy", NS, "vpc-flow-logs")
     wait_until("the FlowLogPolicy is gone", lambda: not stack.exists("FlowLogPolicy", NS, "vpc-flow-logs"),

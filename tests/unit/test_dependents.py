@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from vigil import handlers
+from vigil.controls import reconciler
 from vigil.controls.reconciler import dependency_state, references
 from vigil.wakeups import Wakeups, pause, unless_stopped
 from vigil_sandbox.examples import example
@@ -36,9 +37,21 @@ class Namespace:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def put(self, kind: str, status: dict[str, Any] | None = None, **spec: Any) -> None:
+    def put(self, kind: str, status: dict[str, Any] | None = None, generation: int = 1, **spec: Any) -> None:
         doc = example(kind, NS)
-        self.objects[(kind, doc["metadata"]["name"])] = {"spec": {**doc["spec"], **spec}, "status": status or {}}
+        self.objects[(kind, doc["metadata"]["name"])] = {"spec": {**doc["spec"], **spec}, "status": status or {},
+                                                         "generation": generation}
+
+    def edit(self, kind: str, **spec: Any) -> None:
+        """A spec edit, its reconcile not yet ended: a new generation, the status as it was."""
+        found = self.objects[(kind, example(kind)["metadata"]["name"])]
+        found["spec"].update(spec)
+        found["generation"] += 1
+
+    def reconciled(self, kind: str, **outputs: Any) -> None:
+        """Its reconcile ended Ready at the generation it holds."""
+        found = self.objects[(kind, example(kind)["metadata"]["name"])]
+        found["status"] = ready(generation=found["generation"], **outputs)
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.objects.get((kind, name))) if namespace == NS else None
@@ -55,7 +68,8 @@ class Namespace:
 
 
 @pytest.fixture
-def ns() -> Namespace:
+def ns(monkeypatch: pytest.MonkeyPatch) -> Namespace:
+    monkeypatch.setattr(reconciler, "VALIDATED_READS", reconciler.ValidatedReads())  # a fresh operator's
     found = Namespace()
     found.put("Organization", ready())
     found.put("LogArchive", {})
@@ -79,14 +93,55 @@ def test_the_organization_turning_ready_changes_what_every_control_reads(ns: Nam
 @pytest.mark.parametrize("change", [
     pytest.param({"kmsKeyArn": "arn:aws:kms:ca-central-1:222222222222:key/2"}, id="a new key"),
     pytest.param({"accountId": "999999999999"}, id="another account"),
-    pytest.param({"observedGeneration": 2, "conditions": ready(generation=2)["conditions"]},
-                 id="a new generation Ready"),
     pytest.param({"conditions": ready("False", "Throttled")["conditions"]}, id="no longer Ready"),
 ])
 def test_a_change_dependents_read_is_seen(ns: Namespace, change: dict[str, Any]) -> None:
     ns.put("LogArchive", ready(**ARCHIVE_OUTPUTS))
     before = ns.state("OrgTrail")
     ns.objects[("LogArchive", "central")]["status"].update(change)
+    assert ns.state("OrgTrail") != before
+
+
+@pytest.mark.parametrize(("kind", "edit"), [
+    pytest.param("LogArchive", {"bucketName": "acme-log-archive-2"}, id="another bucket"),
+    pytest.param("Organization", {"regions": {"home": "ca-central-1", "governed": ["ca-central-1"]}},
+                 id="other regions"),
+])
+def test_an_edit_dependents_read_is_seen_once_its_reconcile_ends_ready(ns: Namespace, kind: str,
+                                                                       edit: dict[str, Any]) -> None:
+    """Not before: the reconcile may find the new spec invalid, and nothing may act on it then."""
+    ns.put("LogArchive", ready(**ARCHIVE_OUTPUTS))
+    before = ns.state("OrgTrail")
+    ns.edit(kind, **edit)
+    assert ns.state("OrgTrail") == before, "its reconcile under way"
+    ns.reconciled(kind, **(ARCHIVE_OUTPUTS if kind == "LogArchive" else {}))
+    assert ns.state("OrgTrail") != before
+
+
+@pytest.mark.parametrize(("kind", "edit"), [
+    pytest.param("LogArchive", {"retention": {"expireAfterDays": 3650, "transitionToGlacierAfterDays": 90}},
+                 id="the archive's retention"),
+    pytest.param("LogArchive", {"resyncInterval": "59m"}, id="the archive's resync period"),
+    pytest.param("Organization", {"resyncInterval": "59m"}, id="the organization's resync period"),
+])
+def test_an_edit_dependents_do_not_read_wakes_none_of_them(ns: Namespace, kind: str, edit: dict[str, Any]) -> None:
+    """A GitOps edit of every object's resync period, or of the archive's retention, reconciles the
+    object edited, not once more every control of the organization."""
+    ns.put("LogArchive", ready(**ARCHIVE_OUTPUTS))
+    before = ns.state("OrgTrail")
+    ns.edit(kind, **edit)
+    assert ns.state("OrgTrail") == before
+    ns.reconciled(kind, **(ARCHIVE_OUTPUTS if kind == "LogArchive" else {}))
+    assert ns.state("OrgTrail") == before
+
+
+def test_an_operator_started_during_a_references_reconcile_reads_its_generation(ns: Namespace) -> None:
+    """What the last generation read is not known then: the generation stands for it, so that
+    the new generation, once Ready, is a change, whatever was edited."""
+    ns.put("LogArchive", ready(**ARCHIVE_OUTPUTS))
+    ns.edit("LogArchive", resyncInterval="59m")
+    before = ns.state("OrgTrail")
+    ns.reconciled("LogArchive", **ARCHIVE_OUTPUTS)
     assert ns.state("OrgTrail") != before
 
 
