@@ -111,9 +111,9 @@ class IndexLookup:
 
 
 def _index(namespace: str, name: str, spec: Any, status: Any, meta: Any, **_: Any) -> dict[Any, Any]:
-    # The generation tells whether Ready describes the spec held here (reconciler.ValidatedReads).
+    # The generation tells whether Ready describes the spec held here (reconciler.ValidatedSpecs).
     return {(namespace, name): {"spec": copy.deepcopy(dict(spec)), "status": copy.deepcopy(dict(status)),
-                                "generation": meta.get("generation")}}
+                                "generation": meta.get("generation"), "uid": meta.get("uid")}}
 
 
 for _kind, _plural in REFERENCED.items():

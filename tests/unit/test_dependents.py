@@ -16,6 +16,7 @@ import pytest
 
 from vigil import handlers
 from vigil.controls import reconciler
+from vigil.controls.base import DependencyNotReady
 from vigil.controls.reconciler import dependency_state, references
 from vigil.wakeups import Wakeups, pause, unless_stopped
 from vigil_sandbox.examples import example
@@ -40,12 +41,12 @@ class Namespace:
     def put(self, kind: str, status: dict[str, Any] | None = None, generation: int = 1, **spec: Any) -> None:
         doc = example(kind, NS)
         self.objects[(kind, doc["metadata"]["name"])] = {"spec": {**doc["spec"], **spec}, "status": status or {},
-                                                         "generation": generation}
+                                                         "generation": generation, "uid": f"uid-{kind}"}
 
     def edit(self, kind: str, **spec: Any) -> None:
         """A spec edit, its reconcile not yet ended: a new generation, the status as it was."""
         found = self.objects[(kind, example(kind)["metadata"]["name"])]
-        found["spec"].update(spec)
+        found["spec"] = {**found["spec"], **spec}
         found["generation"] += 1
 
     def reconciled(self, kind: str, **outputs: Any) -> None:
@@ -69,7 +70,7 @@ class Namespace:
 
 @pytest.fixture
 def ns(monkeypatch: pytest.MonkeyPatch) -> Namespace:
-    monkeypatch.setattr(reconciler, "VALIDATED_READS", reconciler.ValidatedReads())  # a fresh operator's
+    monkeypatch.setattr(reconciler, "VALIDATED_SPECS", reconciler.ValidatedSpecs())  # a fresh operator's
     found = Namespace()
     found.put("Organization", ready())
     found.put("LogArchive", {})
@@ -135,14 +136,41 @@ def test_an_edit_dependents_do_not_read_wakes_none_of_them(ns: Namespace, kind: 
     assert ns.state("OrgTrail") == before
 
 
-def test_an_operator_started_during_a_references_reconcile_reads_its_generation(ns: Namespace) -> None:
-    """What the last generation read is not known then: the generation stands for it, so that
-    the new generation, once Ready, is a change, whatever was edited."""
+def test_an_operator_started_during_a_references_reconcile_waits_for_it(ns: Namespace) -> None:
+    """The spec its Ready describes is not known then: the dependents wait (the generation stands
+    for what they read), and the new generation, once Ready, is a change, whatever was edited."""
     ns.put("LogArchive", ready(**ARCHIVE_OUTPUTS))
     ns.edit("LogArchive", resyncInterval="59m")
     before = ns.state("OrgTrail")
+    with pytest.raises(DependencyNotReady, match="spec.logArchiveRef.name: LogArchive central is reconciling"):
+        archive_bucket(ns)
     ns.reconciled("LogArchive", **ARCHIVE_OUTPUTS)
     assert ns.state("OrgTrail") != before
+    assert archive_bucket(ns) == "acme-log-archive"
+
+
+def test_dependents_act_on_the_spec_a_reference_last_found_valid(ns: Namespace) -> None:
+    """While the LogArchive reconciles another bucket's name, a control reconciled for another
+    reason still delivers to the bucket it last found valid; so an edit reverted before that
+    reconcile ends has never reached a control, and waking none for the revert misses nothing."""
+    ns.put("LogArchive", ready(**ARCHIVE_OUTPUTS))
+    before = ns.state("OrgTrail")
+    ns.edit("LogArchive", bucketName="someone-elses-bucket")
+    assert archive_bucket(ns) == "acme-log-archive"
+    ns.edit("LogArchive", bucketName="acme-log-archive")
+    ns.reconciled("LogArchive", **ARCHIVE_OUTPUTS)
+    assert ns.state("OrgTrail") == before
+
+
+def test_the_operators_index_carries_what_tells_a_spec_validated() -> None:
+    meta = {"generation": 3, "uid": "u-1"}
+    assert handlers._index("ns", "central", {"bucketName": "b"}, {}, meta) == {
+        ("ns", "central"): {"spec": {"bucketName": "b"}, "status": {}, "generation": 3, "uid": "u-1"}}
+
+
+def archive_bucket(ns: Namespace) -> str:
+    """The bucket a control's resolve delivers to: the LogArchive's spec as ready_reference gives it."""
+    return reconciler.ready_reference(ns, "LogArchive", NS, "central", "spec.logArchiveRef.name")["spec"]["bucketName"]
 
 
 def test_another_resync_of_a_reference_is_not_a_change(ns: Namespace) -> None:

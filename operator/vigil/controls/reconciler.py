@@ -71,7 +71,8 @@ class Lookup(Protocol):
     """Where referenced objects come from: the operator's kopf indexes, or manifests on disk."""
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        """The referenced object's {"spec": ..., "status": ...} (and "generation", where known), or None."""
+        """The referenced object's {"spec": ..., "status": ...} (with its "generation" and "uid" when
+        read from the API server, for ``ValidatedSpecs``), or None."""
 
     def secret(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret; LookupError when the Secret or the key is missing."""
@@ -268,7 +269,10 @@ def ready_reference(lookup: Lookup, kind: str, namespace: str, name: str, field:
     if ready is None or ready.get("status") != "True":
         why = f": {ready.get('reason')}: {ready.get('message')}" if ready else ""
         raise DependencyNotReady(f"{field}: {kind} {name} is not Ready{why}")
-    return found
+    spec = VALIDATED_SPECS.spec(kind, namespace, name, found, ready.get("observedGeneration"))
+    if spec is None:
+        raise DependencyNotReady(f"{field}: {kind} {name} is reconciling generation {found.get('generation')}")
+    return {**found, "spec": spec}
 
 
 # What a reconcile reads of a referenced object's status besides its Ready condition: the
@@ -327,7 +331,9 @@ def _as_referenced(kind: str, namespace: str, name: str, found: dict[str, Any] |
     ready = c.get_condition((found.get("status") or {}).get("conditions"), c.READY) or {}
     if ready.get("status") != "True":
         return False
-    return VALIDATED_READS.read(kind, namespace, name, found, ready.get("observedGeneration")), _outputs(found)
+    validated = ready.get("observedGeneration")
+    spec = VALIDATED_SPECS.spec(kind, namespace, name, found, validated)
+    return (read_of_reference(kind, spec) if spec is not None else ("generation", validated)), _outputs(found)
 
 
 def read_of_reference(kind: str, spec: Any) -> Any:
@@ -340,32 +346,34 @@ def read_of_reference(kind: str, spec: Any) -> Any:
     return _read_of_neighbour(spec)
 
 
-class ValidatedReads:
-    """What dependents read of each referenced object's spec, as of the generation its Ready
-    describes. A spec edit is in the object at once, but its reconcile, which may find it invalid,
-    ends later: until then its dependents keep what they read of the last generation it reconciled,
-    remembered here from when its Ready described the spec in the index. Unknown (the operator
-    started while it reconciled), that generation stands for it."""
+class ValidatedSpecs:
+    """Each referenced object's spec as of the generation its Ready describes: what its dependents
+    act on. A spec edit is in the object at once, but its reconcile, which may find it invalid, ends
+    later; until then its dependents go on with the generation it last found valid, remembered here
+    from when its Ready described the spec the operator's index held, and are woken when the new
+    one turns Ready (``dependency_state``). Manifests read from disk (the workstation commands)
+    carry no generation: what is there is what is used."""
 
     def __init__(self) -> None:
-        self._reads: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._specs: dict[tuple[str, str, str, Any], tuple[int, dict[str, Any]]] = {}
 
-    def read(self, kind: str, namespace: str, name: str, found: dict[str, Any], validated: Any) -> Any:
-        key = (kind, namespace, name)
-        if validated is not None and found.get("generation") == validated:
-            read = read_of_reference(kind, found.get("spec"))
-            self._reads[key] = (validated, read)
-            return read
-        remembered = self._reads.get(key)
-        if remembered is not None and remembered[0] == validated:
-            return remembered[1]
-        return ("generation", validated)
+    def spec(self, kind: str, namespace: str, name: str, found: dict[str, Any], validated: Any) -> dict[str, Any] | None:
+        """None when not known: the operator started while the object reconciled a new generation."""
+        if "generation" not in found:
+            return found.get("spec")
+        key = (kind, namespace, name, found.get("uid"))  # a namesake made anew is another object
+        if validated is not None and found["generation"] == validated:
+            self._specs[key] = (validated, found.get("spec") or {})
+            return found.get("spec") or {}
+        remembered = self._specs.get(key)
+        return remembered[1] if remembered is not None and remembered[0] == validated else None
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
-        self._reads.pop((kind, namespace, name), None)
+        for key in [k for k in self._specs if k[:3] == (kind, namespace, name)]:
+            del self._specs[key]
 
 
-VALIDATED_READS = ValidatedReads()
+VALIDATED_SPECS = ValidatedSpecs()
 
 
 def _outputs(found: dict[str, Any]) -> tuple[Any, ...]:
@@ -382,7 +390,7 @@ def delete_object(kind: str, namespace: str, name: str, raw_spec: dict[str, Any]
     """What deletionPolicy says to do when the custom resource goes. Returns notes for an Event."""
     runtime.claims.release(Owner(namespace, kind, name).value)
     BOOK.forget(kind, namespace, name)
-    VALIDATED_READS.forget(kind, namespace, name)
+    VALIDATED_SPECS.forget(kind, namespace, name)
     try:
         spec = parse_spec(kind, raw_spec)
     except ValidationError:
