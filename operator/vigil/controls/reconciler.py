@@ -323,7 +323,8 @@ def _read_of_neighbour(spec: Any) -> Any:
     return {k: v for k, v in spec.items() if k != "resyncInterval"} if isinstance(spec, dict) else spec
 
 
-def _as_referenced(kind: str, namespace: str, name: str, found: dict[str, Any] | None) -> tuple[Any, ...] | bool | None:
+def _as_referenced(kind: str, namespace: str, name: str,
+                   found: dict[str, Any] | None) -> tuple[Any, ...] | bool | None:
     """Missing (None), not Ready (False: resolve reads no further, whatever the reason), or what
     resolve reads of its spec as of the generation its Ready describes, and its outputs."""
     if found is None:
@@ -357,7 +358,8 @@ class ValidatedSpecs:
     def __init__(self) -> None:
         self._specs: dict[tuple[str, str, str, Any], tuple[int, dict[str, Any]]] = {}
 
-    def spec(self, kind: str, namespace: str, name: str, found: dict[str, Any], validated: Any) -> dict[str, Any] | None:
+    def spec(self, kind: str, namespace: str, name: str, found: dict[str, Any],
+             validated: Any) -> dict[str, Any] | None:
         """None when not known: the operator started while the object reconciled a new generation."""
         if "generation" not in found:
             return found.get("spec")
@@ -369,8 +371,9 @@ class ValidatedSpecs:
         return remembered[1] if remembered is not None and remembered[0] == validated else None
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
-        for key in [k for k in self._specs if k[:3] == (kind, namespace, name)]:
-            del self._specs[key]
+        # list() copies the keys at once: the event loop's thread may add one meanwhile.
+        for key in [k for k in list(self._specs) if k[:3] == (kind, namespace, name)]:
+            self._specs.pop(key, None)
 
 
 VALIDATED_SPECS = ValidatedSpecs()
