@@ -162,6 +162,16 @@ def test_dependents_act_on_the_spec_a_reference_last_found_valid(ns: Namespace) 
     assert ns.state("OrgTrail") == before
 
 
+def test_a_deleted_reference_leaves_nothing_remembered(ns: Namespace) -> None:
+    """A namesake made later must not be taken for it (delete_object forgets it)."""
+    ns.put("LogArchive", ready(**ARCHIVE_OUTPUTS))
+    assert archive_bucket(ns) == "acme-log-archive"
+    reconciler.VALIDATED_SPECS.forget("LogArchive", NS, "central")
+    ns.edit("LogArchive", bucketName="acme-log-archive-2")
+    with pytest.raises(DependencyNotReady, match="is reconciling generation 2"):
+        archive_bucket(ns)
+
+
 def test_the_operators_index_carries_what_tells_a_spec_validated() -> None:
     meta = {"generation": 3, "uid": "u-1"}
     assert handlers._index("ns", "central", {"bucketName": "b"}, {}, meta) == {
