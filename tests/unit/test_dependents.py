@@ -1,6 +1,8 @@
 """Event-driven dependents, the pure parts: what a reconcile reads of other objects
-(``reconciler.dependency_state``: it moves when a reference turns Ready or its outputs change, and
-not when its status merely records another resync); the wake-ups of the reconcile loops
+(``reconciler.dependency_state``: it moves when a reference turns Ready, when its outputs change,
+or when what a control reads of its spec does once its reconcile has found that valid; not when
+its status merely records another resync, nor for an edit nothing reads; ``ValidatedSpecs``, the
+spec a control acts on meanwhile); the wake-ups of the reconcile loops
 (``wakeups``: by namespace, released when a loop ends, a pause that ends on a wake-up, a stop or
 its timeout, a reconcile under way left to finish when its loop stops); and when a pass of a loop
 reconciles (``handlers._due``). The operator's use of them is tests/e2e/test_dependents.py."""
