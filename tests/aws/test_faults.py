@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutE
 
 from vigil_sandbox.awsserver import FAULTS_PATH
 from vigil_sandbox.faults import Fault, FaultInjector, FaultPlan, Faults
+from vigil_sandbox.stack import wait_until
 
 HOME = "ca-central-1"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
@@ -204,16 +205,8 @@ def test_a_delay_holds_the_answer_back_after_applying_the_request(aws, faults, c
     aws.client("s3").delete_bucket(Bucket="vigil-test-delayed")
     # The sandbox records a call when its answer goes out: wait for it here, or its record lands in
     # the call log of whichever test this worker runs next.
-    assert delayed_answer_recorded(call_log, "CreateBucket")
-
-
-def delayed_answer_recorded(call_log, operation: str, patience: float = 10.0) -> bool:
-    deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        if any(c.operation == operation and c.fault == "delay" for c in call_log.calls()):
-            return True
-        time.sleep(0.05)
-    return False
+    wait_until("the delayed CreateBucket recorded", lambda: any(
+        c.operation == "CreateBucket" and c.fault == "delay" for c in call_log.calls()), timeout=10)
 
 
 # --- the control path, and the plan ------------------------------------------------------------
